@@ -1,0 +1,64 @@
+# openssl-recipes — `make certs` and `make test` do everything on a fresh machine.
+# Override: make certs RECIPE=other.yaml OUT=/tmp/pki   (PYTHON=python3.12, JOBS=4)
+
+PYTHON ?= python3
+VENV   ?= .venv
+RECIPE ?= recipes.yaml
+OUT    ?=
+JOBS   ?=
+
+BIN    := $(VENV)/bin
+TOOL   := $(BIN)/openssl-recipes
+ARGS   := --recipe $(RECIPE) $(if $(OUT),--out $(OUT),)
+
+.PHONY: certs plan script conf verify handshake test lint bench clean distclean help
+
+help:
+	@echo "make certs      build the PKI from $(RECIPE) (creates $(VENV) if needed)"
+	@echo "make plan       print the openssl commands a build runs (dry run)"
+	@echo "make conf       render the NanoMQ configuration for the PKI"
+	@echo "make verify     check every certificate (chain, key, names, expiry, modes)"
+	@echo "make handshake  live mutual-TLS check on 127.0.0.1"
+	@echo "make test       run the test suite (real openssl, real mosquitto)"
+	@echo "make lint       ruff"
+	@echo "make bench      time build against the document's bash commands"
+	@echo "make clean      remove the generated certificates (only the recipe's files)"
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+certs: $(VENV)/.installed
+	$(TOOL) build $(ARGS) $(if $(JOBS),--jobs $(JOBS),)
+
+plan: $(VENV)/.installed
+	$(TOOL) plan $(ARGS)
+
+script: $(VENV)/.installed
+	$(TOOL) plan --script $(ARGS)
+
+conf: $(VENV)/.installed
+	$(TOOL) conf nanomq $(ARGS)
+
+verify: $(VENV)/.installed
+	$(TOOL) verify $(ARGS)
+
+handshake: $(VENV)/.installed
+	$(TOOL) handshake $(ARGS)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check openssl_recipes tests bench
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+clean: $(VENV)/.installed
+	$(TOOL) clean $(ARGS)
+
+distclean: clean
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,96 @@
+"""Is an existing file good enough to keep? Asked of openssl itself, so no extra dependency.
+
+A build keeps what exists only when it passes these checks; a truncated or empty file left by an
+interrupted run fails them and is made again. A key that is complete but will not open (a wrong
+password, most likely) is never replaced silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import process
+
+NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
+PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # "missing" | "good" | "damaged" (incomplete: redo) | "mismatch" | "unopenable"
+    reason: str = ""
+
+    @property
+    def good(self) -> bool:
+        return self.state == "good"
+
+
+class Inspector:
+    """Runs the read-only openssl checks; results are cached per file for one build."""
+
+    def __init__(self, openssl: str, folder: Path, env: dict[str, str]) -> None:
+        self.openssl = openssl
+        self.folder = folder
+        self.env = {**env, NO_PASSWORD: ""}
+        self._public: dict[str, str | None] = {}
+
+    def _run(self, *args: str) -> process.Result:
+        return process.run((self.openssl, *args), cwd=self.folder, env=self.env)
+
+    def complete_pem(self, name: str) -> Verdict:
+        path = self.folder / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return Verdict("missing")
+        except OSError as exc:
+            return Verdict("damaged", f"cannot read: {exc.strerror}")
+        if not PEM_BLOCK.search(data):
+            return Verdict("damaged", "empty or truncated (no complete PEM block)")
+        return Verdict("good")
+
+    def key(self, name: str, passin: str | None) -> Verdict:
+        verdict = self.complete_pem(name)
+        if not verdict.good:
+            return verdict
+        if self.public_key_of_key(name, passin) is None:
+            return Verdict("unopenable", "a complete key that openssl cannot open (wrong password?)")
+        return verdict
+
+    def public_key_of_key(self, name: str, passin: str | None) -> str | None:
+        if name not in self._public:
+            # An unencrypted key gets an empty password variable, so openssl never asks on the terminal.
+            result = self._run("pkey", "-in", name, "-pubout", "-passin", passin or f"env:{NO_PASSWORD}")
+            self._public[name] = result.stdout_text() if result.ok else None
+        return self._public[name]
+
+    def csr(self, name: str) -> Verdict:
+        verdict = self.complete_pem(name)
+        if verdict.good and not self._run("req", "-in", name, "-noout", "-verify").ok:
+            return Verdict("damaged", "the request does not parse or its signature is wrong")
+        return verdict
+
+    def certificate(self, name: str, key_name: str, key_passin: str | None) -> Verdict:
+        """Parses and carries the public key of `key_name` (the signature is `signed_by`'s job)."""
+        verdict = self.complete_pem(name)
+        if not verdict.good:
+            return verdict
+        result = self._run("x509", "-in", name, "-noout", "-pubkey")
+        if not result.ok:
+            return Verdict("damaged", "the certificate does not parse")
+        if result.stdout_text() != self.public_key_of_key(key_name, key_passin):
+            return Verdict("mismatch", f"does not match {key_name}")
+        return verdict
+
+    def signed_by(self, issuer: str, names: list[str], chunk: int = 400) -> set[str]:
+        """The subset of `names` whose signature chains to `issuer`: one openssl per chunk."""
+        good: set[str] = set()
+        for start in range(0, len(names), chunk):
+            part = names[start : start + chunk]
+            result = self._run("verify", "-no_check_time", "-CAfile", issuer, "--", *part)
+            for line in result.stdout_text().splitlines():
+                if line.endswith(": OK") and line[:-4] in part:
+                    good.add(line[:-4])
+        return good

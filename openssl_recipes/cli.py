@@ -1,0 +1,29 @@
+"""The command line: a typer app whose subcommands live in `commands/`, one module each."""
+
+from __future__ import annotations
+
+import typer
+
+from .commands import build, clean, plan
+
+app = typer.Typer(
+    name="openssl-recipes",
+    help="Certificates for one-way and two-way (mutual) TLS on MQTT brokers, from one recipes.yaml: "
+    "plan shows the openssl commands, build runs them.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+for command in (plan, build, clean):
+    command.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for the console script, `python -m openssl_recipes`, and tests (in-process)."""
+    try:
+        app(args=argv, prog_name="openssl-recipes", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0

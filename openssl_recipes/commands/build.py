@@ -1,0 +1,40 @@
+"""`openssl-recipes build`: run the plan's commands; keep what already exists and is sound."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
+
+JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Commands run at once (default: the number of CPUs).")]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("build")
+    @handle_errors
+    def build_command(
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        templates: TemplatesOption = None,
+        jobs: JobsOption = os.cpu_count() or 1,
+        force: Annotated[bool, typer.Option("--force", help="Remake every server and client (keys, requests, certificates); the CA stays.")] = False,
+        new_ca: Annotated[bool, typer.Option("--new-ca", help="Replace the CA too (old files kept as .bak): every certificate it signed stops working.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary; no progress bar.")] = False,
+    ) -> int:
+        """Run the commands of `plan` (argv lists, no shell) and report what was made and kept."""
+        from ..plan import build_plan
+        from ..runner import BuildOptions, build
+        from ..script import display_path
+        from ..secrets import resolve
+
+        loaded = load(recipe, out)
+        plan = build_plan(loaded, find_openssl(openssl), templates)
+        values = resolve(loaded.secrets())
+        options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
+        report = build(plan, values, options)
+        typer.echo(report.summary(display_path(plan.output_dir)))
+        return 0

@@ -1,0 +1,77 @@
+"""What every subcommand shares: the options that name the recipe and openssl, and the one place
+that turns errors into messages and exit codes (never a traceback for a user's mistake)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
+
+import typer
+
+from ..errors import EXIT_INTERRUPTED, RecipesError
+
+if TYPE_CHECKING:
+    from ..openssl import Openssl
+    from ..recipe import Recipe
+
+RecipeOption = Annotated[Path, typer.Option("--recipe", "-r", help="The recipe file.", show_default=True)]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: the recipe's `output`, relative to the recipe).")]
+OpensslOption = Annotated[str | None, typer.Option("--openssl", help="The openssl to run (default: $OPENSSL, else `openssl` on PATH).")]
+TemplatesOption = Annotated[Path | None, typer.Option("--templates", help="A folder of templates that override the built-in ones.")]
+DEFAULT_RECIPE = Path("recipes.yaml")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def err(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def handle_errors(command: F) -> F:
+    """Run a command body; map our errors to their exit codes, Ctrl-C to 130, bugs to 3."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..runner import Interrupted
+
+        try:
+            code = command(*args, **kwargs)
+        except RecipesError as exc:
+            for line in exc.lines():
+                err(line if line.startswith("  ") else f"error: {line}")
+            raise typer.Exit(exc.exit_code) from None
+        except (KeyboardInterrupt, Interrupted) as exc:
+            err(f"interrupted{': ' + str(exc) if str(exc) else ''}")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:  # a bug: say so in one line, the traceback only on request
+            if os.environ.get("OPENSSL_RECIPES_DEBUG"):
+                raise
+            err(f"internal error (a bug in openssl-recipes, please report it): {type(exc).__name__}: {exc}")
+            err("  set OPENSSL_RECIPES_DEBUG=1 to see the traceback")
+            raise typer.Exit(3) from None
+        raise typer.Exit(code or 0)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load(recipe: Path, out: Path | None = None, warn: bool = True) -> Recipe:
+    from ..recipe import load_recipe
+
+    loaded = load_recipe(recipe, out)
+    if warn:
+        for warning in loaded.warnings:
+            err(f"warning: {warning}")
+    return loaded
+
+
+def find_openssl(explicit: str | None, probe: bool = True) -> Openssl:
+    from ..openssl import Openssl, command_name
+    from ..openssl import probe as run_probe
+
+    name = command_name(explicit)
+    return run_probe(name) if probe else Openssl(name)

@@ -1,0 +1,30 @@
+"""`openssl-recipes plan`: print the commands a build runs (dry run), or a standalone script."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("plan")
+    @handle_errors
+    def plan_command(
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        templates: TemplatesOption = None,
+        script: Annotated[bool, typer.Option("--script", help="Print a standalone bash script instead.")] = False,
+        assume_openssl3: Annotated[bool, typer.Option("--assume-openssl3", help="Plan for OpenSSL 3 without running `openssl version`.")] = False,
+    ) -> int:
+        """Print every command `build` would run, in order, shell-quoted; passwords only by reference."""
+        from ..plan import build_plan
+        from ..script import plan_script, plan_text
+
+        loaded = load(recipe, out)
+        plan = build_plan(loaded, find_openssl(openssl, probe=not assume_openssl3), templates)
+        typer.echo(plan_script(plan) if script else plan_text(plan), nl=False)
+        return 0

@@ -1,0 +1,55 @@
+"""The errors the command line knows how to print, and the exit code each one means.
+
+Every failure a user can cause or meet is one of these; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a run that failed: openssl exited non-zero, a check failed
+EXIT_BAD_INPUT = 2  # the recipe, an option or a password reference is wrong
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+class RecipesError(Exception):
+    """Base class: a message for a person and the exit code that goes with it."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details or [])
+
+    def lines(self) -> list[str]:
+        return [self.message, *(f"  • {d}" for d in self.details)]
+
+
+class RecipeError(RecipesError):
+    """The recipe file cannot be read, parsed or validated."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class UsageError(RecipesError):
+    """An option, a password reference or the output folder is not usable as given."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class OpensslError(RecipesError):
+    """The openssl binary is missing, unusable, or too old for what the plan needs."""
+
+    exit_code = EXIT_FAILED
+
+
+class RunError(RecipesError):
+    """A command of the plan failed; the message names it (secrets masked), its code and stderr."""
+
+    exit_code = EXIT_FAILED
+
+
+class CheckFailed(RecipesError):
+    """A verification found a problem; the details say which and why."""
+
+    exit_code = EXIT_FAILED

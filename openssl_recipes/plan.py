@@ -1,0 +1,205 @@
+"""Recipe → Plan: the ordered openssl commands and the files written before them. Pure: no I/O
+beyond reading a template.
+
+`plan` prints this list and `build` runs it, so what is shown is what runs. Each Step names the
+files it reads and writes, which is all the runner needs to order steps and run them in parallel.
+
+Two styles:
+- document: the commands of the seed document as written, with `-subj` added;
+- strict: the same commands plus an extension file, so the certificates pass strict verifiers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .openssl import Openssl
+from .recipe import CONFIG_FILE_NAME, KeySpec, Leaf, Recipe, Secret
+from .subject import needs_utf8, subj_argument
+
+StepKind = Literal["key", "csr", "cert"]
+
+
+@dataclass(frozen=True)
+class Step:
+    argv: tuple[str, ...]
+    kind: StepKind
+    entry: str  # the name of the CA, server or client this step makes
+    inputs: tuple[str, ...]  # file names in the output folder
+    outputs: tuple[str, ...]  # the first one is the artifact; others are side files (ca.srl)
+    secrets: tuple[Secret, ...] = ()  # passwords openssl reads as env:NAME
+    is_ca: bool = False
+    prompts: bool = False  # openssl will ask for the subject on the terminal
+
+    @property
+    def artifact(self) -> str:
+        return self.outputs[0]
+
+
+@dataclass(frozen=True)
+class Plan:
+    recipe: Recipe
+    openssl: Openssl
+    files: dict[str, str] = field(default_factory=dict)  # written (atomically) before any step
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def output_dir(self) -> Path:
+        return self.recipe.output_dir
+
+
+def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = None) -> Plan:
+    planner = _Planner(recipe, openssl)
+    steps = planner.ca_steps()
+    for leaf in recipe.leaves:
+        steps += planner.leaf_steps(leaf)
+    files: dict[str, str] = {}
+    if recipe.style == "strict":
+        files[CONFIG_FILE_NAME] = extension_file(recipe, templates_dir)
+    return Plan(recipe=recipe, openssl=openssl, files=files, steps=tuple(steps))
+
+
+def extension_file(recipe: Recipe, templates_dir: Path | None = None) -> str:
+    from .render import render
+
+    def leaf_context(leaf: Leaf) -> dict[str, object]:
+        return {
+            "section": section_name(leaf.name),
+            "key_usage": "digitalSignature, keyEncipherment" if leaf.key.type == "rsa" else "digitalSignature",
+            "extended_key_usage": "serverAuth" if leaf.role == "server" else "clientAuth",
+            "sans": [str(san) for san in leaf.sans],
+        }
+
+    return render(
+        "openssl-extensions.cnf.j2",
+        {
+            "recipe_name": recipe.path.name,
+            "ca": {"section": section_name(recipe.ca.name)},
+            "leaves": [leaf_context(leaf) for leaf in recipe.leaves],
+        },
+        templates_dir,
+    )
+
+
+def section_name(entry_name: str) -> str:
+    return f"{entry_name}_ext"
+
+
+class _Planner:
+    def __init__(self, recipe: Recipe, openssl: Openssl) -> None:
+        self.recipe = recipe
+        self.openssl = openssl
+        self.strict = recipe.style == "strict"
+        self.ca = recipe.ca
+        self.serial_file = f"{Path(recipe.ca.cert_file).stem}.srl"
+        # OpenSSL 3 signs with a random serial when given no serial option: no shared ca.srl,
+        # so signatures can run in parallel. The document style keeps -CAcreateserial.
+        self.shared_serial = not self.strict or not openssl.random_serial
+
+    # -- the CA ---------------------------------------------------------------------------------
+
+    def ca_steps(self) -> list[Step]:
+        ca = self.ca
+        argv = [self.openssl.command, "req", "-x509", "-new", "-nodes", "-key", ca.key_file]
+        argv += self._digest(ca.digest, ca.key) + ["-days", str(ca.days), "-out", ca.cert_file]
+        argv += self._subject(ca.subject)
+        argv += self._passin(ca.password)
+        if self.strict:
+            argv += ["-config", CONFIG_FILE_NAME, "-extensions", section_name(ca.name)]
+        cert = Step(
+            argv=tuple(argv),
+            kind="cert",
+            entry=ca.name,
+            inputs=(ca.key_file,),
+            outputs=(ca.cert_file,),
+            secrets=_secrets(ca.password),
+            is_ca=True,
+            prompts=not ca.subject,
+        )
+        return [self._key_step(ca.name, ca.key_file, ca.key, ca.password, nanomq=False, is_ca=True), cert]
+
+    # -- servers and clients --------------------------------------------------------------------
+
+    def leaf_steps(self, leaf: Leaf) -> list[Step]:
+        ca = self.ca
+        # The document writes `./server.key` and `./server.csr` for the server and bare names for
+        # the client; the document style keeps that, character for character.
+        here = "./" if (not self.strict and leaf.role == "server") else ""
+        csr_argv = [self.openssl.command, "req", "-new", "-key", here + leaf.key_file, "-out", leaf.csr_file]
+        csr_argv += self._subject(leaf.subject) + self._passin(leaf.password)
+        if self.strict:
+            csr_argv += self._digest(leaf.digest, leaf.key)
+        csr = Step(
+            argv=tuple(csr_argv),
+            kind="csr",
+            entry=leaf.name,
+            inputs=(leaf.key_file,),
+            outputs=(leaf.csr_file,),
+            secrets=_secrets(leaf.password),
+            prompts=not leaf.subject,
+        )
+        serial = ["-CAcreateserial"] if self.shared_serial else []
+        if self.strict or leaf.role == "server":
+            sign = [self.openssl.command, "x509", "-req", "-in", here + leaf.csr_file, "-CA", ca.cert_file,
+                    "-CAkey", ca.key_file, *serial, "-out", leaf.cert_file, "-days", str(leaf.days)]
+            sign += self._digest(leaf.digest, leaf.key)
+        else:  # the document's client form: -days first, no digest (sha256 is openssl's default)
+            sign = [self.openssl.command, "x509", "-req", "-days", str(leaf.days), "-in", leaf.csr_file,
+                    "-CA", ca.cert_file, "-CAkey", ca.key_file, *serial, "-out", leaf.cert_file]
+            if leaf.digest != "sha256":
+                sign += self._digest(leaf.digest, leaf.key)
+        sign += self._passin(ca.password)
+        if self.strict:
+            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", section_name(leaf.name)]
+        side = (self.serial_file,) if self.shared_serial else ()
+        cert = Step(
+            argv=tuple(sign),
+            kind="cert",
+            entry=leaf.name,
+            inputs=(leaf.csr_file, ca.cert_file, ca.key_file, *side),
+            outputs=(leaf.cert_file, *side),
+            secrets=_secrets(ca.password),
+        )
+        return [self._key_step(leaf.name, leaf.key_file, leaf.key, leaf.password, leaf.nanomq), csr, cert]
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _key_step(self, entry: str, key_file: str, key: KeySpec, password: Secret | None,
+                  nanomq: bool, is_ca: bool = False) -> Step:
+        openssl = self.openssl.command
+        if key.type == "rsa":
+            argv = [openssl, "genrsa"]
+            if password:
+                # NanoMQ's mbedTLS 2.28 reads only PKCS#1 with a DEK-Info header, not OpenSSL 3's PKCS#8.
+                if nanomq and self.openssl.traditional_flag:
+                    argv.append("-traditional")
+                argv += ["-aes256", "-passout", f"env:{password.env_name}"]
+            argv += ["-out", key_file, str(key.size)]
+        else:
+            argv = [openssl, "genpkey", "-algorithm"]
+            argv += ["EC", "-pkeyopt", f"ec_paramgen_curve:{key.curve}"] if key.type == "ec" else ["ED25519"]
+            if password:
+                # PKCS#8 with 3DES is the encrypted form mbedTLS 2.28 reads for non-RSA keys.
+                argv += ["-des3" if nanomq else "-aes256", "-pass", f"env:{password.env_name}"]
+            argv += ["-out", key_file]
+        return Step(argv=tuple(argv), kind="key", entry=entry, inputs=(), outputs=(key_file,),
+                    secrets=_secrets(password), is_ca=is_ca)
+
+    @staticmethod
+    def _digest(digest: str, key: KeySpec) -> list[str]:
+        return [] if key.type == "ed25519" else [f"-{digest}"]
+
+    def _subject(self, fields: dict[str, str]) -> list[str]:
+        if not fields:
+            return []  # document style: openssl prompts, as the document describes
+        return ["-subj", subj_argument(fields)] + (["-utf8"] if needs_utf8(fields) else [])
+
+    @staticmethod
+    def _passin(password: Secret | None) -> list[str]:
+        return ["-passin", f"env:{password.env_name}"] if password else []
+
+
+def _secrets(password: Secret | None) -> tuple[Secret, ...]:
+    return (password,) if password else ()

@@ -1,0 +1,75 @@
+"""The one way this package starts a process: argv list, no shell, umask 077, output captured.
+
+Live children are tracked so an interrupt can stop them all before the tool exits.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+_live: set[subprocess.Popen[bytes]] = set()
+_live_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def stderr_text(self) -> str:
+        return self.stderr.decode("utf-8", "replace").strip()
+
+    def stdout_text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+
+def run(argv: tuple[str, ...] | list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
+        stdin: bytes | None = None, interactive: bool = False, timeout: float | None = 600) -> Result:
+    """Run argv; never raises for a non-zero exit (the caller decides), raises OSError if it cannot start."""
+    with _live_lock:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=None if interactive else (subprocess.PIPE if stdin is not None else subprocess.DEVNULL),
+            stdout=None if interactive else subprocess.PIPE,
+            stderr=None if interactive else subprocess.PIPE,
+            umask=0o077,  # keys are 0600 from their first byte
+        )
+        _live.add(proc)
+    try:
+        out, err = proc.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        err = (err or b"") + f"\n(stopped after {timeout} s)".encode()
+    finally:
+        with _live_lock:
+            _live.discard(proc)
+    return Result(tuple(argv), proc.returncode, out or b"", err or b"")
+
+
+def stop_all() -> int:
+    """Terminate every live child (on Ctrl-C); return how many there were."""
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        try:
+            proc.terminate()
+        except ProcessLookupError:
+            pass
+    for proc in procs:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return len(procs)

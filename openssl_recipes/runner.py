@@ -1,0 +1,319 @@
+"""Run a Plan: decide what to keep, then run the rest in dependency order, `jobs` at a time.
+
+The argv of every step is run exactly as `plan` prints it. What exists is kept only when it passes
+the checks in `artifacts`; a CA is never replaced unless asked with `new_ca`. A failed command stops
+the build with its (masked) command line, exit code and stderr; Ctrl-C stops every child and
+removes what they were writing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import re
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import process, workspace
+from .artifacts import Inspector, Verdict
+from .errors import RunError, UsageError
+from .plan import Plan, Step
+from .recipe import RESERVED_PREFIX, CertificateAuthority, Leaf, Secret
+from .script import command_line
+from .secrets import mask
+
+
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT) or SIGTERM during a build; the children were stopped."""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    jobs: int = os.cpu_count() or 1
+    force: bool = False  # remake every leaf (key, request, certificate)
+    new_ca: bool = False  # replace the CA (the old files are kept as *.bak)
+    only: frozenset[str] | None = None  # entries to make; None = all
+    quiet: bool = False
+    progress: bool | None = None  # None: when stderr is a terminal and the build is large
+
+
+@dataclass
+class BuildReport:
+    made: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    backups: list[str] = field(default_factory=list)
+
+    def summary(self, folder: str) -> str:
+        text = f"made {len(self.made)}, kept {len(self.kept)} in {self.seconds:.2f} s → {folder}"
+        return text + (f" (old CA saved as {', '.join(self.backups)})" if self.backups else "")
+
+
+Say = Callable[[str], None]
+LIST_LIMIT = 60  # above this many files, print the summary only
+
+
+def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: Say = print) -> BuildReport:
+    started = time.monotonic()
+    folder = plan.output_dir
+    writes = sorted({name for step in plan.steps for name in step.outputs} | set(plan.files))
+    prompts = any(step.prompts for step in plan.steps)
+    if prompts and not sys.stdin.isatty():
+        raise UsageError("the recipe leaves a subject empty, so openssl would prompt for it, but stdin is not a "
+                         "terminal: give the subject in the recipe")
+    workspace.prepare(folder, writes)
+    env = {**os.environ, **secret_values}
+    report = BuildReport()
+    with workspace.locked(folder):
+        _remove_leftovers(folder)
+        inspector = Inspector(plan.openssl.command, folder, env)
+        decision = decide(plan, inspector, options)
+        if options.new_ca:
+            report.backups = _back_up_ca(plan.recipe.ca, folder)
+        for name, content in plan.files.items():
+            workspace.write_atomically(folder / name, content)
+        to_run = [i for i, run in enumerate(decision) if run]
+        jobs = 1 if prompts else max(1, options.jobs)
+        listing = len(plan.steps) <= LIST_LIMIT and not options.quiet
+        lines = _Lines(plan, decision, folder, say if listing else (lambda _line: None))
+        progress = _progress(options, len(to_run))
+        try:
+            _execute(plan, to_run, env, secret_values, jobs, lines.done, progress)
+        finally:
+            if progress is not None:
+                progress.stop()
+    report.made = [plan.steps[i].artifact for i in to_run]
+    report.kept = [step.artifact for step, run in zip(plan.steps, decision) if not run and (folder / step.artifact).exists()]
+    report.seconds = time.monotonic() - started
+    return report
+
+
+# -- what to keep ---------------------------------------------------------------------------------
+
+
+def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool]:
+    """For each step: run it (True) or keep what exists (False). Raises rather than replace a CA."""
+    recipe = plan.recipe
+    index = {(step.entry, step.kind): i for i, step in enumerate(plan.steps)}
+    run = [False] * len(plan.steps)
+    ca = recipe.ca
+    ca_runs = _decide_ca(ca, inspector, options.new_ca)
+    run[index[(ca.name, "key")]] = ca_runs[0]
+    run[index[(ca.name, "cert")]] = ca_runs[1]
+
+    leaves = [leaf for leaf in recipe.leaves if options.only is None or leaf.name in options.only]
+    from concurrent.futures import ThreadPoolExecutor as Pool
+
+    with Pool(max(1, options.jobs)) as pool:
+        verdicts = list(pool.map(lambda leaf: _leaf_verdicts(leaf, inspector, options.force), leaves))
+    unopenable = [f"{leaf.key_file}: {key_v.reason}" for leaf, (key_v, _) in zip(leaves, verdicts) if key_v.state == "unopenable"]
+    if unopenable:
+        raise RunError("refusing to replace existing keys that do not open", unopenable)
+    candidates = [leaf.cert_file for leaf, (key_v, cert_v) in zip(leaves, verdicts) if key_v.good and cert_v.good]
+    signed = inspector.signed_by(ca.cert_file, candidates) if candidates and not ca_runs[1] else set()
+    for leaf, (key_v, cert_v) in zip(leaves, verdicts):
+        key_runs = not key_v.good
+        cert_runs = key_runs or ca_runs[1] or not cert_v.good or leaf.cert_file not in signed
+        run[index[(leaf.name, "key")]] = key_runs
+        run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
+        run[index[(leaf.name, "cert")]] = cert_runs
+    return run
+
+
+def _decide_ca(ca: CertificateAuthority, inspector: Inspector, new_ca: bool) -> tuple[bool, bool]:
+    if new_ca:
+        return True, True
+    passin = _passin(ca.password)
+    key_v = inspector.key(ca.key_file, passin)
+    cert_state = inspector.complete_pem(ca.cert_file).state
+    hint = "restore it, or run build --new-ca to start a new CA (every certificate it signed stops working)"
+    if key_v.state == "unopenable":
+        raise RunError(f"{ca.key_file}: {key_v.reason}; refusing to replace the CA key", [hint])
+    if not key_v.good:
+        if cert_state != "missing":
+            raise RunError(f"{ca.cert_file} exists but {ca.key_file} is {key_v.state}"
+                           f"{' (' + key_v.reason + ')' if key_v.reason else ''}; refusing to replace the CA", [hint])
+        return True, True
+    cert_v = inspector.certificate(ca.cert_file, ca.key_file, passin)
+    if cert_v.state == "mismatch":
+        raise RunError(f"{ca.cert_file} does not match {ca.key_file}; refusing to replace the CA", [hint])
+    return False, not cert_v.good
+
+
+def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdict, Verdict]:
+    if force:
+        return Verdict("missing", "--force"), Verdict("missing", "--force")
+    passin = _passin(leaf.password)
+    key_v = inspector.key(leaf.key_file, passin)
+    if not key_v.good:
+        return key_v, Verdict("missing")
+    return key_v, inspector.certificate(leaf.cert_file, leaf.key_file, passin)
+
+
+def _passin(password: Secret | None) -> str | None:
+    return f"env:{password.env_name}" if password else None
+
+
+def _back_up_ca(ca: CertificateAuthority, folder: Path) -> list[str]:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    saved = []
+    for name in (ca.key_file, ca.cert_file):
+        path = folder / name
+        if path.exists():
+            backup = path.with_name(f"{name}.{stamp}.bak")
+            os.replace(path, backup)
+            saved.append(backup.name)
+    return saved
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary files of a run that was killed; and a serial file that is not a serial."""
+    for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
+        path.unlink(missing_ok=True)
+    for path in folder.glob("*.srl"):
+        try:
+            if not re.fullmatch(r"[0-9A-Fa-f]+\s*", path.read_text()):
+                path.unlink()  # -CAcreateserial starts a new random serial
+        except (OSError, UnicodeDecodeError):
+            path.unlink(missing_ok=True)
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+
+def _dependencies(plan: Plan, to_run: list[int]) -> dict[int, set[int]]:
+    """Each running step waits for the last running step that writes a file it reads or writes."""
+    last_writer: dict[str, int] = {}
+    deps: dict[int, set[int]] = {}
+    for i in to_run:
+        step = plan.steps[i]
+        deps[i] = {last_writer[name] for name in (*step.inputs, *step.outputs) if name in last_writer}
+        for name in step.outputs:
+            last_writer[name] = i
+    return deps
+
+
+def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: dict[str, str], jobs: int,
+             done: Callable[[int], None], progress: object | None) -> None:
+    deps = _dependencies(plan, to_run)
+    waiting_on = {i: len(d) for i, d in deps.items()}
+    dependants: dict[int, list[int]] = {i: [] for i in to_run}
+    for i, d in deps.items():
+        for j in d:
+            dependants[j].append(i)
+    ready = [i for i in to_run if not deps[i]]
+    heapq.heapify(ready)
+    running: dict[Future[process.Result], int] = {}
+    failure: tuple[int, process.Result | OSError] | None = None
+    folder = plan.output_dir
+
+    def start(i: int) -> Future[process.Result]:
+        step = plan.steps[i]
+        return pool.submit(process.run, step.argv, folder, env, None, step.prompts)
+
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        while (ready and failure is None) or running:
+            while ready and failure is None and len(running) < jobs:
+                i = heapq.heappop(ready)
+                running[start(i)] = i
+            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = running.pop(future)
+                try:
+                    result = future.result()
+                except OSError as exc:
+                    failure = failure or (i, exc)
+                    _discard_outputs(plan.steps[i], folder)
+                    continue
+                if not result.ok:
+                    failure = failure or (i, result)
+                    _discard_outputs(plan.steps[i], folder)
+                    continue
+                _publish(plan.steps[i], folder)
+                done(i)
+                if progress is not None:
+                    progress.advance()  # type: ignore[attr-defined]
+                for j in dependants[i]:
+                    waiting_on[j] -= 1
+                    if waiting_on[j] == 0:
+                        heapq.heappush(ready, j)
+    except KeyboardInterrupt:
+        process.stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for i in running.values():
+            _discard_outputs(plan.steps[i], folder)
+        raise Interrupted(f"stopped {len(running)} running openssl command(s); run build again to finish") from None
+    pool.shutdown(wait=True)
+    if failure is not None:
+        i, outcome = failure
+        step = plan.steps[i]
+        shown = mask(command_line(step.argv), secret_values)
+        if isinstance(outcome, OSError):
+            raise RunError(f"cannot run {shown}: {outcome.strerror}")
+        stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
+        raise RunError(f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
+                       [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])])
+
+
+def _publish(step: Step, folder: Path) -> None:
+    """Children run with umask 077; requests and certificates are public, so 0644 once complete."""
+    if step.kind != "key":
+        os.chmod(folder / step.artifact, 0o644)
+
+
+def _discard_outputs(step: Step, folder: Path) -> None:
+    """A command that failed or was stopped may have left a partial file: never keep it."""
+    for name in step.outputs:
+        (folder / name).unlink(missing_ok=True)
+
+
+class _Lines:
+    """Prints `made X` / `kept X` in plan order, however the steps finish."""
+
+    def __init__(self, plan: Plan, decision: list[bool], folder: Path, say: Say) -> None:
+        self.plan = plan
+        self.decision = decision
+        self.folder = folder
+        self.say = say
+        self.finished = [not run for run in decision]
+        self.cursor = 0
+        self._flush()
+
+    def done(self, i: int) -> None:
+        self.finished[i] = True
+        self._flush()
+
+    def _flush(self) -> None:
+        while self.cursor < len(self.finished) and self.finished[self.cursor]:
+            step = self.plan.steps[self.cursor]
+            if self.decision[self.cursor]:
+                self.say(f"made {step.artifact}")
+            elif (self.folder / step.artifact).exists():
+                self.say(f"kept {step.artifact}")
+            self.cursor += 1
+
+
+def _progress(options: BuildOptions, total: int) -> object | None:
+    enabled = options.progress if options.progress is not None else (sys.stderr.isatty() and total > 8)
+    if not enabled or options.quiet or total == 0:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress("openssl", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task("build", total=total)
+    bar.start()
+
+    class _Bar:
+        def advance(self) -> None:
+            bar.advance(task)
+
+        def stop(self) -> None:
+            bar.stop()
+
+    return _Bar()

@@ -1,0 +1,70 @@
+"""A Plan as text: the lines `plan` prints (pasteable into bash) and the standalone `--script`.
+
+Passwords appear only as the names of the variables openssl reads (`env:NAME`); the script reads
+them from the same places the tool does, so the secret itself is never written here.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from .plan import Plan
+from .recipe import Secret
+
+
+def display_path(path: Path, cwd: Path | None = None) -> str:
+    """`path` relative to the current folder when it is inside it, else absolute."""
+    cwd = cwd or Path.cwd()
+    try:
+        return os.path.relpath(path, cwd) if path.is_relative_to(cwd) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def command_line(argv: tuple[str, ...] | list[str]) -> str:
+    return shlex.join(argv)
+
+
+def plan_lines(plan: Plan) -> list[str]:
+    """The body shared by `plan` and `plan --script`: folder, umask, files, then each command."""
+    out = display_path(plan.output_dir)
+    lines = [f"mkdir -p -m 700 {shlex.quote(out)}", f"cd {shlex.quote(out)}", "umask 077"]
+    for name, content in plan.files.items():
+        marker = "EOF"
+        while marker in content.splitlines():
+            marker += "_"
+        lines.append(f"cat > {shlex.quote(name)} <<'{marker}'\n{content.rstrip(chr(10))}\n{marker}")
+    lines += [command_line(step.argv) for step in plan.steps]
+    return lines
+
+
+def plan_text(plan: Plan) -> str:
+    recipe = plan.recipe
+    header = [f"# openssl-recipes plan: {recipe.style} style, {len(plan.steps)} commands, recipe {display_path(recipe.path)}"]
+    for secret in recipe.secrets():
+        header.append(f"# needs {secret.env_name} set to the key password ({secret.describe()})")
+    return "\n".join(header + plan_lines(plan)) + "\n"
+
+
+def plan_script(plan: Plan) -> str:
+    recipe = plan.recipe
+    lines = [
+        "#!/usr/bin/env bash",
+        f"# Made by openssl-recipes from {recipe.path.name} ({recipe.style} style): builds the PKI without the tool.",
+        "set -euo pipefail",
+    ]
+    lines += [read_secret(secret) for secret in recipe.secrets()]
+    lines += plan_lines(plan)
+    return "\n".join(lines) + "\n"
+
+
+def read_secret(secret: Secret) -> str:
+    name = secret.env_name
+    if secret.source == "env":
+        return f': "${{{name}:?set {name} to the key password}}"'
+    if secret.source == "file":
+        return f"IFS= read -r {name} < {shlex.quote(secret.where)} || true; export {name}"
+    prompt = shlex.quote(f"Password for {secret.where}'s key: ")
+    return f"read -rs -p {prompt} {name}; echo >&2; export {name}"

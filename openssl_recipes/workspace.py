@@ -1,0 +1,81 @@
+"""The output folder: created 0700, locked against a second build, checked before any write."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .errors import UsageError
+from .recipe import RESERVED_PREFIX
+
+LOCK_NAME = f"{RESERVED_PREFIX}.lock"
+BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller
+MARGIN_BYTES = 1024 * 1024
+
+
+def prepare(folder: Path, writes: list[str]) -> None:
+    """Create the folder (0700) if needed; refuse a folder that cannot take the writes."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"output {folder} exists and is not a folder")
+    if not folder.exists():
+        try:
+            folder.mkdir(mode=0o700, parents=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create output folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"output folder {folder} is not writable (read-only disk or permissions); nothing was changed")
+    for name in writes:
+        target = folder / name
+        if target.is_symlink():
+            raise UsageError(f"{target} is a symbolic link (to {os.readlink(target)}); refusing to write through it")
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    need = MARGIN_BYTES + BYTES_PER_FILE * len(writes)
+    if free < need:
+        raise UsageError(f"output folder {folder} has {free // 1024} KiB free; the build needs about {need // 1024} KiB; nothing was changed")
+
+
+@contextmanager
+def locked(folder: Path, announce: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on the folder; a second build waits for the first."""
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if announce:
+                print(f"another build is running in {folder}; waiting for it to finish…", file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
+    """Write via a temporary file and rename; created with `mode` from its first byte.
+    Returns False (and writes nothing) when the file already holds exactly `content`."""
+    try:
+        if path.read_text(encoding="utf-8") == content and not path.is_symlink():
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    tmp = path.with_name(f"{RESERVED_PREFIX}.tmp.{os.getpid()}.{path.name}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)  # the umask may have narrowed it; never wider than asked
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
