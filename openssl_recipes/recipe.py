@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from .broker_schema import NanoMQIn
 from .errors import RecipeError
 from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
 
@@ -237,6 +238,7 @@ class RecipeIn(_Strict):
     ca: CAIn = CAIn()
     servers: list[LeafIn] = []
     clients: list[LeafIn] = []
+    nanomq: NanoMQIn | None = None  # how NanoMQ (and the brokers it talks to) use this PKI
 
     @field_validator("output")
     @classmethod
@@ -247,6 +249,7 @@ class RecipeIn(_Strict):
 
 
 _ALL_KEYS = sorted({name for model in (RecipeIn, DefaultsIn, CAIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields})
+_ALL_KEYS = sorted({*_ALL_KEYS, *(name for model in NanoMQIn.all_models() for name in model.model_fields)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,6 +326,7 @@ class Recipe:
     servers: tuple[Leaf, ...]
     clients: tuple[Leaf, ...]
     warnings: tuple[str, ...] = field(default=())
+    nanomq: NanoMQIn | None = None  # validated in broker_schema; used by `conf`
 
     @property
     def leaves(self) -> tuple[Leaf, ...]:
@@ -550,6 +554,7 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
         servers=tuple(leaves["server"]),
         clients=tuple(leaves["client"]),
         warnings=tuple(warnings),
+        nanomq=raw.nanomq,
     )
 
 
