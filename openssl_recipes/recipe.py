@@ -336,7 +336,7 @@ class Recipe:
         for leaf in self.leaves:
             if leaf.name == name:
                 return leaf
-        raise RecipeError(f"the recipe has no server or client named {name!r}", [f"names: {', '.join(l.name for l in self.leaves)}"])
+        raise RecipeError(f"the recipe has no server or client named {name!r}", [f"names: {', '.join(leaf.name for leaf in self.leaves)}"])
 
     def secrets(self) -> list[Secret]:
         found = [e.password for e in (self.ca, *self.leaves) if e.password]

@@ -13,8 +13,8 @@ def register(app: typer.Typer) -> None:
     def clean_command(recipe: RecipeOption = DEFAULT_RECIPE, out: OutOption = None) -> int:
         """Delete the files the recipe declares (keys, requests, certificates, the extension file)
         from the output folder, then the folder if it is empty. Asks nothing; touches nothing else."""
-        from ..plan import build_plan
         from ..openssl import ASSUMED
+        from ..plan import build_plan
         from ..recipe import RESERVED_PREFIX
         from ..script import display_path
 
