@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 from .openssl import Openssl
-from .recipe import CONFIG_FILE_NAME, KeySpec, Leaf, Recipe, Secret
+from .recipe import CONFIG_FILE_NAME, CertificateAuthority, KeySpec, Leaf, Recipe, Secret
 from .subject import needs_utf8, subj_argument
 
-StepKind = Literal["key", "csr", "cert"]
+StepKind = Literal["key", "csr", "cert", "bundle"]  # bundle: certificates concatenated (argv `cat a b`, output to file)
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,11 @@ class Plan:
 def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = None) -> Plan:
     planner = _Planner(recipe, openssl)
     steps = planner.ca_steps()
+    if recipe.intermediate:
+        steps += planner.intermediate_steps(recipe.intermediate)
     for leaf in recipe.leaves:
         steps += planner.leaf_steps(leaf)
+    steps += planner.bundle_steps()
     files: dict[str, str] = {}
     if recipe.style == "strict":
         files[CONFIG_FILE_NAME] = extension_file(recipe, templates_dir)
@@ -77,6 +80,7 @@ def extension_file(recipe: Recipe, templates_dir: Path | None = None) -> str:
         {
             "recipe_name": recipe.path.name,
             "ca": {"section": section_name(recipe.ca.name)},
+            "intermediate": {"section": section_name(recipe.intermediate.name)} if recipe.intermediate else None,
             "leaves": [leaf_context(leaf) for leaf in recipe.leaves],
         },
         templates_dir,
@@ -93,7 +97,7 @@ class _Planner:
         self.openssl = openssl
         self.strict = recipe.style == "strict"
         self.ca = recipe.ca
-        self.serial_file = f"{Path(recipe.ca.cert_file).stem}.srl"
+        self.issuer = recipe.issuer  # signs the leaves: the intermediate when there is one
         # OpenSSL 3 signs with a random serial when given no serial option: no shared ca.srl,
         # so signatures can run in parallel. The document style keeps -CAcreateserial.
         self.shared_serial = not self.strict or not openssl.random_serial
@@ -122,47 +126,75 @@ class _Planner:
 
     # -- servers and clients --------------------------------------------------------------------
 
+    def intermediate_steps(self, im: CertificateAuthority) -> list[Step]:
+        assert im.csr_file is not None
+        key = self._key_step(im.name, im.key_file, im.key, im.password, nanomq=False, is_ca=True)
+        return [key, *self._request_and_sign(im.name, im.key_file, im.csr_file, im.cert_file, im.subject, im.password,
+                                             im.days, im.digest, im.key, self.ca, here="", document_client=False, is_ca=True)]
+
     def leaf_steps(self, leaf: Leaf) -> list[Step]:
-        ca = self.ca
         # The document writes `./server.key` and `./server.csr` for the server and bare names for
         # the client; the document style keeps that, character for character.
         here = "./" if (not self.strict and leaf.role == "server") else ""
-        csr_argv = [self.openssl.command, "req", "-new", "-key", here + leaf.key_file, "-out", leaf.csr_file]
-        csr_argv += self._subject(leaf.subject) + self._passin(leaf.password)
+        document_client = not self.strict and leaf.role == "client"
+        key = self._key_step(leaf.name, leaf.key_file, leaf.key, leaf.password, leaf.nanomq)
+        return [key, *self._request_and_sign(leaf.name, leaf.key_file, leaf.csr_file, leaf.cert_file, leaf.subject,
+                                             leaf.password, leaf.days, leaf.digest, leaf.key, self.issuer, here, document_client)]
+
+    def bundle_steps(self) -> list[Step]:
+        """With an intermediate: each leaf's chain (leaf + intermediate) and the CA bundle (intermediate + root)."""
+        im, recipe = self.recipe.intermediate, self.recipe
+        if im is None or recipe.bundle_file is None:
+            return []
+        steps = [Step(argv=("cat", im.cert_file, self.ca.cert_file), kind="bundle", entry=im.name,
+                      inputs=(im.cert_file, self.ca.cert_file), outputs=(recipe.bundle_file,), is_ca=True)]
+        for leaf in recipe.leaves:
+            if leaf.chain_file:
+                steps.append(Step(argv=("cat", leaf.cert_file, im.cert_file), kind="bundle", entry=leaf.name,
+                                  inputs=(leaf.cert_file, im.cert_file), outputs=(leaf.chain_file,)))
+        return steps
+
+    def _request_and_sign(self, name: str, key_file: str, csr_file: str, cert_file: str, subject: dict[str, str],
+                          password: Secret | None, days: int, digest: str, key: KeySpec, issuer: CertificateAuthority,
+                          here: str, document_client: bool, is_ca: bool = False) -> list[Step]:
+        csr_argv = [self.openssl.command, "req", "-new", "-key", here + key_file, "-out", csr_file]
+        csr_argv += self._subject(subject) + self._passin(password)
         if self.strict:
-            csr_argv += self._digest(leaf.digest, leaf.key)
+            csr_argv += self._digest(digest, key)
         csr = Step(
             argv=tuple(csr_argv),
             kind="csr",
-            entry=leaf.name,
-            inputs=(leaf.key_file,),
-            outputs=(leaf.csr_file,),
-            secrets=_secrets(leaf.password),
-            prompts=not leaf.subject,
+            entry=name,
+            inputs=(key_file,),
+            outputs=(csr_file,),
+            secrets=_secrets(password),
+            is_ca=is_ca,
+            prompts=not subject,
         )
         serial = ["-CAcreateserial"] if self.shared_serial else []
-        if self.strict or leaf.role == "server":
-            sign = [self.openssl.command, "x509", "-req", "-in", here + leaf.csr_file, "-CA", ca.cert_file,
-                    "-CAkey", ca.key_file, *serial, "-out", leaf.cert_file, "-days", str(leaf.days)]
-            sign += self._digest(leaf.digest, leaf.key)
+        if not document_client:
+            sign = [self.openssl.command, "x509", "-req", "-in", here + csr_file, "-CA", issuer.cert_file,
+                    "-CAkey", issuer.key_file, *serial, "-out", cert_file, "-days", str(days)]
+            sign += self._digest(digest, issuer.key)  # the issuer's key signs: Ed25519 takes no digest
         else:  # the document's client form: -days first, no digest (sha256 is openssl's default)
-            sign = [self.openssl.command, "x509", "-req", "-days", str(leaf.days), "-in", leaf.csr_file,
-                    "-CA", ca.cert_file, "-CAkey", ca.key_file, *serial, "-out", leaf.cert_file]
-            if leaf.digest != "sha256":
-                sign += self._digest(leaf.digest, leaf.key)
-        sign += self._passin(ca.password)
+            sign = [self.openssl.command, "x509", "-req", "-days", str(days), "-in", csr_file,
+                    "-CA", issuer.cert_file, "-CAkey", issuer.key_file, *serial, "-out", cert_file]
+            if digest != "sha256":
+                sign += self._digest(digest, issuer.key)
+        sign += self._passin(issuer.password)
         if self.strict:
-            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", section_name(leaf.name)]
-        side = (self.serial_file,) if self.shared_serial else ()
+            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", section_name(name)]
+        side = (f"{Path(issuer.cert_file).stem}.srl",) if self.shared_serial else ()
         cert = Step(
             argv=tuple(sign),
             kind="cert",
-            entry=leaf.name,
-            inputs=(leaf.csr_file, ca.cert_file, ca.key_file, *side),
-            outputs=(leaf.cert_file, *side),
-            secrets=_secrets(ca.password),
+            entry=name,
+            inputs=(csr_file, issuer.cert_file, issuer.key_file, *side),
+            outputs=(cert_file, *side),
+            secrets=_secrets(issuer.password),
+            is_ca=is_ca,
         )
-        return [self._key_step(leaf.name, leaf.key_file, leaf.key, leaf.password, leaf.nanomq), csr, cert]
+        return [csr, cert]
 
     # -- pieces ---------------------------------------------------------------------------------
 

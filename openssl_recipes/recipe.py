@@ -196,11 +196,19 @@ class CAIn(_KeyFields):
     password: PasswordIn | None = None
 
 
+class IntermediateIn(CAIn):
+    """A CA between the root and the leaves (pathlen:0); it signs every leaf, so the root key can stay offline."""
+
+    name: str = "intermediate"
+    csr_file: str | None = None
+
+
 class LeafIn(_KeyFields):
     name: str
     key_file: str | None = None
     csr_file: str | None = None
     cert_file: str | None = None
+    chain_file: str | None = None  # leaf + intermediate (only with an intermediate CA)
     subject: SubjectIn = SubjectIn()
     san: list[str] = []
     password: PasswordIn | None = None
@@ -236,6 +244,8 @@ class RecipeIn(_Strict):
     style: Style = "strict"
     defaults: DefaultsIn = DefaultsIn()
     ca: CAIn = CAIn()
+    intermediate: IntermediateIn | None = None
+    bundle_file: str = "ca-bundle.pem"  # intermediate + root (only with an intermediate CA)
     servers: list[LeafIn] = []
     clients: list[LeafIn] = []
     nanomq: NanoMQIn | None = None  # how NanoMQ (and the brokers it talks to) use this PKI
@@ -248,7 +258,7 @@ class RecipeIn(_Strict):
         return value
 
 
-_ALL_KEYS = sorted({name for model in (RecipeIn, DefaultsIn, CAIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields})
+_ALL_KEYS = sorted({name for model in (RecipeIn, DefaultsIn, IntermediateIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields})
 _ALL_KEYS = sorted({*_ALL_KEYS, *(name for model in NanoMQIn.all_models() for name in model.model_fields)})
 
 
@@ -298,6 +308,7 @@ class CertificateAuthority:
     key: KeySpec
     digest: str
     password: Secret | None
+    csr_file: str | None = None  # an intermediate's request to the root; None for the root
 
 
 @dataclass(frozen=True)
@@ -315,6 +326,7 @@ class Leaf:
     password: Secret | None
     nanomq: bool
     path: str  # where it is in the recipe, e.g. "clients[2]"
+    chain_file: str | None = None  # leaf + intermediate, written when the recipe has an intermediate CA
 
 
 @dataclass(frozen=True)
@@ -327,6 +339,17 @@ class Recipe:
     clients: tuple[Leaf, ...]
     warnings: tuple[str, ...] = field(default=())
     nanomq: NanoMQIn | None = None  # validated in broker_schema; used by `conf`
+    intermediate: CertificateAuthority | None = None
+    bundle_file: str | None = None  # intermediate + root, written when there is an intermediate
+
+    @property
+    def issuer(self) -> CertificateAuthority:
+        """The CA that signs the servers and clients."""
+        return self.intermediate or self.ca
+
+    @property
+    def authorities(self) -> tuple[CertificateAuthority, ...]:
+        return (self.ca, self.intermediate) if self.intermediate else (self.ca,)
 
     @property
     def leaves(self) -> tuple[Leaf, ...]:
@@ -339,7 +362,7 @@ class Recipe:
         raise RecipeError(f"the recipe has no server or client named {name!r}", [f"names: {', '.join(leaf.name for leaf in self.leaves)}"])
 
     def secrets(self) -> list[Secret]:
-        found = [e.password for e in (self.ca, *self.leaves) if e.password]
+        found = [e.password for e in (*self.authorities, *self.leaves) if e.password]
         return list(dict.fromkeys(found))
 
 
@@ -511,17 +534,40 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
     check_file(ca.cert_file, "ca.cert_file")
     if raw.style == "strict" and not ca.subject:
         errors.append("ca.subject: give at least a CN (the strict style does not prompt)")
+    intermediate = None
+    if raw.intermediate is not None:
+        im = raw.intermediate
+        intermediate = CertificateAuthority(
+            name=im.name,
+            key_file=im.key_file or f"{im.name}.key",
+            cert_file=im.cert_file or f"{im.name}.pem",
+            csr_file=im.csr_file or f"{im.name}.csr",
+            subject=subject_of(im.subject),
+            days=im.days or d.days or 3650,
+            key=key_of(im),
+            digest=im.digest or d.digest or "sha256",
+            password=secret_of(im.password, im.name),
+        )
+        if raw.style != "strict":
+            errors.append("intermediate: an intermediate CA needs style: strict (the document's commands give it no CA extensions)")
+        if not ENTRY_NAME.match(im.name):
+            errors.append(f"intermediate.name: {im.name!r} must be letters, digits, '.', '_' or '-'")
+        if not intermediate.subject:
+            errors.append("intermediate.subject: give at least a CN")
+        if intermediate.days > ca.days:
+            warnings.append(f"intermediate: valid for {intermediate.days} days, longer than its root CA ({ca.days} days)")
+    issuer = intermediate or ca
 
     leaves: dict[Role, list[Leaf]] = {"server": [], "client": []}
     for role, entries in (("server", raw.servers), ("client", raw.clients)):
         for index, entry in enumerate(entries):
             where = f"{role}s[{index}]"
             for member in _expand_fleet(entry, where, errors):
-                leaf = _leaf(role, member, where, ca, raw, key_of, secret_of, subject_of, errors)
+                leaf = _leaf(role, member, where, issuer, raw, key_of, secret_of, subject_of, errors)
                 if leaf is not None:
                     leaves[role].append(leaf)
-                    if leaf.days > ca.days:
-                        warnings.append(f"{where} ({leaf.name}): valid for {leaf.days} days, longer than its CA ({ca.days} days)")
+                    if leaf.days > issuer.days:
+                        warnings.append(f"{where} ({leaf.name}): valid for {leaf.days} days, longer than its CA ({issuer.days} days)")
 
     all_leaves = leaves["server"] + leaves["client"]
     owners: dict[str, str] = {}
@@ -530,14 +576,26 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
         reserved[f"{Path(ca.cert_file).stem}.srl"] = "the CA's serial file (document style)"
     owners.update(reserved)
     names: dict[str, str] = {ca.name: "ca"}
-    for where, files in [("ca", (("key_file", ca.key_file), ("cert_file", ca.cert_file)))] + [
-        (leaf.path, (("key_file", leaf.key_file), ("csr_file", leaf.csr_file), ("cert_file", leaf.cert_file))) for leaf in all_leaves
-    ]:
+    declared = [("ca", (("key_file", ca.key_file), ("cert_file", ca.cert_file)))]
+    if intermediate:
+        if intermediate.name in names:
+            errors.append(f"intermediate.name: {intermediate.name!r} is also the name of the root CA")
+        names[intermediate.name] = "intermediate"
+        declared.append(("intermediate", (("key_file", intermediate.key_file), ("csr_file", intermediate.csr_file),
+                                          ("cert_file", intermediate.cert_file))))
+        declared.append(("bundle_file", (("", raw.bundle_file),)))
+    declared += [(leaf.path, (("key_file", leaf.key_file), ("csr_file", leaf.csr_file), ("cert_file", leaf.cert_file),
+                              *((("chain_file", leaf.chain_file),) if leaf.chain_file else ()))) for leaf in all_leaves]
+    for where, files in declared:
         for attr, name in files:
-            if name in owners:
-                errors.append(f"{where}.{attr}: {name!r} is also written by {owners[name]}")
+            label = f"{where}.{attr}" if attr else where
+            problem = file_name_problem(name)
+            if problem and where in ("intermediate", "bundle_file"):
+                errors.append(f"{label}: {problem}")
+            elif name in owners:
+                errors.append(f"{label}: {name!r} is also written by {owners[name]}")
             else:
-                owners[name] = f"{where}.{attr}"
+                owners[name] = label
     for leaf in all_leaves:
         if leaf.name in names:
             errors.append(f"{leaf.path}.name: {leaf.name!r} is also the name of {names[leaf.name]}")
@@ -555,6 +613,8 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
         clients=tuple(leaves["client"]),
         warnings=tuple(warnings),
         nanomq=raw.nanomq,
+        intermediate=intermediate,
+        bundle_file=raw.bundle_file if intermediate else None,
     )
 
 
@@ -581,7 +641,7 @@ def _expand_fleet(entry: LeafIn, where: str, errors: list[str]) -> list[LeafIn]:
     for n in range(1, entry.count + 1):
         data = entry.model_dump(exclude_none=True, exclude={"count"})
         data["name"] = fill(entry.name, n)
-        for attr in ("key_file", "csr_file", "cert_file"):
+        for attr in ("key_file", "csr_file", "cert_file", "chain_file"):
             if attr in data:
                 data[attr] = fill(data[attr], n)
         data["san"] = [fill(s, n) for s in entry.san]
@@ -641,9 +701,10 @@ def _leaf(role: Role, entry: LeafIn, where: str, ca: CertificateAuthority, raw: 
         password=secret_of(entry.password, name),
         nanomq=nanomq,
         path=where,
+        chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
     )
-    problems = [f"{where}.{attr}: {p}" for attr in ("key_file", "csr_file", "cert_file")
-                if (p := file_name_problem(getattr(leaf, attr)))]
+    problems = [f"{where}.{attr}: {p}" for attr in ("key_file", "csr_file", "cert_file", "chain_file")
+                if getattr(leaf, attr) is not None and (p := file_name_problem(getattr(leaf, attr)))]
     errors.extend(problems)
     return None if problems else leaf
 

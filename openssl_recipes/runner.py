@@ -73,7 +73,7 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         inspector = Inspector(plan.openssl.command, folder, env)
         decision = decide(plan, inspector, options)
         if options.new_ca:
-            report.backups = _back_up_ca(plan.recipe.ca, folder)
+            report.backups = _back_up(plan.recipe.authorities, folder)
         for name, content in plan.files.items():
             workspace.write_atomically(folder / name, content)
         to_run = [i for i, run in enumerate(decision) if run]
@@ -100,10 +100,22 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
     recipe = plan.recipe
     index = {(step.entry, step.kind): i for i, step in enumerate(plan.steps)}
     run = [False] * len(plan.steps)
-    ca = recipe.ca
-    ca_runs = _decide_ca(ca, inspector, options.new_ca)
+    ca, im = recipe.ca, recipe.intermediate
+    # With an intermediate CA the root key may stay offline: it is needed only to (re)sign the intermediate.
+    ca_runs = _decide_authority(ca, inspector, options.new_ca, parent=None, offline_ok=im is not None)
     run[index[(ca.name, "key")]] = ca_runs[0]
     run[index[(ca.name, "cert")]] = ca_runs[1]
+    issuer_runs = ca_runs[1]
+    if im is not None:
+        im_runs = _decide_authority(im, inspector, options.new_ca, parent=(ca.cert_file, ca_runs[1]))
+        if im_runs[1] and not inspector.key(ca.key_file, _passin(ca.password)).good and not ca_runs[0]:
+            raise RunError(f"{im.cert_file} must be signed by the root CA, but {ca.key_file} is not in the output folder "
+                           "(offline?): bring the root key back for this build")
+        run[index[(im.name, "key")]] = im_runs[0]
+        run[index[(im.name, "csr")]] = im_runs[1]
+        run[index[(im.name, "cert")]] = im_runs[1]
+        issuer_runs = im_runs[1]
+    issuer = recipe.issuer
 
     leaves = [leaf for leaf in recipe.leaves if options.only is None or leaf.name in options.only]
     from concurrent.futures import ThreadPoolExecutor as Pool
@@ -114,17 +126,24 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
     if unopenable:
         raise RunError("refusing to replace existing keys that do not open", unopenable)
     candidates = [leaf.cert_file for leaf, (key_v, cert_v) in zip(leaves, verdicts) if key_v.good and cert_v.good]
-    signed = inspector.signed_by(ca.cert_file, candidates) if candidates and not ca_runs[1] else set()
+    signed = inspector.signed_by(issuer.cert_file, candidates) if candidates and not issuer_runs else set()
     for leaf, (key_v, cert_v) in zip(leaves, verdicts):
         key_runs = not key_v.good
-        cert_runs = key_runs or ca_runs[1] or not cert_v.good or leaf.cert_file not in signed
+        cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed
         run[index[(leaf.name, "key")]] = key_runs
         run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
         run[index[(leaf.name, "cert")]] = cert_runs
+    for i, step in enumerate(plan.steps):
+        if step.kind == "bundle":  # remade when a part is, or when it is not exactly its parts
+            parts_run = any(run[j] for j, other in enumerate(plan.steps[:i]) if other.artifact in step.inputs)
+            run[i] = parts_run or not _bundle_is_current(step, plan.output_dir)
     return run
 
 
-def _decide_ca(ca: CertificateAuthority, inspector: Inspector, new_ca: bool) -> tuple[bool, bool]:
+def _decide_authority(ca: CertificateAuthority, inspector: Inspector, new_ca: bool,
+                      parent: tuple[str, bool] | None, offline_ok: bool = False) -> tuple[bool, bool]:
+    """(remake the key?, remake the certificate?) for the root or the intermediate CA. Refuses, rather
+    than replace a CA key or a certificate that does not match it; `parent` = (its cert, being remade?)."""
     if new_ca:
         return True, True
     passin = _passin(ca.password)
@@ -134,14 +153,38 @@ def _decide_ca(ca: CertificateAuthority, inspector: Inspector, new_ca: bool) -> 
     if key_v.state == "unopenable":
         raise RunError(f"{ca.key_file}: {key_v.reason}; refusing to replace the CA key", [hint])
     if not key_v.good:
-        if cert_state != "missing":
-            raise RunError(f"{ca.cert_file} exists but {ca.key_file} is {key_v.state}"
-                           f"{' (' + key_v.reason + ')' if key_v.reason else ''}; refusing to replace the CA", [hint])
-        return True, True
+        if cert_state == "missing":
+            return True, True
+        if offline_ok and key_v.state == "missing" and cert_state == "good":
+            return False, False  # the root key is kept offline; its certificate is all the build needs
+        raise RunError(f"{ca.cert_file} exists but {ca.key_file} is {key_v.state}"
+                       f"{' (' + key_v.reason + ')' if key_v.reason else ''}; refusing to replace the CA", [hint])
     cert_v = inspector.certificate(ca.cert_file, ca.key_file, passin)
     if cert_v.state == "mismatch":
         raise RunError(f"{ca.cert_file} does not match {ca.key_file}; refusing to replace the CA", [hint])
-    return False, not cert_v.good
+    if not cert_v.good:
+        return False, True
+    if parent is not None:
+        parent_cert, parent_runs = parent
+        return False, parent_runs or ca.cert_file not in inspector.signed_by(parent_cert, [ca.cert_file])
+    return False, False
+
+
+def _bundle_is_current(step: Step, folder: Path) -> bool:
+    try:
+        return (folder / step.artifact).read_bytes() == b"".join((folder / name).read_bytes() for name in step.inputs)
+    except OSError:
+        return False
+
+
+def _concatenate(step: Step, folder: Path) -> process.Result:
+    """Run a bundle step (`cat a b > out`) in-process, atomically."""
+    try:
+        text = "".join((folder / name).read_text(encoding="ascii") for name in step.inputs)
+        workspace.write_atomically(folder / step.artifact, text, 0o644)
+    except (OSError, UnicodeDecodeError) as exc:
+        return process.Result(step.argv, 1, b"", str(exc).encode())
+    return process.Result(step.argv, 0, b"", b"")
 
 
 def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdict, Verdict]:
@@ -158,10 +201,10 @@ def _passin(password: Secret | None) -> str | None:
     return f"env:{password.env_name}" if password else None
 
 
-def _back_up_ca(ca: CertificateAuthority, folder: Path) -> list[str]:
+def _back_up(authorities: tuple[CertificateAuthority, ...], folder: Path) -> list[str]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     saved = []
-    for name in (ca.key_file, ca.cert_file):
+    for name in (name for ca in authorities for name in (ca.key_file, ca.cert_file)):
         path = folder / name
         if path.exists():
             backup = path.with_name(f"{name}.{stamp}.bak")
@@ -213,6 +256,8 @@ def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: 
 
     def start(i: int) -> Future[process.Result]:
         step = plan.steps[i]
+        if step.kind == "bundle":
+            return pool.submit(_concatenate, step, folder)
         return pool.submit(process.run, step.argv, folder, env, None, step.prompts)
 
     pool = ThreadPoolExecutor(max_workers=jobs)

@@ -10,7 +10,7 @@ import os
 import shlex
 from pathlib import Path
 
-from .plan import Plan
+from .plan import Plan, Step
 from .recipe import Secret
 
 
@@ -36,8 +36,14 @@ def plan_lines(plan: Plan) -> list[str]:
         while marker in content.splitlines():
             marker += "_"
         lines.append(f"cat > {shlex.quote(name)} <<'{marker}'\n{content.rstrip(chr(10))}\n{marker}")
-    lines += [command_line(step.argv) for step in plan.steps]
+    lines += [step_line(step) for step in plan.steps]
     return lines
+
+
+def step_line(step: Step) -> str:
+    """A step as bash: its argv, and for a bundle the file its output goes to."""
+    line = command_line(step.argv)
+    return f"{line} > {shlex.quote(step.artifact)}" if step.kind == "bundle" else line
 
 
 def plan_text(plan: Plan) -> str:

@@ -85,8 +85,8 @@ def test_ec_and_ed25519_keys_and_encrypted_keys_for_nanomq(tmp_path):
     assert keys["d"] == "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -des3 -pass env:D_PASS -out d.key"
     cnf = plan.files["openssl-recipes.cnf"]
     assert "[ c_ext ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n" in cnf
-    signs = {s.entry: s.argv for s in plan.steps if s.kind == "cert"}
-    assert "-sha256" not in signs["c"]  # Ed25519 signs without a digest
+    requests = {s.entry: s.argv for s in plan.steps if s.kind == "csr"}
+    assert "-sha256" not in requests["c"] and "-sha256" in requests["a"]  # an Ed25519 key signs without a digest
 
 
 def test_plan_prints_pasteable_commands_and_no_secret(tmp_path):
