@@ -1,9 +1,31 @@
-"""`openssl-recipes verify`: (not yet implemented)."""
+"""`openssl-recipes verify`: check every certificate of the recipe before it is deployed."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's subcommands to the app (none yet)."""
+    @app.command("verify")
+    @handle_errors
+    def verify_command(
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        warn_days: Annotated[int, typer.Option("--warn-days", min=0, help="Warn when a certificate expires within this many days.")] = 30,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    ) -> int:
+        """Check each certificate: key matches, chain (-x509_strict, purpose), names, dates, key file
+        mode, NanoMQ key form. Exit 0 only if nothing failed (warnings do not fail)."""
+        from ..secrets import resolve
+        from ..verify import verify
+
+        loaded = load(recipe, out, warn=False)
+        report = verify(loaded, find_openssl(openssl).command, resolve(loaded.secrets()), warn_days)
+        typer.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if as_json else report.table(), nl=as_json)
+        return 0 if report.ok else 1

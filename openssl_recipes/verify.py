@@ -1,0 +1,255 @@
+"""Checks of the built certificates, before they are deployed: one row per certificate, one column per
+check, each with a reason. Everything is asked of openssl (the package has no X.509 parser of its own).
+
+Columns: key (matches the certificate), chain (`openssl verify -x509_strict` with the right purpose),
+names (each declared DNS name / IP of a server), validity (dates, with warnings), key mode (not
+readable by group/others), nanomq (a key form and SANs NanoMQ's mbedTLS 2.28 can use).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from . import process
+from .artifacts import Inspector
+from .recipe import CertificateAuthority, Leaf, Recipe
+
+Status = Literal["pass", "fail", "warn", "n/a"]
+COLUMNS = ("key", "chain", "names", "validity", "key mode", "nanomq")
+SYMBOLS = {"pass": "✔", "fail": "✘", "warn": "!", "n/a": "—"}
+APPLE_MAX_DAYS = 825
+
+
+@dataclass
+class Check:
+    status: Status
+    reason: str = ""
+
+
+@dataclass
+class Row:
+    name: str
+    role: str  # ca, intermediate, server, client
+    cert_file: str
+    checks: dict[str, Check] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return any(c.status == "fail" for c in self.checks.values())
+
+
+@dataclass
+class Report:
+    rows: list[Row]
+
+    @property
+    def ok(self) -> bool:
+        return not any(row.failed for row in self.rows)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "certificates": [
+                {"name": r.name, "role": r.role, "file": r.cert_file, "ok": not r.failed,
+                 "checks": {col: {"status": c.status, "reason": c.reason} for col, c in r.checks.items()}}
+                for r in self.rows
+            ],
+        }
+
+    def table(self) -> str:
+        widths = [max(len("certificate"), *(len(r.cert_file) for r in self.rows)), max(len("role"), *(len(r.role) for r in self.rows))]
+        header = ["certificate".ljust(widths[0]), "role".ljust(widths[1]), *COLUMNS]
+        lines = ["  ".join(header)]
+        for row in self.rows:
+            cells = [row.cert_file.ljust(widths[0]), row.role.ljust(widths[1])]
+            cells += [SYMBOLS[row.checks[col].status].center(len(col)) for col in COLUMNS]
+            lines.append("  ".join(cells).rstrip())
+        notes = [f"{SYMBOLS[c.status]} {row.cert_file} {col}: {c.reason}"
+                 for row in self.rows for col, c in row.checks.items() if c.status in ("fail", "warn")]
+        verdict = "all checks passed" if self.ok else f"{sum(r.failed for r in self.rows)} certificate(s) failed"
+        warnings = sum(c.status == "warn" for r in self.rows for c in r.checks.values())
+        return "\n".join([*lines, "", *notes, *([""] if notes else []),
+                          f"{verdict}{f', {warnings} warning(s)' if warnings else ''}"]) + "\n"
+
+
+def verify(recipe: Recipe, openssl: str, secret_values: dict[str, str], warn_days: int = 30,
+           now: dt.datetime | None = None) -> Report:
+    folder = recipe.output_dir
+    env = {**os.environ, **secret_values}
+    checker = _Checker(recipe, openssl, folder, env, warn_days, now or dt.datetime.now(dt.UTC))
+    rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
+    rows += [checker.leaf(leaf) for leaf in recipe.leaves]
+    return Report(rows)
+
+
+class _Checker:
+    def __init__(self, recipe: Recipe, openssl: str, folder: Path, env: dict[str, str], warn_days: int, now: dt.datetime) -> None:
+        self.recipe = recipe
+        self.openssl = openssl
+        self.folder = folder
+        self.env = env
+        self.warn_days = warn_days
+        self.now = now
+        self.inspector = Inspector(openssl, folder, env)
+        self._dates: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
+
+    def _run(self, *args: str) -> process.Result:
+        return process.run((self.openssl, *args), cwd=self.folder, env=self.env)
+
+    # -- rows -------------------------------------------------------------------------------------
+
+    def authority(self, ca: CertificateAuthority, role: str) -> Row:
+        row = Row(ca.name, role, ca.cert_file)
+        if not (self.folder / ca.cert_file).exists():
+            return self._missing(row, ca.cert_file)
+        offline = role == "ca" and self.recipe.intermediate is not None and not (self.folder / ca.key_file).exists()
+        row.checks["key"] = Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
+        parent = None if role == "ca" else self.recipe.ca.cert_file
+        row.checks["chain"] = self._chain(ca.cert_file, "any", parent)
+        row.checks["names"] = Check("n/a")
+        row.checks["validity"] = self._validity(ca.cert_file, None, server=False)
+        row.checks["key mode"] = Check("n/a") if offline else self._mode(ca.key_file)
+        row.checks["nanomq"] = Check("n/a")
+        return row
+
+    def leaf(self, leaf: Leaf) -> Row:
+        row = Row(leaf.name, leaf.role, leaf.cert_file)
+        if not (self.folder / leaf.cert_file).exists():
+            return self._missing(row, leaf.cert_file)
+        issuer = self.recipe.issuer
+        untrusted = issuer.cert_file if self.recipe.intermediate else None
+        row.checks["key"] = self._key(leaf.cert_file, leaf.key_file, leaf.password)
+        row.checks["chain"] = self._chain(leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted)
+        row.checks["names"] = self._names(leaf, untrusted) if leaf.role == "server" else Check("n/a")
+        row.checks["validity"] = self._validity(leaf.cert_file, issuer.cert_file, server=leaf.role == "server")
+        row.checks["key mode"] = self._mode(leaf.key_file)
+        row.checks["nanomq"] = self._nanomq(leaf) if leaf.nanomq else Check("n/a")
+        return row
+
+    def _missing(self, row: Row, name: str) -> Row:
+        row.checks = {col: Check("n/a") for col in COLUMNS}
+        row.checks["key"] = Check("fail", f"{name} is missing: run `openssl-recipes build`")
+        return row
+
+    # -- checks -----------------------------------------------------------------------------------
+
+    def _key(self, cert: str, key: str, password: object) -> Check:
+        if not (self.folder / key).exists():
+            return Check("fail", f"{key} is missing")
+        passin = f"env:{password.env_name}" if password else None  # type: ignore[attr-defined]
+        verdict = self.inspector.certificate(cert, key, passin)
+        if verdict.good:
+            return Check("pass")
+        if self.inspector.public_key_of_key(key, passin) is None:
+            return Check("fail", f"{key} does not open" + (" with its password" if password else " (encrypted? give its password in the recipe)"))
+        return Check("fail", f"{key} does not belong to this certificate (public keys differ)"
+                     if verdict.state == "mismatch" else verdict.reason)
+
+    def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None) -> Check:
+        anchor = parent or self.recipe.ca.cert_file
+        absent = [name for name in (anchor, untrusted) if name and not (self.folder / name).exists()]
+        if absent:
+            return Check("fail", f"{absent[0]} is missing: run `openssl-recipes build`")
+        args = ["verify", "-x509_strict", "-purpose", purpose, "-CAfile", anchor]
+        if untrusted:
+            args += ["-untrusted", untrusted]
+        result = self._run(*args, "--", cert)
+        if result.ok:
+            return Check("pass")
+        return Check("fail", _verify_error(result) + f" (openssl verify -x509_strict -purpose {purpose} -CAfile {anchor})")
+
+    def _names(self, leaf: Leaf, untrusted: str | None) -> Check:
+        bad = []
+        for san in leaf.sans:
+            if san.kind not in ("DNS", "IP") or (san.kind == "DNS" and re.fullmatch(r"[0-9.]+", san.value)):
+                continue  # a DNS:<ip> twin is for mbedTLS; openssl matches the IP SAN
+            option = "-verify_ip" if san.kind == "IP" else "-verify_hostname"
+            args = ["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", self.recipe.ca.cert_file, option, san.value]
+            if untrusted:
+                args += ["-untrusted", untrusted]
+            if not self._run(*args, "--", leaf.cert_file).ok:
+                bad.append(san.value)
+        if bad:
+            return Check("fail", f"not valid for {', '.join(bad)} (declared in the recipe; run build --force to re-issue)")
+        return Check("pass")
+
+    def dates(self, cert: str) -> tuple[dt.datetime, dt.datetime] | None:
+        if cert not in self._dates:
+            result = self._run("x509", "-in", cert, "-noout", "-startdate", "-enddate")
+            found = dict(line.split("=", 1) for line in result.stdout_text().splitlines() if "=" in line) if result.ok else {}
+            try:
+                self._dates[cert] = (parse_openssl_date(found["notBefore"]), parse_openssl_date(found["notAfter"]))
+            except (KeyError, ValueError):
+                self._dates[cert] = None
+        return self._dates[cert]
+
+    def _validity(self, cert: str, issuer: str | None, server: bool) -> Check:
+        dates = self.dates(cert)
+        if dates is None:
+            return Check("fail", "cannot read the validity dates")
+        start, end = dates
+        if self.now < start:
+            return Check("fail", f"not valid before {start:%Y-%m-%d %H:%M} UTC")
+        if self.now > end:
+            return Check("fail", f"expired on {end:%Y-%m-%d} (run renew or build --force)")
+        left = (end - self.now).days
+        warnings = []
+        if left < self.warn_days:
+            warnings.append(f"expires in {left} days, on {end:%Y-%m-%d}")
+        if server and (end - start).days > APPLE_MAX_DAYS:
+            warnings.append(f"valid for {(end - start).days} days; Apple platforms refuse server certificates valid for more than {APPLE_MAX_DAYS}")
+        issuer_dates = self.dates(issuer) if issuer else None
+        if issuer_dates and end - issuer_dates[1] > dt.timedelta(days=1):
+            warnings.append(f"outlives its CA by {(end - issuer_dates[1]).days} days")
+        return Check("warn", "; ".join(warnings)) if warnings else Check("pass", f"{left} days left")
+
+    def _mode(self, key: str) -> Check:
+        try:
+            mode = stat.S_IMODE((self.folder / key).stat().st_mode)
+        except OSError:
+            return Check("fail", f"{key} is missing")
+        if mode & 0o077:
+            return Check("fail", f"{key} is mode {mode:04o}, readable by group or others: chmod 600 {key}")
+        return Check("pass")
+
+    def _nanomq(self, leaf: Leaf) -> Check:
+        """Can NanoMQ (mbedTLS 2.28) read this key and match this server by IP?"""
+        problems = []
+        try:
+            pem = (self.folder / leaf.key_file).read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return Check("fail", f"{leaf.key_file} is missing")
+        if leaf.key.type == "ed25519":
+            problems.append("an Ed25519 key: NanoMQ's mbedTLS 2.28 cannot use it")
+        elif "-----BEGIN ENCRYPTED PRIVATE KEY-----" in pem:
+            parsed = self._run("asn1parse", "-in", leaf.key_file)
+            if "des-ede3-cbc" not in parsed.stdout_text() and "pbeWithSHA1And3-KeyTripleDES-CBC" not in parsed.stdout_text():
+                problems.append(f"{leaf.key_file} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
+                                "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`")
+        if leaf.role == "server":
+            dns = {s.value for s in leaf.sans if s.kind == "DNS"}
+            missing = [s.value for s in leaf.sans if s.kind == "IP" and ":" not in s.value and s.value not in dns]
+            if missing:
+                problems.append(f"no DNS twin for IP {', '.join(missing)}: mbedTLS never matches IP SANs")
+        return Check("warn", "; ".join(problems)) if problems else Check("pass")
+
+
+def parse_openssl_date(text: str) -> dt.datetime:
+    """`Nov  8 18:45:00 2036 GMT` → an aware datetime (UTC)."""
+    month, day, clock, year, *_ = text.split()
+    return dt.datetime.strptime(f"{month} {day} {clock} {year}", "%b %d %H:%M:%S %Y").replace(tzinfo=dt.UTC)
+
+
+def _verify_error(result: process.Result) -> str:
+    text = result.stdout_text() + "\n" + result.stderr_text()
+    match = re.search(r"error \d+ at \d+ depth lookup: (.+)", text)
+    if match:
+        return match.group(1).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else f"openssl verify exited {result.returncode}"
