@@ -40,7 +40,7 @@ script: $(VENV)/.installed
 	$(TOOL) plan --script $(ARGS)
 
 conf: $(VENV)/.installed
-	$(TOOL) conf nanomq $(ARGS)
+	$(TOOL) conf nanomq --recipe $(RECIPE) $(if $(OUT),--certs $(OUT),)
 
 verify: $(VENV)/.installed
 	$(TOOL) verify $(ARGS)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from .broker_schema import NanoMQIn
+from .broker_schema import NanoMQIn, cross_check
 from .errors import RecipeError
 from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
 
@@ -602,6 +602,7 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
         else:
             names[leaf.name] = leaf.path
 
+    errors += cross_check(raw.nanomq, [leaf.name for leaf in leaves["server"]], [leaf.name for leaf in leaves["client"]])
     if errors:
         raise RecipeError(f"{path}: the recipe is not valid", [_with_line(e, locate) for e in errors])
     return Recipe(

@@ -37,6 +37,8 @@ def render(template_name: str, context: dict[str, Any], templates_dir: Path | No
         loader=jinja2.FileSystemLoader(search),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
         autoescape=False,
     )
     env.filters["hocon"] = hocon_string

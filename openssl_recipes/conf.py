@@ -1,0 +1,116 @@
+"""Broker TLS configuration from the recipe: one template per broker (templates/<broker>.conf.j2),
+one code path. A password is written only into files (created 0600); on stdout it is a comment.
+
+`insert_blocks` puts the rendered blocks into an existing configuration file between marker comments,
+leaving every other byte as it was, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from .broker_schema import NanoMQIn
+from .recipe import Leaf, Recipe
+
+BROKERS = ("nanomq", "mosquitto", "emqx")
+BLOCKS = ("listener", "bridge")
+BLOCK_RE = re.compile(r"^# BEGIN openssl-recipes (?P<name>\w+)\n.*?^# END openssl-recipes (?P=name)\n", re.S | re.M)
+
+
+def context(recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, str] | None) -> dict[str, Any]:
+    """What the templates see. `secret_values` None: passwords become comments (for stdout)."""
+    section = recipe.nanomq or NanoMQIn()
+    cert_dir = section.cert_dir or str(recipe.output_dir)
+    ca_file = posixpath.join(cert_dir, recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file)
+
+    def files(leaf: Leaf) -> dict[str, Any]:
+        password = None
+        if leaf.password and secret_values is not None:
+            password = secret_values[leaf.password.env_name]
+        return {
+            "keyfile": posixpath.join(cert_dir, leaf.key_file),
+            "certfile": posixpath.join(cert_dir, leaf.chain_file or leaf.cert_file),
+            "cacertfile": ca_file,
+            "key_name": leaf.key_file,
+            "certname": leaf.cert_file,
+            "key_password": password,
+            "password_source": leaf.password.describe() if leaf.password else None,
+        }
+
+    listener = None
+    server = _pick(recipe.servers, section.listener.server)
+    if server is not None:
+        two_way = bool(recipe.clients)
+        verify_peer = two_way if section.listener.verify_peer is None else section.listener.verify_peer
+        fail = verify_peer if section.listener.fail_if_no_peer_cert is None else section.listener.fail_if_no_peer_cert
+        host, port = section.listener.bind.rsplit(":", 1)
+        listener = {
+            **files(server),
+            "bind": section.listener.bind,
+            "host": host.strip("[]"),
+            "port": int(port),
+            "verify_peer": verify_peer,
+            "fail_if_no_peer_cert": fail,
+            "mode": "two-way: client certificates required" if fail else ("client certificates optional" if verify_peer else "one-way"),
+        }
+    bridge = None
+    client = _pick(recipe.clients, section.bridge.client)
+    if client is not None:
+        spec = section.bridge
+        bridge = {
+            **files(client),
+            **spec.model_dump(include={"name", "host", "port", "clientid", "proto_ver", "keepalive", "clean_start"}),
+            "forwards": [f.model_dump() for f in spec.forwards],
+            "subscription": [s.model_dump() for s in spec.subscription],
+            "keepalive_seconds": _seconds(spec.keepalive),
+        }
+    return {"recipe_name": recipe.path.name, "blocks": blocks, "listener": listener, "bridge": bridge}
+
+
+def render_conf(recipe: Recipe, broker: str, blocks: tuple[str, ...], secret_values: dict[str, str] | None,
+                templates_dir: Path | None = None) -> str:
+    from .render import render
+
+    text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values), templates_dir)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def carries_password(recipe: Recipe, blocks: tuple[str, ...]) -> bool:
+    section = recipe.nanomq or NanoMQIn()
+    used = []
+    if "listener" in blocks:
+        used.append(_pick(recipe.servers, section.listener.server))
+    if "bridge" in blocks:
+        used.append(_pick(recipe.clients, section.bridge.client))
+    return any(leaf is not None and leaf.password is not None for leaf in used)
+
+
+def insert_blocks(existing: str, rendered: str) -> str:
+    """Replace each marked block of `rendered` in `existing`, or append it; everything else stays."""
+    result = existing
+    for match in BLOCK_RE.finditer(rendered):
+        block = match.group(0)
+        pattern = re.compile(rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}\n", re.S | re.M)
+        if pattern.search(result):
+            result = pattern.sub(lambda _m, b=block: b, result, count=1)
+        else:
+            if result and not result.endswith("\n"):
+                result += "\n"
+            result += ("\n" if result else "") + block
+    return result
+
+
+def _pick(leaves: tuple[Leaf, ...], name: str | None) -> Leaf | None:
+    if name is None:
+        return leaves[0] if leaves else None
+    return next(leaf for leaf in leaves if leaf.name == name)  # cross_check made sure it exists
+
+
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"(\d+)\s*([smh]?)", duration.strip())
+    if not match:
+        return 60
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
