@@ -7,6 +7,7 @@ password, most likely) is never replaced silently.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +31,17 @@ class Verdict:
 class Inspector:
     """Runs the read-only openssl checks; results are cached per file for one build."""
 
-    def __init__(self, openssl: str, folder: Path, env: dict[str, str]) -> None:
+    def __init__(self, openssl: str, folder: Path, env: dict[str, str], secret_values: dict[str, str] | None = None) -> None:
         self.openssl = openssl
         self.folder = folder
         self.env = {**env, NO_PASSWORD: ""}
+        self.secret_values = secret_values or {}
         self._public: dict[str, str | None] = {}
 
-    def _run(self, *args: str) -> process.Result:
-        return process.run((self.openssl, *args), cwd=self.folder, env=self.env)
+    def _run(self, *args: str, secret: str | None = None) -> process.Result:
+        """Run openssl; a password variable is added to this one child's environment only."""
+        env = self.env if secret is None else {**self.env, secret: self.secret_values.get(secret, os.environ.get(secret, ""))}
+        return process.run((self.openssl, *args), cwd=self.folder, env=env)
 
     def complete_pem(self, name: str) -> Verdict:
         path = self.folder / name
@@ -62,7 +66,8 @@ class Inspector:
     def public_key_of_key(self, name: str, passin: str | None) -> str | None:
         if name not in self._public:
             # An unencrypted key gets an empty password variable, so openssl never asks on the terminal.
-            result = self._run("pkey", "-in", name, "-pubout", "-passin", passin or f"env:{NO_PASSWORD}")
+            secret = passin.removeprefix("env:") if passin and passin.startswith("env:") else None
+            result = self._run("pkey", "-in", name, "-pubout", "-passin", passin or f"env:{NO_PASSWORD}", secret=secret)
             self._public[name] = result.stdout_text() if result.ok else None
         return self._public[name]
 

@@ -20,8 +20,15 @@ for command in (plan, build, verify, handshake, conf, lifecycle, clean):
     command.register(app)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops a build like Ctrl-C: children stopped, partial files removed
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point for the console script, `python -m openssl_recipes`, and tests (in-process)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app(args=argv, prog_name="openssl-recipes", standalone_mode=True)
     except SystemExit as exc:

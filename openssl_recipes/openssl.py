@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 
+from . import process
 from .errors import OpensslError
 
 
@@ -51,15 +51,14 @@ def probe(command: str) -> Openssl:
         raise OpensslError(f"openssl not found: {command!r} is not an executable on PATH "
                            "(install OpenSSL 3.x, or give --openssl PATH)")
     try:
-        result = subprocess.run([command, "version"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        result = process.run([command, "version"], timeout=30)
     except OSError as exc:
         raise OpensslError(f"cannot run {command}: {exc.strerror}") from None
-    except subprocess.TimeoutExpired:
-        raise OpensslError(f"{command} version did not answer in 30 s") from None
-    banner = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
+    stdout = result.stdout_text().strip()
+    banner = stdout.splitlines()[0] if stdout else ""
     match = re.match(r"^(OpenSSL|LibreSSL)\s+(\d+)\.(\d+)\.(\d+)", banner)
     if result.returncode != 0 or not match:
-        raise OpensslError(f"{command} does not look like openssl: `{command} version` printed {banner or result.stderr.strip()!r}")
+        raise OpensslError(f"{command} does not look like openssl: `{command} version` printed {banner or result.stderr_text()!r}")
     found = Openssl(command, match.group(1), (int(match.group(2)), int(match.group(3)), int(match.group(4))), banner)
     if found.family == "OpenSSL" and found.version < (1, 1, 1):
         raise OpensslError(f"found {banner}; openssl-recipes needs OpenSSL 3.x (1.1.1 works with fallbacks)")

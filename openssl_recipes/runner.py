@@ -66,11 +66,11 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         raise UsageError("the recipe leaves a subject empty, so openssl would prompt for it, but stdin is not a "
                          "terminal: give the subject in the recipe")
     workspace.prepare(folder, writes)
-    env = {**os.environ, **secret_values}
+    env = dict(os.environ)  # each child gets only the passwords its own command reads (see _execute)
     report = BuildReport()
     with workspace.locked(folder):
         _remove_leftovers(folder)
-        inspector = Inspector(plan.openssl.command, folder, env)
+        inspector = Inspector(plan.openssl.command, folder, env, secret_values)
         decision = decide(plan, inspector, options)
         if options.new_ca:
             report.backups = _back_up(plan.recipe.authorities, folder)
@@ -258,7 +258,8 @@ def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: 
         step = plan.steps[i]
         if step.kind == "bundle":
             return pool.submit(_concatenate, step, folder)
-        return pool.submit(process.run, step.argv, folder, env, None, step.prompts)
+        own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
+        return pool.submit(process.run, step.argv, folder, {**env, **own} if own else env, None, step.prompts)
 
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:

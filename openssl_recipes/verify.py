@@ -81,22 +81,22 @@ class Report:
 def verify(recipe: Recipe, openssl: str, secret_values: dict[str, str], warn_days: int = 30,
            now: dt.datetime | None = None) -> Report:
     folder = recipe.output_dir
-    env = {**os.environ, **secret_values}
-    checker = _Checker(recipe, openssl, folder, env, warn_days, now or dt.datetime.now(dt.UTC))
+    checker = _Checker(recipe, openssl, folder, dict(os.environ), secret_values, warn_days, now or dt.datetime.now(dt.UTC))
     rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
     rows += [checker.leaf(leaf) for leaf in recipe.leaves]
     return Report(rows)
 
 
 class _Checker:
-    def __init__(self, recipe: Recipe, openssl: str, folder: Path, env: dict[str, str], warn_days: int, now: dt.datetime) -> None:
+    def __init__(self, recipe: Recipe, openssl: str, folder: Path, env: dict[str, str], secret_values: dict[str, str],
+                 warn_days: int, now: dt.datetime) -> None:
         self.recipe = recipe
         self.openssl = openssl
         self.folder = folder
         self.env = env
         self.warn_days = warn_days
         self.now = now
-        self.inspector = Inspector(openssl, folder, env)
+        self.inspector = Inspector(openssl, folder, env, secret_values)
         self._dates: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
 
     def _run(self, *args: str) -> process.Result:

@@ -15,7 +15,7 @@ from .recipe import RESERVED_PREFIX
 
 LOCK_NAME = f"{RESERVED_PREFIX}.lock"
 BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller
-MARGIN_BYTES = 1024 * 1024
+MARGIN_BYTES = 64 * 1024
 
 
 def prepare(folder: Path, writes: list[str]) -> None:

@@ -1,0 +1,249 @@
+"""Safe under faults: secrets stay secret, interrupted and concurrent builds end in a PKI that verifies,
+a full or read-only disk and hostile file names get clear errors and lose nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .helpers import (
+    ROOT,
+    SMALL_RECIPE,
+    cli,
+    load_cert,
+    logging_openssl,
+    read_calls,
+    require,
+    run,
+    tree,
+    write_recipe,
+)
+
+SECRET = "Tr0ub4dor&3 \"quoted\" $HOME #1"
+
+FLEET = """\
+output: certs
+defaults: {subject: {O: Test}}
+ca: {subject: {CN: Test CA}}
+servers:
+  - {name: server, subject: {CN: localhost}, san: [localhost, 127.0.0.1]}
+clients:
+  - {name: 'device-{n}', count: 6, subject: {CN: 'device {n}'}}
+"""
+
+
+def openssl_verify_all(folder: Path, names: list[str], strict: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["openssl", "verify", *(["-x509_strict"] if strict else []), "-CAfile", "ca.pem", *names],
+                          cwd=folder, capture_output=True, text=True)
+
+
+def leaf_certs(folder: Path) -> list[str]:
+    return ["server.pem", *(f"device-{n}.pem" for n in range(1, 7))]
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+
+
+def test_a_password_from_a_file_reaches_openssl_only_through_the_environment(tmp_path):
+    (tmp_path / "client.pass").write_text(SECRET + "\nsecond line is ignored\n")
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {file: client.pass}\n")
+    bin_dir, log = logging_openssl(tmp_path)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    outputs = [run("plan", "--recipe", str(recipe), env=env), run("build", "--recipe", str(recipe), env=env),
+               run("verify", "--recipe", str(recipe), env=env), run("handshake", "--recipe", str(recipe), env=env)]
+    for result in outputs:
+        assert result.code == 0, result
+        assert SECRET not in result.output and "Tr0ub4dor" not in result.output
+    calls = read_calls(log)
+    variable = "OPENSSL_RECIPES_PASSWORD_CLIENT"
+    assert any(variable in call["env"] for call in calls)
+    for call in calls:
+        assert "Tr0ub4dor" not in call["argv"] and "pass:" not in call["argv"]
+        if variable in call["env"]:  # only the commands that open that key see the variable
+            assert "client.key" in call["argv"] or "client.csr" in call["argv"], call["argv"]
+    from .helpers import load_key
+
+    load_key(tmp_path / "certs" / "client.key", SECRET.encode())  # the first line, exactly
+
+
+def test_a_failing_run_does_not_leak_the_password(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\n")
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    real = require("openssl")
+    # an openssl that fails loudly, echoing the password it can see to stderr
+    (fake / "openssl").write_text(f'#!/bin/sh\nif [ "$1" = req ]; then echo "bad: $CLIENT_PASS" >&2; exit 1; fi\nexec {real} "$@"\n')
+    (fake / "openssl").chmod(0o755)
+    result = run("build", "--recipe", str(recipe), "--jobs", "1",
+                 env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "CLIENT_PASS": SECRET})
+    assert result.code == 1, result
+    assert SECRET not in result.output and "stderr: bad: ***" in result.stderr
+
+
+def test_an_empty_password_is_refused(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\n")
+    result = cli("build", "--recipe", str(recipe), env={"CLIENT_PASS": ""})
+    assert result.code == 2 and "is empty" in result.stderr, result
+    assert not (tmp_path / "certs").exists()
+
+
+def test_keys_are_private_from_the_first_byte(tmp_path):
+    """The children run with umask 077, so a key is never readable by others, not even for an instant."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "umasks"
+    (bin_dir / "openssl").write_text(
+        f"#!{sys.executable}\nimport os, sys\nmask = os.umask(0); os.umask(mask)\n"
+        f"open({str(log)!r}, 'a').write(f'{{mask:o}}\\n')\nos.execv({require('openssl')!r}, ['openssl', *sys.argv[1:]])\n")
+    (bin_dir / "openssl").chmod(0o755)
+    assert run("build", "--recipe", str(recipe), env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}).code == 0
+    masks = set(log.read_text().split())
+    assert masks == {"77"}, masks
+    assert stat.S_IMODE((tmp_path / "certs").stat().st_mode) == 0o700
+
+
+# -- interruptions ---------------------------------------------------------------------------------
+
+
+def processes_in(folder: Path) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.readlink(f"/proc/{pid}/cwd") == str(folder):
+                    found.append(int(pid))
+            except OSError:
+                pass
+    return found
+
+
+def start_build(recipe: Path, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "openssl_recipes", "build", "--recipe", str(recipe), "--jobs", "2"],
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("after_calls", [1, 5, 12])
+def test_a_build_interrupted_anywhere_completes_on_the_next_run(tmp_path, sig, after_calls):
+    recipe = write_recipe(tmp_path, FLEET)
+    bin_dir, log = logging_openssl(tmp_path)
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = start_build(recipe, env)
+    deadline = time.monotonic() + 60
+    while len(read_calls(log)) < after_calls + 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # +1: the `openssl version` probe
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    folder = tmp_path / "certs"
+    if proc.returncode not in (0, -signal.SIGKILL):  # it may have finished before the signal
+        assert proc.returncode == 130, (proc.returncode, err)
+        assert err.count("\n") == 1 and err.startswith("interrupted"), err
+        assert "Traceback" not in err
+    deadline = time.monotonic() + 30
+    while processes_in(folder) and time.monotonic() < deadline:  # orphans of a SIGKILL finish their file
+        time.sleep(0.05)
+    again = run("build", "--recipe", str(recipe))
+    assert again.code == 0, again
+    proc = openssl_verify_all(folder, leaf_certs(folder))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not [p.name for p in folder.iterdir() if ".tmp." in p.name]
+    assert run("verify", "--recipe", str(recipe)).code == 0
+
+
+# -- concurrency -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["strict", "document"])
+def test_two_builds_at_once_make_one_consistent_pki(tmp_path, style):
+    recipe = write_recipe(tmp_path, f"style: {style}\n" + FLEET)
+    first, second = start_build(recipe, {}), start_build(recipe, {})
+    results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
+    for out, err, code in results:
+        assert code == 0, err
+    folder = tmp_path / "certs"
+    assert openssl_verify_all(folder, leaf_certs(folder), strict=style == "strict").returncode == 0  # the document's CA has no keyUsage
+    serials = [load_cert(folder / name).serial_number for name in ["ca.pem", *leaf_certs(folder)]]
+    assert len(set(serials)) == len(serials)
+    made = [line for out, _, _ in results for line in out.splitlines() if line == "made ca.key"]
+    assert len(made) == 1  # one CA, made by whichever build went first
+
+
+# -- disks and file names ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount_point)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_a_read_only_disk_gets_a_clear_error_and_keeps_its_files(small_disk):
+    recipe = write_recipe(small_disk, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    before = tree(small_disk / "certs")
+    assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)]).returncode == 0
+    result = cli("build", "--recipe", str(recipe), "--force")
+    assert result.code == 2 and "is not writable" in result.stderr and "Traceback" not in result.output, result
+    assert tree(small_disk / "certs") == before
+
+
+def test_a_full_disk_gets_a_clear_error_and_keeps_its_files(small_disk):
+    recipe = write_recipe(small_disk, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    (small_disk / "filler").write_bytes(b"\0" * 450_000)
+    before = tree(small_disk / "certs")
+    result = cli("build", "--recipe", str(recipe), "--force")
+    assert result.code == 2 and "KiB free" in result.stderr, result
+    assert tree(small_disk / "certs") == before
+
+
+def test_a_symlink_in_the_output_folder_is_refused(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere.key"
+    (folder / "client.key").symlink_to(elsewhere)
+    result = cli("build", "--recipe", str(recipe))
+    assert result.code == 2 and "is a symbolic link" in result.stderr, result
+    assert not elsewhere.exists()
+    assert [p.name for p in folder.iterdir()] == ["client.key"]
+
+
+# -- the openssl found ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("banner", ["OpenSSL 1.0.2k-fips  26 Jan 2017", "LibreSSL 2.8.3", "Garbage 1.0"])
+def test_an_unusable_openssl_is_one_clear_line(tmp_path, banner):
+    fake = tmp_path / "openssl"
+    fake.write_text(f"#!/bin/sh\necho '{banner}'\n")
+    fake.chmod(0o755)
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    result = cli("build", "--recipe", str(recipe), "--openssl", str(fake))
+    assert result.code == 1 and result.stderr.count("\n") == 1, result
+    assert banner.split()[0] in result.stderr
+
+
+def test_a_non_executable_openssl_is_one_clear_line(tmp_path):
+    fake = tmp_path / "openssl"
+    fake.write_text("not a program")
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    result = cli("build", "--recipe", str(recipe), "--openssl", str(fake))
+    assert result.code == 1 and result.stderr.count("\n") == 1 and "not found" in result.stderr, result
+
+
+def test_the_package_never_builds_a_pass_argument():
+    sources = "\n".join(p.read_text() for p in (ROOT / "openssl_recipes").rglob("*.py"))
+    assert '"pass:' not in sources and "'pass:" not in sources
