@@ -166,7 +166,7 @@ def test_two_builds_at_once_make_one_consistent_pki(tmp_path, style):
     recipe = write_recipe(tmp_path, f"style: {style}\n" + FLEET)
     first, second = start_build(recipe, {}), start_build(recipe, {})
     results = [p.communicate(timeout=120) + (p.returncode,) for p in (first, second)]
-    for out, err, code in results:
+    for _out, err, code in results:
         assert code == 0, err
     folder = tmp_path / "certs"
     assert openssl_verify_all(folder, leaf_certs(folder), strict=style == "strict").returncode == 0  # the document's CA has no keyUsage
