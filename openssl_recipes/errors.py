@@ -53,3 +53,7 @@ class CheckFailed(RecipesError):
     """A verification found a problem; the details say which and why."""
 
     exit_code = EXIT_FAILED
+
+
+class Interrupted(Exception):
+    """Ctrl-C (SIGINT) or SIGTERM during a build; the children were stopped."""

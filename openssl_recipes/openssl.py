@@ -39,6 +39,16 @@ class Openssl:
 
 ASSUMED = Openssl("openssl")  # what `plan` assumes when asked not to look
 
+# openssl's children never need the system's trusted CAs (signing does not use them; every check
+# names its own -CAfile), yet `x509 -req` loads them: most of its time (21 ms → 6 ms here). The
+# printed commands stay runnable as shown; without this environment they are only slower.
+NO_SYSTEM_CAS = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
+
+
+def child_environment() -> dict[str, str]:
+    """The environment every openssl child starts from: ours, without the system CA store."""
+    return {**os.environ, **NO_SYSTEM_CAS}
+
 
 def command_name(explicit: str | None) -> str:
     return explicit or os.environ.get("OPENSSL") or "openssl"

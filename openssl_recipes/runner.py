@@ -20,15 +20,12 @@ from typing import Callable
 
 from . import process, workspace
 from .artifacts import Inspector, Verdict
-from .errors import RunError, UsageError
+from .errors import Interrupted, RunError, UsageError
+from .openssl import child_environment
 from .plan import Plan, Step
 from .recipe import RESERVED_PREFIX, CertificateAuthority, Leaf, Secret
 from .script import command_line
 from .secrets import mask
-
-
-class Interrupted(Exception):
-    """Ctrl-C (SIGINT) or SIGTERM during a build; the children were stopped."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         raise UsageError("the recipe leaves a subject empty, so openssl would prompt for it, but stdin is not a "
                          "terminal: give the subject in the recipe")
     workspace.prepare(folder, writes)
-    env = dict(os.environ)  # each child gets only the passwords its own command reads (see _execute)
+    env = child_environment()  # each child gets only the passwords its own command reads (see _execute)
     report = BuildReport()
     with workspace.locked(folder):
         _remove_leftovers(folder)

@@ -9,7 +9,6 @@ readable by group/others), nanomq (a key form and SANs NanoMQ's mbedTLS 2.28 can
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import stat
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Literal
 
 from . import process
 from .artifacts import Inspector
+from .openssl import child_environment
 from .recipe import CertificateAuthority, Leaf, Recipe
 
 Status = Literal["pass", "fail", "warn", "n/a"]
@@ -81,7 +81,7 @@ class Report:
 def verify(recipe: Recipe, openssl: str, secret_values: dict[str, str], warn_days: int = 30,
            now: dt.datetime | None = None) -> Report:
     folder = recipe.output_dir
-    checker = _Checker(recipe, openssl, folder, dict(os.environ), secret_values, warn_days, now or dt.datetime.now(dt.UTC))
+    checker = _Checker(recipe, openssl, folder, child_environment(), secret_values, warn_days, now or dt.datetime.now(dt.UTC))
     rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
     rows += [checker.leaf(leaf) for leaf in recipe.leaves]
     return Report(rows)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
 
 import typer
 
-from ..errors import EXIT_INTERRUPTED, RecipesError
+from ..errors import EXIT_INTERRUPTED, Interrupted, RecipesError
 
 if TYPE_CHECKING:
     from ..openssl import Openssl
@@ -35,8 +35,6 @@ def handle_errors(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..runner import Interrupted
-
         try:
             code = command(*args, **kwargs)
         except RecipesError as exc:
