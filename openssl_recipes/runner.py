@@ -245,7 +245,12 @@ def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: 
     for i, d in deps.items():
         for j in d:
             dependants[j].append(i)
-    ready = [i for i in to_run if not deps[i]]
+    # Key generations first: they are the long steps (RSA ~0.2 s, requests and signatures ~5 ms),
+    # so starting them early shortens the build; ties go in plan order.
+    def priority(i: int) -> tuple[int, int]:
+        return (0 if plan.steps[i].kind == "key" else 1, i)
+
+    ready = [priority(i) for i in to_run if not deps[i]]
     heapq.heapify(ready)
     running: dict[Future[process.Result], int] = {}
     failure: tuple[int, process.Result | OSError] | None = None
@@ -262,7 +267,7 @@ def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: 
     try:
         while (ready and failure is None) or running:
             while ready and failure is None and len(running) < jobs:
-                i = heapq.heappop(ready)
+                _, i = heapq.heappop(ready)
                 running[start(i)] = i
             finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -284,7 +289,7 @@ def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: 
                 for j in dependants[i]:
                     waiting_on[j] -= 1
                     if waiting_on[j] == 0:
-                        heapq.heappush(ready, j)
+                        heapq.heappush(ready, priority(j))
     except KeyboardInterrupt:
         process.stop_all()
         pool.shutdown(wait=True, cancel_futures=True)
