@@ -7,6 +7,7 @@ password, most likely) is never replaced silently.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ class Inspector:
         self.env = {**env, NO_PASSWORD: ""}
         self.secret_values = secret_values or {}
         self._public: dict[str, str | None] = {}
+        self._validity: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
 
     def _run(self, *args: str, secret: str | None = None) -> process.Result:
         """Run openssl; a password variable is added to this one child's environment only."""
@@ -100,3 +102,20 @@ class Inspector:
                 if line.endswith(": OK") and line[:-4] in part:
                     good.add(line[:-4])
         return good
+
+    def validity(self, cert: str) -> tuple[dt.datetime, dt.datetime] | None:
+        """(notBefore, notAfter) in UTC, or None when the certificate cannot be read."""
+        if cert not in self._validity:
+            result = self._run("x509", "-in", cert, "-noout", "-startdate", "-enddate")
+            found = dict(line.split("=", 1) for line in result.stdout_text().splitlines() if "=" in line) if result.ok else {}
+            try:
+                self._validity[cert] = (parse_openssl_date(found["notBefore"]), parse_openssl_date(found["notAfter"]))
+            except (KeyError, ValueError):
+                self._validity[cert] = None
+        return self._validity[cert]
+
+
+def parse_openssl_date(text: str) -> dt.datetime:
+    """`Nov  8 18:45:00 2036 GMT` → an aware datetime (UTC)."""
+    month, day, clock, year, *_ = text.split()
+    return dt.datetime.strptime(f"{month} {day} {clock} {year}", "%b %d %H:%M:%S %Y").replace(tzinfo=dt.UTC)

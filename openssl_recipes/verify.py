@@ -79,9 +79,11 @@ class Report:
 
 
 def verify(recipe: Recipe, openssl: str, secret_values: dict[str, str], warn_days: int = 30,
-           now: dt.datetime | None = None) -> Report:
+           now: dt.datetime | None = None, crl: str | None = None) -> Report:
+    """`crl`: a CRL file in the output folder; leaves it lists fail the chain check as revoked."""
     folder = recipe.output_dir
     checker = _Checker(recipe, openssl, folder, child_environment(), secret_values, warn_days, now or dt.datetime.now(dt.UTC))
+    checker.crl = crl
     rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
     rows += [checker.leaf(leaf) for leaf in recipe.leaves]
     return Report(rows)
@@ -97,7 +99,7 @@ class _Checker:
         self.warn_days = warn_days
         self.now = now
         self.inspector = Inspector(openssl, folder, env, secret_values)
-        self._dates: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
+        self.crl: str | None = None
 
     def _run(self, *args: str) -> process.Result:
         return process.run((self.openssl, *args), cwd=self.folder, env=self.env)
@@ -125,7 +127,8 @@ class _Checker:
         issuer = self.recipe.issuer
         untrusted = issuer.cert_file if self.recipe.intermediate else None
         row.checks["key"] = self._key(leaf.cert_file, leaf.key_file, leaf.password)
-        row.checks["chain"] = self._chain(leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted)
+        row.checks["chain"] = self._chain(leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted,
+                                          self.crl)
         row.checks["names"] = self._names(leaf, untrusted) if leaf.role == "server" else Check("n/a")
         row.checks["validity"] = self._validity(leaf.cert_file, issuer.cert_file, server=leaf.role == "server")
         row.checks["key mode"] = self._mode(leaf.key_file)
@@ -151,14 +154,17 @@ class _Checker:
         return Check("fail", f"{key} does not belong to this certificate (public keys differ)"
                      if verdict.state == "mismatch" else verdict.reason)
 
-    def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None) -> Check:
+    def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None, crl: str | None = None) -> Check:
         anchor = parent or self.recipe.ca.cert_file
-        absent = [name for name in (anchor, untrusted) if name and not (self.folder / name).exists()]
+        absent = [name for name in (anchor, untrusted, crl) if name and not (self.folder / name).exists()]
         if absent:
-            return Check("fail", f"{absent[0]} is missing: run `openssl-recipes build`")
+            hint = "run `openssl-recipes crl`" if absent[0] == crl else "run `openssl-recipes build`"
+            return Check("fail", f"{absent[0]} is missing: {hint}")
         args = ["verify", "-x509_strict", "-purpose", purpose, "-CAfile", anchor]
         if untrusted:
             args += ["-untrusted", untrusted]
+        if crl:
+            args += ["-crl_check", "-CRLfile", crl]
         result = self._run(*args, "--", cert)
         if result.ok:
             return Check("pass")
@@ -179,18 +185,8 @@ class _Checker:
             return Check("fail", f"not valid for {', '.join(bad)} (declared in the recipe; run build --force to re-issue)")
         return Check("pass")
 
-    def dates(self, cert: str) -> tuple[dt.datetime, dt.datetime] | None:
-        if cert not in self._dates:
-            result = self._run("x509", "-in", cert, "-noout", "-startdate", "-enddate")
-            found = dict(line.split("=", 1) for line in result.stdout_text().splitlines() if "=" in line) if result.ok else {}
-            try:
-                self._dates[cert] = (parse_openssl_date(found["notBefore"]), parse_openssl_date(found["notAfter"]))
-            except (KeyError, ValueError):
-                self._dates[cert] = None
-        return self._dates[cert]
-
     def _validity(self, cert: str, issuer: str | None, server: bool) -> Check:
-        dates = self.dates(cert)
+        dates = self.inspector.validity(cert)
         if dates is None:
             return Check("fail", "cannot read the validity dates")
         start, end = dates
@@ -204,7 +200,7 @@ class _Checker:
             warnings.append(f"expires in {left} days, on {end:%Y-%m-%d}")
         if server and (end - start).days > APPLE_MAX_DAYS:
             warnings.append(f"valid for {(end - start).days} days; Apple platforms refuse server certificates valid for more than {APPLE_MAX_DAYS}")
-        issuer_dates = self.dates(issuer) if issuer else None
+        issuer_dates = self.inspector.validity(issuer) if issuer else None
         if issuer_dates and end - issuer_dates[1] > dt.timedelta(days=1):
             warnings.append(f"outlives its CA by {(end - issuer_dates[1]).days} days")
         return Check("warn", "; ".join(warnings)) if warnings else Check("pass", f"{left} days left")
@@ -238,12 +234,6 @@ class _Checker:
             if missing:
                 problems.append(f"no DNS twin for IP {', '.join(missing)}: mbedTLS never matches IP SANs")
         return Check("warn", "; ".join(problems)) if problems else Check("pass")
-
-
-def parse_openssl_date(text: str) -> dt.datetime:
-    """`Nov  8 18:45:00 2036 GMT` → an aware datetime (UTC)."""
-    month, day, clock, year, *_ = text.split()
-    return dt.datetime.strptime(f"{month} {day} {clock} {year}", "%b %d %H:%M:%S %Y").replace(tzinfo=dt.UTC)
 
 
 def _verify_error(result: process.Result) -> str:

@@ -1,9 +1,200 @@
-"""`openssl-recipes lifecycle`: (not yet implemented)."""
+"""Life after day one: `show`, `export`, `issue`, `renew`, `revoke`, `crl`. Each command that runs
+openssl takes `--dry-run`, which prints exactly the commands it would run."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated
+
 import typer
+
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, err, find_openssl, handle_errors, load
+
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the commands instead of running them.")]
+
+
+class Role(StrEnum):
+    client = "client"
+    server = "server"
+
+
+class Reason(StrEnum):
+    unspecified = "unspecified"
+    keyCompromise = "keyCompromise"
+    superseded = "superseded"
+    cessationOfOperation = "cessationOfOperation"
+    affiliationChanged = "affiliationChanged"
+
+
+def _perform(action, dry_run: bool) -> None:  # noqa: ANN001 - lifecycle.Action, imported lazily
+    if dry_run:
+        for line in action.lines():
+            typer.echo(line)
+    else:
+        action.run()
 
 
 def register(app: typer.Typer) -> None:
-    """Adds this module's subcommands to the app (none yet)."""
+    @app.command("show")
+    @handle_errors
+    def show_command(
+        names: Annotated[list[str] | None, typer.Argument(help="Entries to show (default: all).")] = None,
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+    ) -> int:
+        """A readable summary of each certificate on disk: subject, issuer, SANs, key, serial, validity
+        and days left, SHA-256 fingerprint."""
+        from ..lifecycle import show
+
+        loaded = load(recipe, out, warn=False)
+        typer.echo(show(loaded, find_openssl(openssl).command, names or []), nl=False)
+        return 0
+
+    @app.command("export")
+    @handle_errors
+    def export_command(
+        name: Annotated[str, typer.Argument(help="The server or client to export.")],
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        p12: Annotated[bool, typer.Option("--p12/--no-p12", help="Write NAME.p12 (PKCS#12: key, certificate, CA).")] = True,
+        fullchain: Annotated[bool, typer.Option("--fullchain", help="Write NAME-fullchain.pem (leaf, intermediate, root).")] = False,
+        password_env: Annotated[str | None, typer.Option("--password-env", help="Environment variable holding the PKCS#12 password (default: the key's own password).")] = None,
+        legacy: Annotated[bool, typer.Option("--legacy", help="Old PKCS#12 algorithms (RC2/3DES) for old consumers.")] = False,
+        dry_run: DryRun = False,
+    ) -> int:
+        """Bundle a certificate for software that wants PKCS#12 or a full-chain PEM."""
+        from ..lifecycle import export
+        from ..recipe import Secret
+        from ..secrets import resolve
+
+        loaded = load(recipe, out, warn=False)
+        leaf = loaded.leaf(name)
+        password = Secret("env", password_env, password_env) if password_env else leaf.password
+        wanted = [s for s in (password, leaf.password) if s]
+        values = {} if dry_run else resolve(wanted)
+        _perform(export(loaded, find_openssl(openssl).command, leaf, password, legacy, fullchain, p12, values), dry_run)
+        return 0
+
+    @app.command("issue")
+    @handle_errors
+    def issue_command(
+        role: Annotated[Role, typer.Argument(help="client or server")],
+        name: Annotated[str, typer.Argument(help="The entry's name in the recipe.")],
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        dry_run: DryRun = False,
+    ) -> int:
+        """Sign one new device (declared in the recipe) with the existing CA, touching nothing else."""
+        from ..errors import UsageError
+        from ..plan import build_plan
+        from ..runner import BuildOptions, build
+        from ..script import step_line
+        from ..secrets import resolve
+
+        loaded = load(recipe, out)
+        leaf = next((leaf for leaf in loaded.leaves if leaf.name == name), None)
+        if leaf is None or leaf.role != role.value:
+            raise UsageError(f"the recipe declares no {role.value} named {name!r}: add it under {role.value}s: in "
+                             f"{recipe} (name, subject, san…), then run `openssl-recipes issue {role.value} {name}`")
+        issuer = loaded.issuer
+        if not (loaded.output_dir / issuer.cert_file).exists():
+            raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
+        plan = build_plan(loaded, find_openssl(openssl))
+        if dry_run:
+            for step in plan.steps:
+                if step.entry == name:
+                    typer.echo(step_line(step))
+            return 0
+        report = build(plan, resolve(loaded.secrets()), BuildOptions(only=frozenset({name}), quiet=True), say=lambda _l: None)
+        made = [f for f in report.made if f != "openssl-recipes.cnf"]
+        typer.echo(f"issued {leaf.cert_file}" + (f" (made {', '.join(made)})" if made else " (already there: kept)"))
+        return 0
+
+    @app.command("renew")
+    @handle_errors
+    def renew_command(
+        names: Annotated[list[str] | None, typer.Argument(help="Entries to renew (default: every server and client).")] = None,
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        within: Annotated[int, typer.Option("--within", min=0, help="Renew certificates that expire within this many days.")] = 30,
+        rekey: Annotated[bool, typer.Option("--rekey", help="Make a new key too (default: keep the key).")] = False,
+        dry_run: DryRun = False,
+    ) -> int:
+        """Re-issue the certificates that expire within --within days (same key unless --rekey);
+        the previous certificate (and key) is kept as NAME.<time>.bak."""
+        from ..lifecycle import due_for_renewal, set_aside
+        from ..plan import build_plan
+        from ..runner import BuildOptions, build
+        from ..script import step_line
+        from ..secrets import resolve
+
+        loaded = load(recipe, out)
+        found = find_openssl(openssl)
+        due = due_for_renewal(loaded, found.command, names or [], within)
+        if not due:
+            typer.echo(f"nothing to renew: no certificate expires within {within} days")
+            return 0
+        plan = build_plan(loaded, found)
+        wanted = {leaf.name for leaf, _ in due}
+        kinds = {"key", "csr", "cert", "bundle"} if rekey else {"csr", "cert", "bundle"}
+        if dry_run:
+            for leaf, until in due:
+                typer.echo(f"# {leaf.cert_file}: valid until {until:%Y-%m-%d}" if until else f"# {leaf.cert_file}: unreadable")
+            for step in plan.steps:
+                if step.entry in wanted and step.kind in kinds:
+                    typer.echo(step_line(step))
+            return 0
+        values = resolve(loaded.secrets())
+        backups = set_aside(loaded.output_dir, [f for leaf, _ in due for f in ([leaf.cert_file] + ([leaf.key_file] if rekey else []))])
+        build(plan, values, BuildOptions(only=frozenset(wanted), quiet=True), say=lambda _l: None)
+        for leaf, until in due:
+            was = f"{until:%Y-%m-%d}" if until else "unreadable"
+            typer.echo(f"renewed {leaf.cert_file} (was valid until {was}){' with a new key' if rekey else ''}")
+        err(f"previous files kept as {', '.join(backups)}")
+        return 0
+
+    @app.command("revoke")
+    @handle_errors
+    def revoke_command(
+        name: Annotated[str, typer.Argument(help="The server or client whose certificate is revoked.")],
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        reason: Annotated[Reason, typer.Option("--reason", help="The CRL reason code.")] = Reason.unspecified,
+        crl_days: Annotated[int, typer.Option("--crl-days", min=1, help="Days until the CRL's nextUpdate.")] = 30,
+        dry_run: DryRun = False,
+    ) -> int:
+        """Record the revocation in the tool's CA database and write a fresh crl.pem."""
+        from ..lifecycle import revoke
+        from ..secrets import resolve
+
+        loaded = load(recipe, out, warn=False)
+        values = {} if dry_run else resolve([s for s in [loaded.issuer.password] if s])
+        _perform(revoke(loaded, find_openssl(openssl).command, loaded.leaf(name), reason.value, crl_days, values), dry_run)
+        if not dry_run:
+            typer.echo(f"revoked {loaded.leaf(name).cert_file}; wrote crl.pem (give it to the brokers: mosquitto `crlfile`)")
+        return 0
+
+    @app.command("crl")
+    @handle_errors
+    def crl_command(
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        crl_days: Annotated[int, typer.Option("--crl-days", min=1, help="Days until the CRL's nextUpdate.")] = 30,
+        dry_run: DryRun = False,
+    ) -> int:
+        """Write crl.pem from the tool's CA database (an empty CRL when nothing is revoked)."""
+        from ..lifecycle import crl
+        from ..secrets import resolve
+
+        loaded = load(recipe, out, warn=False)
+        values = {} if dry_run else resolve([s for s in [loaded.issuer.password] if s])
+        _perform(crl(loaded, find_openssl(openssl).command, crl_days, values), dry_run)
+        if not dry_run:
+            typer.echo("wrote crl.pem")
+        return 0

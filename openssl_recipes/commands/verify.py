@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         openssl: OpensslOption = None,
         warn_days: Annotated[int, typer.Option("--warn-days", min=0, help="Warn when a certificate expires within this many days.")] = 30,
         as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+        crl: Annotated[bool, typer.Option("--crl", help="Also check the leaves against crl.pem (see `revoke`, `crl`).")] = False,
     ) -> int:
         """Check each certificate: key matches, chain (-x509_strict, purpose), names, dates, key file
         mode, NanoMQ key form. Exit 0 only if nothing failed (warnings do not fail)."""
@@ -26,6 +27,8 @@ def register(app: typer.Typer) -> None:
         from ..verify import verify
 
         loaded = load(recipe, out, warn=False)
-        report = verify(loaded, find_openssl(openssl).command, resolve(loaded.secrets()), warn_days)
+        from ..lifecycle import CRL_FILE
+
+        report = verify(loaded, find_openssl(openssl).command, resolve(loaded.secrets()), warn_days, crl=CRL_FILE if crl else None)
         typer.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if as_json else report.table(), nl=as_json)
         return 0 if report.ok else 1

@@ -1,0 +1,203 @@
+"""Life after day one: inspect, export, renew, revoke. Each action is a list of openssl argv lists
+(printed by `--dry-run` exactly as it runs) plus the files the tool itself writes, like `plan`/`build`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import process, workspace
+from .artifacts import Inspector
+from .errors import RunError, UsageError
+from .openssl import child_environment
+from .recipe import CertificateAuthority, Leaf, Recipe, Secret
+from .script import command_line
+
+CA_CONFIG = "openssl-recipes-ca.cnf"
+CA_DATABASE = "index.txt"
+CRL_NUMBER = "crlnumber"
+CRL_FILE = "crl.pem"
+
+
+@dataclass
+class Action:
+    """What a lifecycle command does: files written first, then commands, in order."""
+
+    folder: Path
+    files: dict[str, tuple[str, int]] = field(default_factory=dict)  # name → (content, mode); only if absent
+    commands: list[tuple[str, ...]] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict)  # env name → value, for the children
+    concatenations: dict[str, list[str]] = field(default_factory=dict)  # output → parts (`cat a b > out`)
+
+    def lines(self) -> list[str]:
+        out = [f"test -e {name} || cat > {name} <<'EOF'\n{content.rstrip()}\nEOF" if content else f"test -e {name} || : > {name}"
+               for name, (content, _) in self.files.items()]
+        out += [command_line(argv) for argv in self.commands]
+        out += [f"{command_line(('cat', *parts))} > {target}" for target, parts in self.concatenations.items()]
+        return out
+
+    def run(self) -> None:
+        env = {**child_environment(), **self.secrets}
+        for name, (content, mode) in self.files.items():
+            if not (self.folder / name).exists():
+                workspace.write_atomically(self.folder / name, content, mode)
+        for argv in self.commands:
+            result = process.run(argv, cwd=self.folder, env=env)
+            if not result.ok:
+                raise RunError(f"openssl failed (exit code {result.returncode})",
+                               [f"command: {command_line(argv)}", *(f"stderr: {line}" for line in result.stderr_text().splitlines()[-8:])])
+        for target, parts in self.concatenations.items():
+            workspace.write_atomically(self.folder / target, "".join((self.folder / p).read_text() for p in parts), 0o644)
+
+
+def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
+    for ca in recipe.authorities:
+        if ca.name == name:
+            return ca
+    return recipe.leaf(name)
+
+
+def _passin(secret: Secret | None) -> list[str]:
+    return ["-passin", f"env:{secret.env_name}"] if secret else []
+
+
+# -- show --------------------------------------------------------------------------------------------
+
+
+def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None = None) -> str:
+    folder = recipe.output_dir
+    now = now or dt.datetime.now(dt.UTC)
+    entries = [entry(recipe, n) for n in names] if names else [*recipe.authorities, *recipe.leaves]
+    inspector = Inspector(openssl, folder, child_environment())
+    blocks = []
+    for item in entries:
+        role = getattr(item, "role", "ca" if item is recipe.ca else "intermediate")
+        if not (folder / item.cert_file).exists():
+            blocks.append(f"{item.cert_file} ({role}): missing — run `openssl-recipes build`")
+            continue
+        result = process.run((openssl, "x509", "-in", item.cert_file, "-noout", "-nameopt", "utf8,sep_comma_plus_space",
+                              "-subject", "-issuer", "-serial", "-fingerprint", "-sha256", "-ext", "subjectAltName",
+                              "-text", "-certopt", "no_header,no_version,no_serial,no_signame,no_validity,no_subject,"
+                              "no_issuer,no_extensions,no_sigdump,no_aux"), cwd=folder, env=child_environment())
+        text = result.stdout_text()
+        fields = dict(line.split("=", 1) for line in text.splitlines() if re.match(r"^(subject|issuer|serial|sha256 Fingerprint)=", line))
+        sans = re.search(r"X509v3 Subject Alternative Name:\s*\n\s*(.+)", text)
+        algorithm = re.search(r"Public Key Algorithm: (\S+)", text)
+        bits = re.search(r"\((\d+) bit\)", text)
+        curve = re.search(r"NIST CURVE: (\S+)", text)
+        key = (algorithm.group(1) if algorithm else "?").replace("rsaEncryption", "RSA").replace("id-ecPublicKey", "EC")
+        key += f" {curve.group(1)}" if curve else (f" {bits.group(1)} bits" if bits and key == "RSA" else "")
+        dates = inspector.validity(item.cert_file)
+        valid = "unreadable"
+        if dates:
+            left = (dates[1] - now).days
+            state = f"{left} days left" if left >= 0 else f"EXPIRED {-left} days ago"
+            valid = f"{dates[0]:%Y-%m-%d} → {dates[1]:%Y-%m-%d} ({state})"
+        blocks.append("\n".join([
+            f"{item.cert_file} ({role} {item.name})",
+            f"  subject   {fields.get('subject', '?')}",
+            f"  issuer    {fields.get('issuer', '?')}",
+            f"  SANs      {sans.group(1).strip() if sans else '—'}",
+            f"  key       {key} ({item.key_file})",
+            f"  serial    {fields.get('serial', '?')}",
+            f"  valid     {valid}",
+            f"  sha256    {fields.get('sha256 Fingerprint', '?')}",
+        ]))
+    return "\n\n".join(blocks) + "\n"
+
+
+# -- export ------------------------------------------------------------------------------------------
+
+
+def export(recipe: Recipe, openssl: str, leaf: Leaf, p12_password: Secret | None, legacy: bool,
+           fullchain: bool, p12: bool, secret_values: dict[str, str]) -> Action:
+    action = Action(recipe.output_dir)
+    chain = [recipe.intermediate.cert_file] if recipe.intermediate else []
+    if p12:
+        if p12_password is None:
+            raise UsageError(f"{leaf.name} has no password in the recipe: give the PKCS#12 password with --password-env VAR")
+        bundle = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
+        argv = [openssl, "pkcs12", "-export", "-inkey", leaf.key_file, "-in", leaf.cert_file, "-certfile", bundle,
+                "-name", leaf.name, "-out", f"{leaf.name}.p12", "-passout", f"env:{p12_password.env_name}", *_passin(leaf.password)]
+        if legacy:
+            argv.append("-legacy")  # RC2/3DES for old consumers (Windows 7, old Java, some embedded stacks)
+        action.commands.append(tuple(argv))
+        action.secrets.update({k: v for k, v in secret_values.items() if k in (p12_password.env_name, *(s.env_name for s in ([leaf.password] if leaf.password else [])))})
+    if fullchain:
+        action.concatenations[f"{leaf.name}-fullchain.pem"] = [leaf.cert_file, *chain, recipe.ca.cert_file]
+    return action
+
+
+# -- renew -------------------------------------------------------------------------------------------
+
+
+def due_for_renewal(recipe: Recipe, openssl: str, names: list[str], within_days: int,
+                    now: dt.datetime | None = None) -> list[tuple[Leaf, dt.datetime | None]]:
+    """Leaves (all, or the named ones) whose certificate expires within `within_days` (or is unreadable)."""
+    now = now or dt.datetime.now(dt.UTC)
+    leaves = [recipe.leaf(n) for n in names] if names else list(recipe.leaves)
+    inspector = Inspector(openssl, recipe.output_dir, child_environment())
+    due = []
+    for leaf in leaves:
+        if not (recipe.output_dir / leaf.cert_file).exists():
+            continue  # not issued yet: that is `build`'s job
+        dates = inspector.validity(leaf.cert_file)
+        if dates is None or dates[1] - now <= dt.timedelta(days=within_days):
+            due.append((leaf, dates[1] if dates else None))
+    return due
+
+
+def set_aside(folder: Path, names: list[str]) -> list[str]:
+    """Rename files to NAME.<time>.bak so that `build` makes them again; returns the backups."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    saved = []
+    for name in names:
+        path = folder / name
+        if path.exists():
+            backup = path.with_name(f"{name}.{stamp}.bak")
+            os.replace(path, backup)
+            saved.append(backup.name)
+    return saved
+
+
+# -- revocation ---------------------------------------------------------------------------------------
+
+
+def ca_database_files(recipe: Recipe, crl_days: int) -> dict[str, tuple[str, int]]:
+    from .render import render
+
+    issuer = recipe.issuer
+    config = render("openssl-ca.cnf.j2", {"certificate": issuer.cert_file, "private_key": issuer.key_file,
+                                          "database": CA_DATABASE, "crlnumber": CRL_NUMBER, "crl_days": crl_days})
+    return {CA_CONFIG: (config, 0o644), CA_DATABASE: ("", 0o644), f"{CA_DATABASE}.attr": ("unique_subject = no\n", 0o644),
+            CRL_NUMBER: ("1000\n", 0o644)}
+
+
+def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int, secret_values: dict[str, str]) -> Action:
+    issuer = recipe.issuer
+    action = Action(recipe.output_dir, files=ca_database_files(recipe, crl_days))
+    action.commands.append((openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password)))
+    action.commands.append(_gencrl(openssl, issuer))
+    action.secrets.update(_issuer_secret(issuer, secret_values))
+    return action
+
+
+def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, str]) -> Action:
+    issuer = recipe.issuer
+    action = Action(recipe.output_dir, files=ca_database_files(recipe, crl_days))
+    action.commands.append(_gencrl(openssl, issuer))
+    action.secrets.update(_issuer_secret(issuer, secret_values))
+    return action
+
+
+def _gencrl(openssl: str, issuer: CertificateAuthority) -> tuple[str, ...]:
+    return (openssl, "ca", "-config", CA_CONFIG, "-gencrl", "-out", CRL_FILE, *_passin(issuer.password))
+
+
+def _issuer_secret(issuer: CertificateAuthority, secret_values: dict[str, str]) -> dict[str, str]:
+    return {issuer.password.env_name: secret_values[issuer.password.env_name]} if issuer.password and issuer.password.env_name in secret_values else {}
