@@ -5,9 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +50,7 @@ class Action:
                 raise RunError(f"openssl failed (exit code {result.returncode})",
                                [f"command: {command_line(argv)}", *(f"stderr: {line}" for line in result.stderr_text().splitlines()[-8:])])
         for target, parts in self.concatenations.items():
-            workspace.write_atomically(self.folder / target, "".join((self.folder / p).read_text() for p in parts), 0o644)
+            workspace.concatenate(self.folder, parts, target)
 
 
 def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
@@ -150,19 +148,6 @@ def due_for_renewal(recipe: Recipe, openssl: str, names: list[str], within_days:
         if dates is None or dates[1] - now <= dt.timedelta(days=within_days):
             due.append((leaf, dates[1] if dates else None))
     return due
-
-
-def set_aside(folder: Path, names: list[str]) -> list[str]:
-    """Rename files to NAME.<time>.bak so that `build` makes them again; returns the backups."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    saved = []
-    for name in names:
-        path = folder / name
-        if path.exists():
-            backup = path.with_name(f"{name}.{stamp}.bak")
-            os.replace(path, backup)
-            saved.append(backup.name)
-    return saved
 
 
 # -- revocation ---------------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ class Plan:
 
 
 def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = None) -> Plan:
-    planner = _Planner(recipe, openssl)
+    sections = leaf_sections(recipe)
+    planner = _Planner(recipe, openssl, sections)
     steps = planner.ca_steps()
     if recipe.intermediate:
         steps += planner.intermediate_steps(recipe.intermediate)
@@ -60,20 +61,31 @@ def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = No
     steps += planner.bundle_steps()
     files: dict[str, str] = {}
     if recipe.style == "strict":
-        files[CONFIG_FILE_NAME] = extension_file(recipe, templates_dir)
+        files[CONFIG_FILE_NAME] = extension_file(recipe, sections, templates_dir)
     return Plan(recipe=recipe, openssl=openssl, files=files, steps=tuple(steps))
 
 
-def extension_file(recipe: Recipe, templates_dir: Path | None = None) -> str:
+def leaf_extensions(leaf: Leaf) -> tuple[str, str, tuple[str, ...]]:
+    """(keyUsage, extendedKeyUsage, SANs) of a server or client certificate."""
+    return ("digitalSignature, keyEncipherment" if leaf.key.type == "rsa" else "digitalSignature",
+            "serverAuth" if leaf.role == "server" else "clientAuth",
+            tuple(str(san) for san in leaf.sans))
+
+
+def leaf_sections(recipe: Recipe) -> dict[str, str]:
+    """Each leaf's section in the extension file. Leaves with the same extensions share one section,
+    named after the first of them: a fleet without per-device SANs needs one section, not a thousand
+    (each signature parses the whole file: 7.8 ms with 1000 sections against 5.0 ms with a few)."""
+    first: dict[tuple[str, str, tuple[str, ...]], str] = {}
+    return {leaf.name: first.setdefault(leaf_extensions(leaf), section_name(leaf.name)) for leaf in recipe.leaves}
+
+
+def extension_file(recipe: Recipe, sections: dict[str, str], templates_dir: Path | None = None) -> str:
     from .render import render
 
     def leaf_context(leaf: Leaf) -> dict[str, object]:
-        return {
-            "section": section_name(leaf.name),
-            "key_usage": "digitalSignature, keyEncipherment" if leaf.key.type == "rsa" else "digitalSignature",
-            "extended_key_usage": "serverAuth" if leaf.role == "server" else "clientAuth",
-            "sans": [str(san) for san in leaf.sans],
-        }
+        key_usage, extended_key_usage, sans = leaf_extensions(leaf)
+        return {"section": sections[leaf.name], "key_usage": key_usage, "extended_key_usage": extended_key_usage, "sans": list(sans)}
 
     return render(
         "openssl-extensions.cnf.j2",
@@ -81,7 +93,7 @@ def extension_file(recipe: Recipe, templates_dir: Path | None = None) -> str:
             "recipe_name": recipe.path.name,
             "ca": {"section": section_name(recipe.ca.name)},
             "intermediate": {"section": section_name(recipe.intermediate.name)} if recipe.intermediate else None,
-            "leaves": [leaf_context(leaf) for leaf in recipe.leaves],
+            "leaves": [leaf_context(leaf) for leaf in recipe.leaves if sections[leaf.name] == section_name(leaf.name)],
         },
         templates_dir,
     )
@@ -92,8 +104,9 @@ def section_name(entry_name: str) -> str:
 
 
 class _Planner:
-    def __init__(self, recipe: Recipe, openssl: Openssl) -> None:
+    def __init__(self, recipe: Recipe, openssl: Openssl, sections: dict[str, str]) -> None:
         self.recipe = recipe
+        self.sections = sections
         self.openssl = openssl
         self.strict = recipe.style == "strict"
         self.ca = recipe.ca
@@ -183,7 +196,7 @@ class _Planner:
                 sign += self._digest(digest, issuer.key)
         sign += self._passin(issuer.password)
         if self.strict:
-            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", section_name(name)]
+            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", self.sections.get(name, section_name(name))]
         side = (f"{Path(issuer.cert_file).stem}.srl",) if self.shared_serial else ()
         cert = Step(
             argv=tuple(sign),

@@ -70,7 +70,7 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         inspector = Inspector(plan.openssl.command, folder, env, secret_values)
         decision = decide(plan, inspector, options)
         if options.new_ca:
-            report.backups = _back_up(plan.recipe.authorities, folder)
+            report.backups = workspace.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
         for name, content in plan.files.items():
             workspace.write_atomically(folder / name, content)
         to_run = [i for i, run in enumerate(decision) if run]
@@ -177,8 +177,7 @@ def _bundle_is_current(step: Step, folder: Path) -> bool:
 def _concatenate(step: Step, folder: Path) -> process.Result:
     """Run a bundle step (`cat a b > out`) in-process, atomically."""
     try:
-        text = "".join((folder / name).read_text(encoding="ascii") for name in step.inputs)
-        workspace.write_atomically(folder / step.artifact, text, 0o644)
+        workspace.concatenate(folder, step.inputs, step.artifact)
     except (OSError, UnicodeDecodeError) as exc:
         return process.Result(step.argv, 1, b"", str(exc).encode())
     return process.Result(step.argv, 0, b"", b"")
@@ -196,18 +195,6 @@ def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdi
 
 def _passin(password: Secret | None) -> str | None:
     return f"env:{password.env_name}" if password else None
-
-
-def _back_up(authorities: tuple[CertificateAuthority, ...], folder: Path) -> list[str]:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    saved = []
-    for name in (name for ca in authorities for name in (ca.key_file, ca.cert_file)):
-        path = folder / name
-        if path.exists():
-            backup = path.with_name(f"{name}.{stamp}.bak")
-            os.replace(path, backup)
-            saved.append(backup.name)
-    return saved
 
 
 def _remove_leftovers(folder: Path) -> None:

@@ -6,6 +6,7 @@ import errno
 import fcntl
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -79,3 +80,22 @@ def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
         tmp.unlink(missing_ok=True)
         raise
     return True
+
+
+def set_aside(folder: Path, names: list[str]) -> list[str]:
+    """Rename existing files to NAME.<time>.bak (so a build makes them again); returns the backups."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    saved = []
+    for name in names:
+        path = folder / name
+        if path.exists():
+            backup = path.with_name(f"{name}.{stamp}.bak")
+            os.replace(path, backup)
+            saved.append(backup.name)
+    return saved
+
+
+def concatenate(folder: Path, parts: tuple[str, ...] | list[str], target: str) -> None:
+    """`cat parts > target`, atomically (certificate bundles and chains)."""
+    text = "".join((folder / name).read_text(encoding="ascii") for name in parts)
+    write_atomically(folder / target, text, 0o644)

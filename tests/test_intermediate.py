@@ -93,7 +93,7 @@ def test_leaves_need_only_the_intermediate_key(tmp_path):
     assert "made device2.pem" in result.stdout and "made ca.pem" not in result.stdout
     after = tree(folder)
     changed = {name for name, data in before.items() if after[name] != data}
-    assert changed == {"openssl-recipes.cnf"}  # the new device's extension section; no certificate or key
+    assert changed <= {"openssl-recipes.cnf"}  # at most the extension file; no certificate or key
     load_cert(folder / "device2.pem").verify_directly_issued_by(load_cert(folder / "intermediate.pem"))
     # re-signing the intermediate needs the root key: a clear refusal, nothing changed
     (folder / "intermediate.pem").unlink()

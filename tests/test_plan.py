@@ -115,3 +115,21 @@ def test_script_reproduces_the_build_without_the_tool(tmp_path):
     proc = subprocess.run(["openssl", "verify", "-x509_strict", "-CAfile", "ca.pem", "server.pem", "client.pem"],
                           cwd=certs, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_leaves_with_the_same_extensions_share_one_section(tmp_path):
+    recipe = parse_recipe(
+        """
+        ca: {subject: {CN: R}}
+        clients:
+          - {name: 'd{n}', count: 50, subject: {CN: 'd{n}'}}
+          - {name: 'e{n}', count: 2, subject: {CN: 'e{n}'}, san: ['e{n}.local']}
+        """,
+        tmp_path / "r.yaml",
+    )
+    plan = build_plan(recipe, ASSUMED)
+    signs = {s.entry: s.argv[-1] for s in plan.steps if s.kind == "cert" and not s.is_ca}
+    assert {signs[f"d{n}"] for n in range(1, 51)} == {"d1_ext"}
+    assert (signs["e1"], signs["e2"]) == ("e1_ext", "e2_ext")  # different SANs: their own sections
+    cnf = plan.files["openssl-recipes.cnf"]
+    assert cnf.count("[ d") == 1 and "[ e1_ext ]" in cnf and "[ e2_ext ]" in cnf

@@ -247,3 +247,43 @@ def test_a_non_executable_openssl_is_one_clear_line(tmp_path):
 def test_the_package_never_builds_a_pass_argument():
     sources = "\n".join(p.read_text() for p in (ROOT / "openssl_recipes").rglob("*.py"))
     assert '"pass:' not in sources and "'pass:" not in sources
+
+
+def test_a_prompted_password_is_asked_on_the_terminal_and_never_echoed(tmp_path):
+    """`password: prompt`: asked twice, hidden, on a real pseudo-terminal."""
+    import pty
+
+    from .helpers import load_key
+
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: prompt\n")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the tool, with the pty as its terminal
+        os.execv(sys.executable, [sys.executable, "-m", "openssl_recipes", "build", "--recipe", str(recipe)])
+    seen = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60
+        while marker not in seen and time.monotonic() < deadline:
+            try:
+                seen += os.read(fd, 1024)
+            except OSError:
+                break
+
+    read_until(b"Password for client's key: ")
+    os.write(fd, b"typed secret\n")
+    read_until(b"Again: ")
+    os.write(fd, b"typed secret\n")
+    read_until(b"made ")
+    while True:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert b"typed secret" not in seen  # getpass turned echo off
+    load_key(tmp_path / "certs" / "client.key", b"typed secret")

@@ -126,11 +126,12 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Re-issue the certificates that expire within --within days (same key unless --rekey);
         the previous certificate (and key) is kept as NAME.<time>.bak."""
-        from ..lifecycle import due_for_renewal, set_aside
+        from ..lifecycle import due_for_renewal
         from ..plan import build_plan
         from ..runner import BuildOptions, build
         from ..script import step_line
         from ..secrets import resolve
+        from ..workspace import set_aside
 
         loaded = load(recipe, out)
         found = find_openssl(openssl)
