@@ -31,12 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOL = [sys.executable, "-m", "openssl_recipes"]
 
 
-def recipe_text(clients: int, key_type: str) -> str:
+def recipe_text(clients: int, key_type: str, one_step: bool = False) -> str:
     fleet = (f"  - {{name: 'client-{{n:04d}}', count: {clients}, subject: {{CN: 'client {{n}}'}}}}\n"
              if clients > 1 else "  - {name: client, key_file: client-key.pem, subject: {CN: client}}\n")
     return textwrap.dedent(f"""\
         output: certs
-        defaults: {{key_type: {key_type}, subject: {{C: CN, O: EMQ}}}}
+        defaults: {{key_type: {key_type}, one_step: {str(one_step).lower()}, subject: {{C: CN, O: EMQ}}}}
         ca: {{subject: {{CN: Bench CA}}}}
         servers:
           - {{name: server, subject: {{CN: localhost}}, san: [localhost, 127.0.0.1]}}
@@ -118,12 +118,13 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-bench-") as scratch:
         base = Path(scratch)
-        cases = [("default recipe", 1, "rsa", rounds[0]), ("100 RSA clients", 100, "rsa", rounds[1]),
-                 (f"{fleet} EC P-256 clients", fleet, "ec", rounds[2])]
-        for label, clients, key_type, n in cases:
+        cases = [("default recipe", 1, "rsa", rounds[0], False), ("100 RSA clients", 100, "rsa", rounds[1], False),
+                 (f"{fleet} EC P-256 clients", fleet, "ec", rounds[2], False),
+                 (f"{fleet} EC P-256 clients one_step", fleet, "ec", rounds[2], True)]
+        for label, clients, key_type, n, one_step in cases:
             work = base / label.replace(" ", "-")
             work.mkdir()
-            (work / "recipes.yaml").write_text(recipe_text(clients, key_type))
+            (work / "recipes.yaml").write_text(recipe_text(clients, key_type, one_step))
             (work / "document.sh").write_text(bash_script(clients, key_type))
             results.append(paired(label, n, ("build", [*TOOL, "build", "--quiet"]), ("bash", ["bash", "document.sh"]), work))
         work = base / "default-recipe"

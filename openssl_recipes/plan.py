@@ -151,6 +151,8 @@ class _Planner:
         here = "./" if (not self.strict and leaf.role == "server") else ""
         document_client = not self.strict and leaf.role == "client"
         key = self._key_step(leaf.name, leaf.key_file, leaf.key, leaf.password, leaf.nanomq)
+        if leaf.one_step and self.strict and self.openssl.is_openssl3:
+            return [key, self._one_step_sign(leaf)]
         return [key, *self._request_and_sign(leaf.name, leaf.key_file, leaf.csr_file, leaf.cert_file, leaf.subject,
                                              leaf.password, leaf.days, leaf.digest, leaf.key, self.issuer, here, document_client)]
 
@@ -166,6 +168,15 @@ class _Planner:
                 steps.append(Step(argv=("cat", leaf.cert_file, im.cert_file), kind="bundle", entry=leaf.name,
                                   inputs=(leaf.cert_file, im.cert_file), outputs=(leaf.chain_file,)))
         return steps
+
+    def _one_step_sign(self, leaf: Leaf) -> Step:
+        """Request and signature in one process (OpenSSL 3.0+): about half the cost of req + x509 -req."""
+        issuer = self.issuer
+        argv = [self.openssl.command, "req", "-new", "-x509", "-key", leaf.key_file, *self._subject(leaf.subject),
+                "-CA", issuer.cert_file, "-CAkey", issuer.key_file, "-out", leaf.cert_file, "-days", str(leaf.days),
+                *self._digest(leaf.digest, issuer.key), "-config", CONFIG_FILE_NAME, "-extensions", self.sections[leaf.name]]
+        return Step(argv=tuple(argv), kind="cert", entry=leaf.name, inputs=(leaf.key_file, issuer.cert_file, issuer.key_file),
+                    outputs=(leaf.cert_file,))
 
     def _request_and_sign(self, name: str, key_file: str, csr_file: str, cert_file: str, subject: dict[str, str],
                           password: Secret | None, days: int, digest: str, key: KeySpec, issuer: CertificateAuthority,

@@ -179,6 +179,7 @@ class _KeyFields(_Strict):
 class DefaultsIn(_KeyFields):
     subject: SubjectIn = SubjectIn()
     nanomq: bool = True
+    one_step: bool = False  # request and signature in one `openssl req -x509 -CA` (fleets; no .csr file)
 
     @field_validator("subject")
     @classmethod
@@ -213,6 +214,7 @@ class LeafIn(_KeyFields):
     san: list[str] = []
     password: PasswordIn | None = None
     nanomq: bool | None = None
+    one_step: bool | None = None
     count: int | None = None
 
     @field_validator("san", mode="before")
@@ -327,6 +329,7 @@ class Leaf:
     nanomq: bool
     path: str  # where it is in the recipe, e.g. "clients[2]"
     chain_file: str | None = None  # leaf + intermediate, written when the recipe has an intermediate CA
+    one_step: bool = False  # strict style on OpenSSL 3: `req -x509 -CA` signs without a separate request
 
 
 @dataclass(frozen=True)
@@ -703,7 +706,13 @@ def _leaf(role: Role, entry: LeafIn, where: str, ca: CertificateAuthority, raw: 
         nanomq=nanomq,
         path=where,
         chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
+        one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
     )
+    if leaf.one_step and (leaf.password or ca.password):
+        errors.append(f"{where}.one_step: needs unencrypted keys (one openssl req cannot take two passwords); "
+                      "leave one_step off for this entry")
+    if leaf.one_step and raw.style != "strict":
+        errors.append(f"{where}.one_step: not in the document style (the document makes a request, then signs it)")
     problems = [f"{where}.{attr}: {p}" for attr in ("key_file", "csr_file", "cert_file", "chain_file")
                 if getattr(leaf, attr) is not None and (p := file_name_problem(getattr(leaf, attr)))]
     errors.extend(problems)

@@ -128,7 +128,8 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
         key_runs = not key_v.good
         cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed
         run[index[(leaf.name, "key")]] = key_runs
-        run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
+        if (leaf.name, "csr") in index:  # (one_step leaves have no request)
+            run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
         run[index[(leaf.name, "cert")]] = cert_runs
     for i, step in enumerate(plan.steps):
         if step.kind == "bundle":  # remade when a part is, or when it is not exactly its parts

@@ -236,3 +236,18 @@ def test_clean_removes_only_the_recipes_files(tmp_path):
     result = cli("clean", "--recipe", str(recipe))
     assert result.code == 0, result
     assert sorted(p.name for p in (tmp_path / "certs").iterdir()) == ["mine.txt"]
+
+
+def test_one_step_fleet_builds_strict_certificates(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE.replace("defaults:", "defaults:\n  one_step: true"))
+    result = cli("build", "--recipe", str(recipe))
+    assert result.code == 0, result
+    folder = tmp_path / "certs"
+    assert not (folder / "client.csr").exists()
+    assert openssl_verify(folder, "-x509_strict", "-purpose", "sslserver", "-CAfile", "ca.pem", "server.pem").returncode == 0
+    client = load_cert(folder / "client.pem")
+    assert not client.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    client.verify_directly_issued_by(load_cert(folder / "ca.pem"))
+    again = cli("build", "--recipe", str(recipe))
+    assert again.code == 0 and "made" not in again.stdout.replace("made 0", ""), again
+    assert cli("verify", "--recipe", str(recipe)).code == 0

@@ -133,3 +133,16 @@ def test_leaves_with_the_same_extensions_share_one_section(tmp_path):
     assert (signs["e1"], signs["e2"]) == ("e1_ext", "e2_ext")  # different SANs: their own sections
     cnf = plan.files["openssl-recipes.cnf"]
     assert cnf.count("[ d") == 1 and "[ e1_ext ]" in cnf and "[ e2_ext ]" in cnf
+
+
+def test_one_step_signing_for_fleets(tmp_path):
+    recipe = parse_recipe(
+        "defaults: {one_step: true, key_type: ec}\nca: {subject: {CN: R}}\nclients:\n  - {name: 'd{n}', count: 2, subject: {CN: 'd{n}'}}\n",
+        tmp_path / "r.yaml",
+    )
+    plan = build_plan(recipe, ASSUMED)
+    assert [s.kind for s in plan.steps] == ["key", "cert", "key", "cert", "key", "cert"]
+    assert " ".join(plan.steps[3].argv) == ("openssl req -new -x509 -key d1.key -subj /CN=d1 -CA ca.pem -CAkey ca.key -out d1.pem "
+                                            "-days 3650 -sha256 -config openssl-recipes.cnf -extensions d1_ext")
+    old = build_plan(recipe, Openssl("openssl", "OpenSSL", (1, 1, 1), "OpenSSL 1.1.1w"))
+    assert [s.kind for s in old.steps][2:5] == ["key", "csr", "cert"]  # 1.1.1 has no req -CA: two steps
