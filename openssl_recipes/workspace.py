@@ -26,8 +26,12 @@ def prepare(folder: Path, writes: list[str]) -> None:
     if not folder.exists():
         try:
             folder.mkdir(mode=0o700, parents=True)
+        except FileExistsError:
+            pass  # another build made it a moment ago (it waits for the lock below)
         except OSError as exc:
             raise UsageError(f"cannot create output folder {folder}: {exc.strerror}") from None
+        if not folder.is_dir():
+            raise UsageError(f"output {folder} exists and is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"output folder {folder} is not writable (read-only disk or permissions); nothing was changed")
     for name in writes:
