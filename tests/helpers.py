@@ -152,18 +152,23 @@ os.execv({real!r}, [{real!r}, *sys.argv[1:]])
 """
 
 
-def logging_openssl(folder: Path) -> tuple[Path, Path]:
-    """A folder to put first on PATH, holding an `openssl` that logs each call; and the log file."""
+def fake_openssl(folder: Path, program: str) -> dict[str, str]:
+    """Put an executable `openssl` with this text in a new folder; return the env that puts it first on PATH."""
     import stat
 
-    real = require("openssl")
     bin_dir = folder / "wrapper-bin"
     bin_dir.mkdir()
-    log = folder / "openssl-calls.jsonl"
     wrapper = bin_dir / "openssl"
-    wrapper.write_text(WRAPPER.format(python=sys.executable, log=str(log), real=real))
+    wrapper.write_text(program)
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return bin_dir, log
+    return {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+
+
+def logging_openssl(folder: Path) -> tuple[dict[str, str], Path]:
+    """An `openssl` first on PATH that logs each call (argv, environment names); the env and the log."""
+    log = folder / "openssl-calls.jsonl"
+    env = fake_openssl(folder, WRAPPER.format(python=sys.executable, log=str(log), real=require("openssl")))
+    return env, log
 
 
 def read_calls(log: Path) -> list[dict]:

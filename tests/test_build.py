@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import stat
 import subprocess
 
@@ -17,6 +16,7 @@ from .helpers import (
     SMALL_RECIPE,
     cert_public_bytes,
     cli,
+    fake_openssl,
     load_cert,
     load_key,
     logging_openssl,
@@ -85,8 +85,7 @@ def test_keys_are_private_and_match_their_certificates(default_pki):
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_build_runs_exactly_the_commands_plan_prints(tmp_path, jobs):
     recipe = write_recipe(tmp_path, DEFAULT_RECIPE.read_text())
-    bin_dir, log = logging_openssl(tmp_path)
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env, log = logging_openssl(tmp_path)
     planned = run("plan", "--recipe", str(recipe), env=env)
     assert planned.code == 0, planned
     commands = [line for line in planned.stdout.splitlines() if line.startswith("openssl ")]
@@ -188,8 +187,8 @@ def test_encrypted_key_for_nanomq_is_pkcs1_with_dek_info_and_the_password_stays_
     secret = "pa$$ \"word\" #1"
     text = SMALL_RECIPE + "    password: {env: CLIENT_KEY_PASS}\n"
     recipe = write_recipe(tmp_path, text)
-    bin_dir, log = logging_openssl(tmp_path)
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "CLIENT_KEY_PASS": secret}
+    env, log = logging_openssl(tmp_path)
+    env["CLIENT_KEY_PASS"] = secret
     result = run("build", "--recipe", str(recipe), env=env)
     assert result.code == 0, result
     pem = (tmp_path / "certs" / "client.key").read_text()
@@ -210,12 +209,9 @@ def test_missing_password_variable_is_bad_input(tmp_path):
 
 def test_a_failing_command_is_reported_with_its_stderr(tmp_path):
     recipe = write_recipe(tmp_path, SMALL_RECIPE)
-    fake = tmp_path / "bin"
-    fake.mkdir()
     real = require("openssl")
-    (fake / "openssl").write_text(f'#!/bin/sh\nif [ "$1" = x509 ]; then echo "simulated failure" >&2; exit 3; fi\nexec {real} "$@"\n')
-    (fake / "openssl").chmod(0o755)
-    result = run("build", "--recipe", str(recipe), "--jobs", "1", env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"})
+    env = fake_openssl(tmp_path, f'#!/bin/sh\nif [ "$1" = x509 ]; then echo "simulated failure" >&2; exit 3; fi\nexec {real} "$@"\n')
+    result = run("build", "--recipe", str(recipe), "--jobs", "1", env=env)
     assert result.code == 1, result
     assert "openssl failed making server.pem (exit code 3)" in result.stderr
     assert "command: openssl x509 -req -in server.csr" in result.stderr and "stderr: simulated failure" in result.stderr

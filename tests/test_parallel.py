@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-from .helpers import cli, load_cert, require, run, write_recipe
+from .helpers import cli, fake_openssl, load_cert, require, run, write_recipe
 
 FLEET = """\
 output: certs
@@ -42,17 +41,14 @@ def test_parallel_and_sequential_builds_report_the_same_lines(tmp_path):
 def test_a_certificate_never_starts_before_its_request_and_its_ca(tmp_path):
     recipe = write_recipe(tmp_path, FLEET)
     real = require("openssl")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     log = tmp_path / "events.jsonl"
-    (bin_dir / "openssl").write_text(
+    env = fake_openssl(tmp_path,
         f"#!{sys.executable}\nimport json, os, subprocess, sys, time\n"
         f"log = open({str(log)!r}, 'a')\n"
         "log.write(json.dumps(['start', time.monotonic(), sys.argv[1:]]) + '\\n'); log.flush()\n"
         f"code = subprocess.call([{real!r}, *sys.argv[1:]])\n"
         "log.write(json.dumps(['end', time.monotonic(), sys.argv[1:]]) + '\\n'); log.flush()\nsys.exit(code)\n")
-    (bin_dir / "openssl").chmod(0o755)
-    result = run("build", "--recipe", str(recipe), "--jobs", "3", env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"})
+    result = run("build", "--recipe", str(recipe), "--jobs", "3", env=env)
     assert result.code == 0, result
     events = [json.loads(line) for line in log.read_text().splitlines()]
 

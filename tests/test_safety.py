@@ -17,6 +17,7 @@ from .helpers import (
     ROOT,
     SMALL_RECIPE,
     cli,
+    fake_openssl,
     load_cert,
     logging_openssl,
     read_calls,
@@ -54,8 +55,7 @@ def leaf_certs(folder: Path) -> list[str]:
 def test_a_password_from_a_file_reaches_openssl_only_through_the_environment(tmp_path):
     (tmp_path / "client.pass").write_text(SECRET + "\nsecond line is ignored\n")
     recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {file: client.pass}\n")
-    bin_dir, log = logging_openssl(tmp_path)
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env, log = logging_openssl(tmp_path)
     outputs = [run("plan", "--recipe", str(recipe), env=env), run("build", "--recipe", str(recipe), env=env),
                run("verify", "--recipe", str(recipe), env=env), run("handshake", "--recipe", str(recipe), env=env)]
     for result in outputs:
@@ -75,14 +75,10 @@ def test_a_password_from_a_file_reaches_openssl_only_through_the_environment(tmp
 
 def test_a_failing_run_does_not_leak_the_password(tmp_path):
     recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\n")
-    fake = tmp_path / "bin"
-    fake.mkdir()
     real = require("openssl")
     # an openssl that fails loudly, echoing the password it can see to stderr
-    (fake / "openssl").write_text(f'#!/bin/sh\nif [ "$1" = req ]; then echo "bad: $CLIENT_PASS" >&2; exit 1; fi\nexec {real} "$@"\n')
-    (fake / "openssl").chmod(0o755)
-    result = run("build", "--recipe", str(recipe), "--jobs", "1",
-                 env={"PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "CLIENT_PASS": SECRET})
+    env = fake_openssl(tmp_path, f'#!/bin/sh\nif [ "$1" = req ]; then echo "bad: $CLIENT_PASS" >&2; exit 1; fi\nexec {real} "$@"\n')
+    result = run("build", "--recipe", str(recipe), "--jobs", "1", env={**env, "CLIENT_PASS": SECRET})
     assert result.code == 1, result
     assert SECRET not in result.output and "stderr: bad: ***" in result.stderr
 
@@ -97,14 +93,10 @@ def test_an_empty_password_is_refused(tmp_path):
 def test_keys_are_private_from_the_first_byte(tmp_path):
     """The children run with umask 077, so a key is never readable by others, not even for an instant."""
     recipe = write_recipe(tmp_path, SMALL_RECIPE)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
     log = tmp_path / "umasks"
-    (bin_dir / "openssl").write_text(
-        f"#!{sys.executable}\nimport os, sys\nmask = os.umask(0); os.umask(mask)\n"
-        f"open({str(log)!r}, 'a').write(f'{{mask:o}}\\n')\nos.execv({require('openssl')!r}, ['openssl', *sys.argv[1:]])\n")
-    (bin_dir / "openssl").chmod(0o755)
-    assert run("build", "--recipe", str(recipe), env={"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}).code == 0
+    env = fake_openssl(tmp_path, f"#!{sys.executable}\nimport os, sys\nmask = os.umask(0); os.umask(mask)\n"
+                       f"open({str(log)!r}, 'a').write(f'{{mask:o}}\\n')\nos.execv({require('openssl')!r}, ['openssl', *sys.argv[1:]])\n")
+    assert run("build", "--recipe", str(recipe), env=env).code == 0
     masks = set(log.read_text().split())
     assert masks == {"77"}, masks
     assert stat.S_IMODE((tmp_path / "certs").stat().st_mode) == 0o700
@@ -134,8 +126,7 @@ def start_build(recipe: Path, env: dict[str, str]) -> subprocess.Popen:
 @pytest.mark.parametrize("after_calls", [1, 5, 12])
 def test_a_build_interrupted_anywhere_completes_on_the_next_run(tmp_path, sig, after_calls):
     recipe = write_recipe(tmp_path, FLEET)
-    bin_dir, log = logging_openssl(tmp_path)
-    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env, log = logging_openssl(tmp_path)
     proc = start_build(recipe, env)
     deadline = time.monotonic() + 60
     while len(read_calls(log)) < after_calls + 1 and proc.poll() is None and time.monotonic() < deadline:
