@@ -88,6 +88,16 @@ clients:
 """
 
 
+def foreign_pki(tmp_path: Path) -> Path:
+    """The small recipe built under another CA, in its own folder: returns that certs folder."""
+    other = tmp_path / "foreign"
+    other.mkdir()
+    recipe = write_recipe(other, SMALL_RECIPE.replace("Test CA", "Foreign CA"))
+    result = cli("build", "--recipe", str(recipe))
+    assert result.code == 0, result
+    return other / "certs"
+
+
 @pytest.fixture
 def small_recipe(tmp_path: Path) -> Path:
     return write_recipe(tmp_path, SMALL_RECIPE)

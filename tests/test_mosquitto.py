@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from .brokers import free_port, listener_conf, mosquitto
-from .helpers import SMALL_RECIPE, cli, require, write_recipe
+from .helpers import foreign_pki, require
 
 
 def pub(port: int, folder, cert: str | None, key: str | None, topic: str, message: str, retain: bool = True):
@@ -54,11 +54,7 @@ def test_client_without_certificate_is_refused(broker):
 
 def test_client_with_a_foreign_certificate_is_refused(broker, tmp_path):
     port, folder = broker
-    other = tmp_path / "foreign"
-    other.mkdir()
-    recipe = write_recipe(other, SMALL_RECIPE.replace("Test CA", "Foreign CA"))
-    assert cli("build", "--recipe", str(recipe)).code == 0
-    foreign = other / "certs"
+    foreign = foreign_pki(tmp_path)
     args = [require("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(port), "--cafile", str(folder / "ca.pem"),
             "--cert", str(foreign / "client.pem"), "--key", str(foreign / "client.key"), "-t", "recipes/foreign",
             "-m", "intruder", "-q", "1", "-r"]

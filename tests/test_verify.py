@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from .helpers import SMALL_RECIPE, cli, load_cert, load_key, write_recipe
+from .helpers import SMALL_RECIPE, cli, foreign_pki, load_cert, load_key, write_recipe
 
 
 @pytest.fixture
@@ -60,12 +60,9 @@ def test_a_swapped_key_fails(pki):
 
 def test_a_client_from_a_foreign_ca_fails(pki, tmp_path):
     recipe, folder = pki
-    other = tmp_path / "other"
-    other.mkdir()
-    other_recipe = write_recipe(other, SMALL_RECIPE.replace("Test CA", "Foreign CA"))
-    assert cli("build", "--recipe", str(other_recipe)).code == 0
+    foreign = foreign_pki(tmp_path)
     for name in ("client.pem", "client.key"):
-        shutil.copy(other / "certs" / name, folder / name)
+        shutil.copy(foreign / name, folder / name)
     code, report = verify_json(recipe)
     assert code == 1
     assert check(report, "client.pem", "chain")["status"] == "fail"
