@@ -569,6 +569,9 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
                 leaf = _leaf(role, member, where, issuer, raw, key_of, secret_of, subject_of, errors)
                 if leaf is not None:
                     leaves[role].append(leaf)
+                    if leaf.key.type == "ed25519" and leaf.nanomq:
+                        warnings.append(f"{where} ({leaf.name}): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients "
+                                        "cannot use it; set nanomq: false if no NanoMQ uses this entry")
                     if leaf.days > issuer.days:
                         warnings.append(f"{where} ({leaf.name}): valid for {leaf.days} days, longer than its CA ({issuer.days} days)")
 
