@@ -164,3 +164,10 @@ def test_cli_bad_recipe_exits_2_without_traceback_and_writes_nothing(tmp_path):
 def test_missing_recipe_is_a_clear_error(tmp_path):
     result = cli("plan", "--recipe", str(tmp_path / "nope.yaml"))
     assert result.code == 2 and "no such recipe file" in result.stderr, result
+
+
+def test_ed25519_for_nanomq_is_a_warning(tmp_path):
+    recipe = parse("ca: {subject: {CN: R}}\nclients:\n  - {name: a, subject: {CN: a}, key_type: ed25519}\n"
+                   "  - {name: b, subject: {CN: b}, key_type: ed25519, nanomq: false}\n", tmp_path)
+    assert [w for w in recipe.warnings if "Ed25519" in w] == [
+        "clients[0] (a): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; set nanomq: false if no NanoMQ uses this entry"]
