@@ -520,41 +520,33 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
         if problem:
             errors.append(f"{where}: {problem}")
 
-    ca_in = raw.ca
-    if not ENTRY_NAME.match(ca_in.name):
-        errors.append(f"ca.name: {ca_in.name!r} must be letters, digits, '.', '_' or '-'")
-    ca = CertificateAuthority(
-        name=ca_in.name,
-        key_file=ca_in.key_file or f"{ca_in.name}.key",
-        cert_file=ca_in.cert_file or f"{ca_in.name}.pem",
-        subject=subject_of(ca_in.subject),
-        days=ca_in.days or d.days or 3650,
-        key=key_of(ca_in),
-        digest=ca_in.digest or d.digest or "sha256",
-        password=secret_of(ca_in.password, ca_in.name),
-    )
+    def authority_of(entry: CAIn, where: str) -> CertificateAuthority:
+        """The root CA (`ca`) or the intermediate, with the defaults filled in."""
+        if not ENTRY_NAME.match(entry.name):
+            errors.append(f"{where}.name: {entry.name!r} must be letters, digits, '.', '_' or '-'")
+        csr_file = getattr(entry, "csr_file", None) or f"{entry.name}.csr"
+        return CertificateAuthority(
+            name=entry.name,
+            key_file=entry.key_file or f"{entry.name}.key",
+            cert_file=entry.cert_file or f"{entry.name}.pem",
+            csr_file=csr_file if isinstance(entry, IntermediateIn) else None,
+            subject=subject_of(entry.subject),
+            days=entry.days or d.days or 3650,
+            key=key_of(entry),
+            digest=entry.digest or d.digest or "sha256",
+            password=secret_of(entry.password, entry.name),
+        )
+
+    ca = authority_of(raw.ca, "ca")
     check_file(ca.key_file, "ca.key_file")
     check_file(ca.cert_file, "ca.cert_file")
     if raw.style == "strict" and not ca.subject:
         errors.append("ca.subject: give at least a CN (the strict style does not prompt)")
     intermediate = None
     if raw.intermediate is not None:
-        im = raw.intermediate
-        intermediate = CertificateAuthority(
-            name=im.name,
-            key_file=im.key_file or f"{im.name}.key",
-            cert_file=im.cert_file or f"{im.name}.pem",
-            csr_file=im.csr_file or f"{im.name}.csr",
-            subject=subject_of(im.subject),
-            days=im.days or d.days or 3650,
-            key=key_of(im),
-            digest=im.digest or d.digest or "sha256",
-            password=secret_of(im.password, im.name),
-        )
+        intermediate = authority_of(raw.intermediate, "intermediate")
         if raw.style != "strict":
             errors.append("intermediate: an intermediate CA needs style: strict (the document's commands give it no CA extensions)")
-        if not ENTRY_NAME.match(im.name):
-            errors.append(f"intermediate.name: {im.name!r} must be letters, digits, '.', '_' or '-'")
         if not intermediate.subject:
             errors.append("intermediate.subject: give at least a CN")
         if intermediate.days > ca.days:
