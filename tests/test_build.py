@@ -247,3 +247,36 @@ def test_one_step_fleet_builds_strict_certificates(tmp_path):
     again = cli("build", "--recipe", str(recipe))
     assert again.code == 0 and "made" not in again.stdout.replace("made 0", ""), again
     assert cli("verify", "--recipe", str(recipe)).code == 0
+
+
+def test_document_style_without_a_subject_lets_openssl_prompt_on_a_terminal(tmp_path):
+    """As the document describes: openssl asks for the CA's subject; the answers end up in ca.pem."""
+    import os
+    import pty
+    import sys
+    import time
+
+    recipe = write_recipe(tmp_path, "style: document\nclients:\n  - {name: client, subject: {CN: client}}\n")
+    answers = {b"Country Name": b"DE", b"State or Province": b".", b"Locality": b".", b"Organization Name": b"Prompted Org",
+               b"Organizational Unit": b".", b"Common Name": b"Prompted CA", b"Email Address": b"."}
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-m", "openssl_recipes", "build", "--recipe", str(recipe)])
+    seen, answered = b"", set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        for label, answer in answers.items():
+            if label not in answered and label in seen and seen.rstrip().endswith(b":"):
+                os.write(fd, answer + b"\n")
+                answered.add(label)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert answered == set(answers), seen.decode(errors="replace")
+    assert load_cert(tmp_path / "certs" / "ca.pem").subject.rfc4514_string() == "CN=Prompted CA,O=Prompted Org,C=DE"
