@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 _live: set[subprocess.Popen[bytes]] = set()
 _live_lock = threading.Lock()
+_inherited: set[int] = set()  # the output folder's lock, while held (see `inherit`)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ def run(argv: tuple[str, ...] | list[str], cwd: Path | None = None, env: dict[st
             stdout=None if interactive else subprocess.PIPE,
             stderr=None if interactive else subprocess.PIPE,
             umask=0o077,  # keys are 0600 from their first byte
+            pass_fds=tuple(_inherited),
         )
         _live.add(proc)
     try:
@@ -56,6 +60,19 @@ def run(argv: tuple[str, ...] | list[str], cwd: Path | None = None, env: dict[st
         with _live_lock:
             _live.discard(proc)
     return Result(tuple(argv), proc.returncode, out or b"", err or b"")
+
+
+@contextmanager
+def inherit(fd: int) -> Iterator[None]:
+    """Children started meanwhile hold `fd` too: a lock on it lasts until the last of them exits, so
+    an openssl orphaned by `kill -9` of this tool keeps the next build waiting until its file is whole."""
+    with _live_lock:
+        _inherited.add(fd)
+    try:
+        yield
+    finally:
+        with _live_lock:
+            _inherited.discard(fd)
 
 
 def stop_all() -> int:

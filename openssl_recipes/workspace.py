@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from . import process
 from .errors import UsageError
 from .recipe import RESERVED_PREFIX
 
@@ -58,7 +59,8 @@ def locked(folder: Path, announce: bool = True) -> Iterator[None]:
             if announce:
                 print(f"another build is running in {folder}; waiting for it to finish…", file=sys.stderr)
             fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        with process.inherit(fd):  # openssl children hold it too, even when this process is killed
+            yield
     finally:
         os.close(fd)
 

@@ -138,10 +138,7 @@ def test_a_build_interrupted_anywhere_completes_on_the_next_run(tmp_path, sig, a
         assert proc.returncode == 130, (proc.returncode, err)
         assert err.count("\n") == 1 and err.startswith("interrupted"), err
         assert "Traceback" not in err
-    deadline = time.monotonic() + 30
-    while processes_in(folder) and time.monotonic() < deadline:  # orphans of a SIGKILL finish their file
-        time.sleep(0.05)
-    again = run("build", "--recipe", str(recipe))
+    again = run("build", "--recipe", str(recipe))  # at once: orphans of a SIGKILL hold the lock until they exit
     assert again.code == 0, again
     proc = openssl_verify_all(folder, leaf_certs(folder))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -278,3 +275,34 @@ def test_a_prompted_password_is_asked_on_the_terminal_and_never_echoed(tmp_path)
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
     assert b"typed secret" not in seen  # getpass turned echo off
     load_key(tmp_path / "certs" / "client.key", b"typed secret")
+
+
+def test_a_rerun_right_after_sigkill_waits_for_the_orphaned_openssl(tmp_path):
+    """kill -9 of the tool leaves its openssl children running; a build started at once must not race them
+    (an orphan finishing device-2.key after the re-run signed device-2.pem would leave a key that does not
+    match its certificate). The children hold the folder's lock until they exit, so the re-run waits."""
+    recipe = write_recipe(tmp_path, FLEET)
+    started = tmp_path / "orphan-started"
+    real = require("openssl")
+    env = fake_openssl(tmp_path, f"#!{sys.executable}\nimport os, sys, time\n"
+                       "if sys.argv[1] in ('genrsa', 'genpkey') and 'device-2.key' in sys.argv:\n"
+                       f"    open({str(started)!r}, 'w').close()\n    time.sleep(3)\n"
+                       f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n")
+    proc = start_build(recipe, env)
+    deadline = time.monotonic() + 60
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert started.exists(), proc.communicate()
+    proc.kill()  # the tool only: its children live on, as after `kill -9 <pid>`
+    proc.communicate(timeout=30)
+    again = run("build", "--recipe", str(recipe))  # at once, with the real openssl
+    assert again.code == 0 and "another build is running" in again.stderr, again
+    folder = tmp_path / "certs"
+    deadline = time.monotonic() + 30
+    while processes_in(folder) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    from .helpers import cert_public_bytes, load_key, public_bytes
+
+    for n in range(1, 7):
+        assert public_bytes(load_key(folder / f"device-{n}.key")) == cert_public_bytes(load_cert(folder / f"device-{n}.pem")), n
+    assert openssl_verify_all(folder, leaf_certs(folder)).returncode == 0
