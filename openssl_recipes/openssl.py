@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
+from typing import Iterable
 
 from . import process
 from .errors import OpensslError
@@ -45,9 +46,11 @@ ASSUMED = Openssl("openssl")  # what `plan` assumes when asked not to look
 NO_SYSTEM_CAS = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
 
 
-def child_environment() -> dict[str, str]:
-    """The environment every openssl child starts from: ours, without the system CA store."""
-    return {**os.environ, **NO_SYSTEM_CAS}
+def child_environment(hidden: Iterable[str] = ()) -> dict[str, str]:
+    """The environment every openssl child starts from: ours, without the system CA store and without
+    the `hidden` password variables (each command that opens a key gets its own one back)."""
+    drop = set(hidden)
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **NO_SYSTEM_CAS}
 
 
 def command_name(explicit: str | None) -> str:

@@ -63,7 +63,7 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         raise UsageError("the recipe leaves a subject empty, so openssl would prompt for it, but stdin is not a "
                          "terminal: give the subject in the recipe")
     workspace.prepare(folder, writes)
-    env = child_environment()  # each child gets only the passwords its own command reads (see _execute)
+    env = child_environment(secret_values)  # each child gets only the passwords its own command reads (see _execute)
     report = BuildReport()
     with workspace.locked(folder):
         _remove_leftovers(folder)

@@ -82,7 +82,7 @@ def verify(recipe: Recipe, openssl: str, secret_values: dict[str, str], warn_day
            now: dt.datetime | None = None, crl: str | None = None) -> Report:
     """`crl`: a CRL file in the output folder; leaves it lists fail the chain check as revoked."""
     folder = recipe.output_dir
-    checker = _Checker(recipe, openssl, folder, child_environment(), secret_values, warn_days, now or dt.datetime.now(dt.UTC))
+    checker = _Checker(recipe, openssl, folder, child_environment(secret_values), secret_values, warn_days, now or dt.datetime.now(dt.UTC))
     checker.crl = crl
     rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
     rows += [checker.leaf(leaf) for leaf in recipe.leaves]

@@ -52,21 +52,28 @@ def leaf_certs(folder: Path) -> list[str]:
 # -- secrets ---------------------------------------------------------------------------------------
 
 
-def test_a_password_from_a_file_reaches_openssl_only_through_the_environment(tmp_path):
+@pytest.mark.parametrize("source", ["file", "env"])
+def test_a_password_reaches_openssl_only_through_the_environment(tmp_path, source):
     (tmp_path / "client.pass").write_text(SECRET + "\nsecond line is ignored\n")
-    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {file: client.pass}\n")
+    given = "{file: client.pass}" if source == "file" else "{env: CLIENT_PASS}"
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + f"    password: {given}\n")
     env, log = logging_openssl(tmp_path)
-    outputs = [run("plan", "--recipe", str(recipe), env=env), run("build", "--recipe", str(recipe), env=env),
-               run("verify", "--recipe", str(recipe), env=env), run("handshake", "--recipe", str(recipe), env=env)]
+    env["CLIENT_PASS"] = SECRET
+    outputs = [run(command, "--recipe", str(recipe), env=env) for command in ("plan", "build", "verify")]
+    ours = len(read_calls(log))
+    outputs.append(run("handshake", "--recipe", str(recipe), env=env))
     for result in outputs:
         assert result.code == 0, result
         assert SECRET not in result.output and "Tr0ub4dor" not in result.output
     calls = read_calls(log)
-    variable = "OPENSSL_RECIPES_PASSWORD_CLIENT"
+    variable = "OPENSSL_RECIPES_PASSWORD_CLIENT" if source == "file" else "CLIENT_PASS"
     assert any(variable in call["env"] for call in calls)
     for call in calls:
         assert "Tr0ub4dor" not in call["argv"] and "pass:" not in call["argv"]
-        if variable in call["env"]:  # only the commands that open that key see the variable
+    # plan, build and verify: only the commands that open that key see the variable (the version probe
+    # runs before the recipe's passwords are known; handshake builds a throwaway PKI of its own)
+    for call in calls[:ours]:
+        if variable in call["env"] and call["argv"] != "openssl version":
             assert "client.key" in call["argv"] or "client.csr" in call["argv"], call["argv"]
     from .helpers import load_key
 
@@ -77,7 +84,7 @@ def test_a_failing_run_does_not_leak_the_password(tmp_path):
     recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\n")
     real = require("openssl")
     # an openssl that fails loudly, echoing the password it can see to stderr
-    env = fake_openssl(tmp_path, f'#!/bin/sh\nif [ "$1" = req ]; then echo "bad: $CLIENT_PASS" >&2; exit 1; fi\nexec {real} "$@"\n')
+    env = fake_openssl(tmp_path, f'#!/bin/sh\ncase "$1 $*" in "req "*client.key*) echo "bad: $CLIENT_PASS" >&2; exit 1;; esac\nexec {real} "$@"\n')
     result = run("build", "--recipe", str(recipe), "--jobs", "1", env={**env, "CLIENT_PASS": SECRET})
     assert result.code == 1, result
     assert SECRET not in result.output and "stderr: bad: ***" in result.stderr
@@ -306,3 +313,48 @@ def test_a_rerun_right_after_sigkill_waits_for_the_orphaned_openssl(tmp_path):
     for n in range(1, 7):
         assert public_bytes(load_key(folder / f"device-{n}.key")) == cert_public_bytes(load_cert(folder / f"device-{n}.pem")), n
     assert openssl_verify_all(folder, leaf_certs(folder)).returncode == 0
+
+
+HALF_WRITTEN = {  # what openssl killed mid-write leaves: a PEM that stops in its middle
+    "device-3.key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n",
+    "device-3.pem": "-----BEGIN CERTIFICATE-----\nMIIDETCCAfmgAwIBAgIUU",
+    "device-3.csr": "",
+}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("artifact", sorted(HALF_WRITTEN))
+def test_a_half_written_file_is_never_kept(tmp_path, sig, artifact):
+    """An openssl that has written half of `artifact` when the build is stopped. SIGINT/SIGTERM: the build
+    stops it, removes the half file and exits 130 with one line. SIGKILL: the half file stays (and its
+    openssl dies too, as on a power cut); the next build sees it is incomplete and makes it again."""
+    recipe = write_recipe(tmp_path, FLEET)
+    pid_file = tmp_path / "writer.pid"
+    real = require("openssl")
+    env = fake_openssl(tmp_path, f"#!{sys.executable}\nimport os, sys, time\n"
+                       "out = sys.argv[sys.argv.index('-out') + 1] if '-out' in sys.argv else None\n"
+                       f"if out == {artifact!r}:\n"
+                       f"    open({artifact!r}, 'w').write({HALF_WRITTEN[artifact]!r})\n"
+                       f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n"
+                       f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n")
+    proc = start_build(recipe, env)
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pid_file.exists(), proc.communicate()
+    time.sleep(0.05)  # the pid is written after the half file
+    folder = tmp_path / "certs"
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    if sig == signal.SIGKILL:
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the writer dies mid-file too
+        assert (folder / artifact).read_text() == HALF_WRITTEN[artifact]
+    else:
+        assert proc.returncode == 130 and err.count("\n") == 1 and err.startswith("interrupted"), (proc.returncode, err)
+        assert not (folder / artifact).exists()
+    again = run("build", "--recipe", str(recipe))
+    assert again.code == 0 and f"made {artifact}" in again.stdout, again
+    assert openssl_verify_all(folder, leaf_certs(folder)).returncode == 0
+    from .helpers import cert_public_bytes, load_key, public_bytes
+
+    assert public_bytes(load_key(folder / "device-3.key")) == cert_public_bytes(load_cert(folder / "device-3.pem"))
