@@ -33,8 +33,9 @@ Role = Literal["server", "client"]
 
 DIGESTS = ("sha256", "sha384", "sha512")
 WEAK_DIGESTS = {"md5": "MD5 is broken", "sha1": "SHA-1 is broken", "md4": "MD4 is broken", "sha224": "SHA-224 is below what verifiers expect"}
-FILE_NAME = re.compile(r"^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*$")
+FILE_NAME = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9._@+-]*$")  # no leading "-": openssl and the shell would read an option
 ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+MAX_FILE_NAME = 200
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FLEET_PATTERN = re.compile(r"\{n(?::(0?)(\d{1,2})d)?\}")
 DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -717,7 +718,9 @@ def _leaf(role: Role, entry: LeafIn, where: str, ca: CertificateAuthority, raw: 
 def file_name_problem(name: str) -> str | None:
     """Why `name` may not be written in the output folder, or None."""
     if not FILE_NAME.match(name) or name in (".", ".."):
-        return f"{name!r} must be a plain file name inside the output folder (no '/', no '..', no absolute path)"
+        return f"{name!r} must be a plain file name inside the output folder (no '/', no '..', no absolute path, no leading '-')"
     if name.startswith(RESERVED_PREFIX) or name == CONFIG_FILE_NAME:
         return f"{name!r} is reserved for the tool's own files"
+    if len(name) > MAX_FILE_NAME:  # file systems stop at 255 bytes; the temporary name adds a prefix
+        return f"{name[:20]!r}… is {len(name)} characters long; file names here stop at {MAX_FILE_NAME}"
     return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import time
+from pathlib import Path
 
 import yaml
 from cryptography.x509.oid import NameOID
@@ -119,3 +120,45 @@ def test_any_subject_value_round_trips_or_is_refused_clearly(tmp_path, value):
         assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == value[:64]
     else:
         assert "clients[0].subject" in result.stderr, result
+
+
+SMALL_EC = {
+    "output": "certs",
+    "defaults": {"key_type": "ec"},
+    "ca": {"subject": {"CN": "Root"}},
+    "servers": [{"name": "server", "subject": {"CN": "localhost"}, "san": ["localhost"]}],
+    "clients": [{"name": "client", "subject": {"CN": "client"}}],
+}
+FILE_FIELDS = [("ca", "key_file"), ("ca", "cert_file"), ("servers", 0, "name"), ("clients", 0, "name"),
+               ("clients", 0, "key_file"), ("clients", 0, "csr_file"), ("clients", 0, "cert_file")]
+hostile_names = st.one_of(
+    st.sampled_from(["../x.key", "../../x.pem", "/tmp/openssl-recipes-fuzz.key", "..", ".", "a/b.pem", "~/x.key", "",
+                     "x\0y", "ca.key", "server.pem", ".openssl-recipes.lock", ".openssl-recipes.tmp.1.x", "-out",
+                     "-passout", "x" * 300, "ä.key", " ", "a\\b", "c:\\x.key", "\n", "*.pem", "$HOME"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(FILE_FIELDS), value=hostile_names)
+def test_hostile_file_names_are_refused_or_stay_inside_the_output_folder(tmp_path, where, value):
+    """A real build: whatever the name, every file it writes is inside the output folder."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    recipe = copy.deepcopy(SMALL_EC)
+    parent = recipe
+    for part in where[:-1]:
+        parent = parent[part]
+    parent[where[-1]] = value
+    (work / "recipes.yaml").write_text(yaml.safe_dump(recipe, allow_unicode=True), encoding="utf-8")
+    before = tree(tmp_path)
+    result = cli("build", "--recipe", str(work / "recipes.yaml"), "--jobs", "2")
+    assert_clean(result)
+    outside = {name for name in set(tree(tmp_path)) - set(before) if not name.startswith("work/certs/")}
+    assert not outside, (outside, str(result))
+    assert not Path("/tmp/openssl-recipes-fuzz.key").exists()
+    if result.code == 2:
+        assert ".".join(map(str, where)).replace(".0.", "[0].") in result.stderr or "name" in result.stderr, result

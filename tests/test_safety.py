@@ -358,3 +358,20 @@ def test_a_half_written_file_is_never_kept(tmp_path, sig, artifact):
     from .helpers import cert_public_bytes, load_key, public_bytes
 
     assert public_bytes(load_key(folder / "device-3.key")) == cert_public_bytes(load_cert(folder / "device-3.pem"))
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("key_file", "../client.key", "must be a plain file name"),
+    ("cert_file", "/tmp/openssl-recipes-outside.pem", "must be a plain file name"),
+    ("csr_file", "sub/client.csr", "must be a plain file name"),
+    ("key_file", "-passout", "no leading '-'"),  # openssl (and the printed shell script) would read an option
+    ("cert_file", "x" * 300 + ".pem", "characters long"),  # the file system's limit: a clean error, not a crash
+    ("key_file", ".openssl-recipes.lock", "must be a plain file name"),  # the lock; hidden names are refused
+])
+def test_file_names_that_leave_the_output_folder_are_refused(tmp_path, field, value, reason):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + f"    {field}: '{value}'\n")
+    before = tree(tmp_path)
+    result = cli("build", "--recipe", str(recipe))
+    assert result.code == 2 and f"clients[0].{field}" in result.stderr and reason in result.stderr, result
+    assert tree(tmp_path) == before and not (tmp_path / "certs").exists()
+    assert not Path("/tmp/openssl-recipes-outside.pem").exists()
