@@ -32,37 +32,49 @@ TOOL = [sys.executable, "-m", "openssl_recipes"]
 
 
 def recipe_text(clients: int, key_type: str, one_step: bool = False) -> str:
-    fleet = (f"  - {{name: 'client-{{n:04d}}', count: {clients}, subject: {{CN: 'client {{n}}'}}}}\n"
-             if clients > 1 else "  - {name: client, key_file: client-key.pem, subject: {CN: client}}\n")
-    return textwrap.dedent(f"""\
+    fleet = (
+        f"  - {{name: 'client-{{n:04d}}', count: {clients}, subject: {{CN: 'client {{n}}'}}}}\n"
+        if clients > 1
+        else "  - {name: client, key_file: client-key.pem, subject: {CN: client}}\n"
+    )
+    return (
+        textwrap.dedent(f"""\
         output: certs
         defaults: {{key_type: {key_type}, one_step: {str(one_step).lower()}, subject: {{C: CN, O: EMQ}}}}
         ca: {{subject: {{CN: Bench CA}}}}
         servers:
           - {{name: server, subject: {{CN: localhost}}, san: [localhost, 127.0.0.1]}}
         clients:
-        """) + fleet
+        """)
+        + fleet
+    )
 
 
 def bash_script(clients: int, key_type: str) -> str:
     """The document's commands, one after another, as a user would script them."""
+
     def genkey(out: str) -> str:
         if key_type == "rsa":
             return f"openssl genrsa -out {out} 2048"
         return f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out {out}"
 
-    lines = ["set -e", "mkdir -p certs && cd certs",
-             genkey("ca.key"),
-             "openssl req -x509 -new -nodes -key ca.key -sha256 -days 3650 -out ca.pem -subj '/C=CN/O=EMQ/CN=Bench CA'",
-             genkey("server.key"),
-             "openssl req -new -key ./server.key -out server.csr -subj '/C=CN/O=EMQ/CN=localhost'",
-             "openssl x509 -req -in ./server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 3650 -sha256"]
+    lines = [
+        "set -e",
+        "mkdir -p certs && cd certs",
+        genkey("ca.key"),
+        "openssl req -x509 -new -nodes -key ca.key -sha256 -days 3650 -out ca.pem -subj '/C=CN/O=EMQ/CN=Bench CA'",
+        genkey("server.key"),
+        "openssl req -new -key ./server.key -out server.csr -subj '/C=CN/O=EMQ/CN=localhost'",
+        "openssl x509 -req -in ./server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 3650 -sha256",
+    ]
     names = ["client"] if clients == 1 else [f"client-{n:04d}" for n in range(1, clients + 1)]
     for name in names:
         key = "client-key.pem" if clients == 1 else f"{name}.key"
-        lines += [genkey(key),
-                  f"openssl req -new -key {key} -out {name}.csr -subj '/C=CN/O=EMQ/CN={name}'",
-                  f"openssl x509 -req -days 3650 -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out {name}.pem"]
+        lines += [
+            genkey(key),
+            f"openssl req -new -key {key} -out {name}.csr -subj '/C=CN/O=EMQ/CN={name}'",
+            f"openssl x509 -req -days 3650 -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out {name}.pem",
+        ]
     return "\n".join(lines) + "\n" + ("exit 0\n" if clients else "")
 
 
@@ -94,9 +106,11 @@ def paired(label: str, rounds: int, a: tuple[str, list[str]], b: tuple[str, list
 
 def peak_rss_mib(recipe: Path, work: Path) -> float:
     """Max RSS of the tool's own Python process (not of its openssl children) for one build."""
-    code = ("import resource, sys\nfrom openssl_recipes.cli import main\n"
-            f"code = main(['build', '--recipe', {str(recipe)!r}, '--quiet'])\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)\n")
+    code = (
+        "import resource, sys\nfrom openssl_recipes.cli import main\n"
+        f"code = main(['build', '--recipe', {str(recipe)!r}, '--quiet'])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=fresh(work), capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
@@ -104,8 +118,10 @@ def peak_rss_mib(recipe: Path, work: Path) -> float:
 def machine() -> str:
     openssl = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
     load = os.getloadavg()[0]
-    return (f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {openssl}, "
-            f"load average {load:.2f} at start")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {openssl}, "
+        f"load average {load:.2f} at start"
+    )
 
 
 def main() -> int:
@@ -118,9 +134,12 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-bench-") as scratch:
         base = Path(scratch)
-        cases = [("default recipe", 1, "rsa", rounds[0], False), ("100 RSA clients", 100, "rsa", rounds[1], False),
-                 (f"{fleet} EC P-256 clients", fleet, "ec", rounds[2], False),
-                 (f"{fleet} EC P-256 clients one_step", fleet, "ec", rounds[2], True)]
+        cases = [
+            ("default recipe", 1, "rsa", rounds[0], False),
+            ("100 RSA clients", 100, "rsa", rounds[1], False),
+            (f"{fleet} EC P-256 clients", fleet, "ec", rounds[2], False),
+            (f"{fleet} EC P-256 clients one_step", fleet, "ec", rounds[2], True),
+        ]
         for label, clients, key_type, n, one_step in cases:
             work = base / label.replace(" ", "-")
             work.mkdir()
@@ -128,14 +147,18 @@ def main() -> int:
             (work / "document.sh").write_text(bash_script(clients, key_type))
             results.append(paired(label, n, ("build", [*TOOL, "build", "--quiet"]), ("bash", ["bash", "document.sh"]), work))
         work = base / "default-recipe"
-        results.append(paired("plan", rounds[3], ("plan", [*TOOL, "plan"]), ("python -c pass", [sys.executable, "-c", "pass"]), work))
+        results.append(
+            paired("plan", rounds[3], ("plan", [*TOOL, "plan"]), ("python -c pass", [sys.executable, "-c", "pass"]), work)
+        )
         help_times = sorted(timed([*TOOL, "--help"], work) for _ in range(rounds[3]))
         rss = peak_rss_mib(base / cases[2][0].replace(" ", "-") / "recipes.yaml", base / cases[2][0].replace(" ", "-"))
     print()
     print(f"| case | {'tool':>8} | {'other':>8} | ratio (median of paired) |")
     print("|---|---:|---:|---:|")
     for r in results:
-        print(f"| {r['case']}: {r['a']} vs {r['b']} ({r['rounds']} rounds) | {r['a_s']:.3f} s | {r['b_s']:.3f} s | {r['ratio']:.2f}× |")
+        print(
+            f"| {r['case']}: {r['a']} vs {r['b']} ({r['rounds']} rounds) | {r['a_s']:.3f} s | {r['b_s']:.3f} s | {r['ratio']:.2f}× |"
+        )
     print(f"| openssl-recipes --help | {statistics.median(help_times):.3f} s | | |")
     print(f"| peak RSS of the tool's process, {cases[2][0]} | {rss:.1f} MiB | | |")
     return 0

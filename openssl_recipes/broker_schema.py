@@ -25,7 +25,10 @@ class ListenerIn(_Strict):
     @field_validator("bind")
     @classmethod
     def _bind(cls, value: str) -> str:
-        if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}", value) or not 0 < int(value.rsplit(":", 1)[1]) < 65536:
+        if (
+            not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}", value)
+            or not 0 < int(value.rsplit(":", 1)[1]) < 65536
+        ):
             raise ValueError(f"{value!r} is not host:port (e.g. 0.0.0.0:8883)")
         return value
 
@@ -100,7 +103,11 @@ def cross_check(section: NanoMQIn | None, servers: list[str], clients: list[str]
         return []
     errors = []
     if section.listener.server is not None and section.listener.server not in servers:
-        errors.append(f"nanomq.listener.server: {section.listener.server!r} is not one of the recipe's servers ({', '.join(servers) or 'none'})")
+        errors.append(
+            f"nanomq.listener.server: {section.listener.server!r} is not one of the recipe's servers ({', '.join(servers) or 'none'})"
+        )
     if section.bridge.client is not None and section.bridge.client not in clients:
-        errors.append(f"nanomq.bridge.client: {section.bridge.client!r} is not one of the recipe's clients ({', '.join(clients) or 'none'})")
+        errors.append(
+            f"nanomq.bridge.client: {section.bridge.client!r} is not one of the recipe's clients ({', '.join(clients) or 'none'})"
+        )
     return errors

@@ -54,7 +54,9 @@ def context(recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, st
             "port": int(port),
             "verify_peer": verify_peer,
             "fail_if_no_peer_cert": fail,
-            "mode": "two-way: client certificates required" if fail else ("client certificates optional" if verify_peer else "one-way"),
+            "mode": "two-way: client certificates required"
+            if fail
+            else ("client certificates optional" if verify_peer else "one-way"),
         }
     bridge = None
     client = _pick(recipe.clients, section.bridge.client)
@@ -70,8 +72,9 @@ def context(recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, st
     return {"recipe_name": recipe.path.name, "blocks": blocks, "listener": listener, "bridge": bridge}
 
 
-def render_conf(recipe: Recipe, broker: str, blocks: tuple[str, ...], secret_values: dict[str, str] | None,
-                templates_dir: Path | None = None) -> str:
+def render_conf(
+    recipe: Recipe, broker: str, blocks: tuple[str, ...], secret_values: dict[str, str] | None, templates_dir: Path | None = None
+) -> str:
     from .render import render
 
     text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values), templates_dir)
@@ -93,7 +96,9 @@ def insert_blocks(existing: str, rendered: str) -> str:
     result = existing
     for match in BLOCK_RE.finditer(rendered):
         block = match.group(0)
-        pattern = re.compile(rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}\n", re.S | re.M)
+        pattern = re.compile(
+            rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}\n", re.S | re.M
+        )
         if pattern.search(result):
             result = pattern.sub(lambda _m, b=block: b, result, count=1)
         else:

@@ -101,8 +101,10 @@ class EchoServer:
 
 def connect(port: int, context: ssl.SSLContext, name: str, timeout: float) -> tuple[Outcome, str]:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw, \
-                context.wrap_socket(raw, server_hostname=name) as tls:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=name) as tls,
+        ):
             tls.sendall(b"ping")
             echo = tls.recv(4)
             version = tls.version()
@@ -118,8 +120,9 @@ def connect(port: int, context: ssl.SSLContext, name: str, timeout: float) -> tu
 def server_names(leaf: Leaf) -> list[str]:
     """The names and addresses a client may use (the DNS twins of IPs are for mbedTLS only)."""
     ips = {s.value for s in leaf.sans if s.kind == "IP"}
-    return [s.value for s in leaf.sans if s.kind in ("DNS", "IP") and not (s.kind == "DNS" and s.value in ips)
-            and "*" not in s.value]
+    return [
+        s.value for s in leaf.sans if s.kind in ("DNS", "IP") and not (s.kind == "DNS" and s.value in ips) and "*" not in s.value
+    ]
 
 
 def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, timeout: float = 10.0) -> list[Case]:
@@ -141,8 +144,14 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
             names = server_names(server)
             with EchoServer(server_ctx, timeout) as echo:
 
-                def attempt(label: str, who: Identity | None, name: str, expected: Outcome,
-                            server_name: str = server.name, port: int = echo.port) -> None:
+                def attempt(
+                    label: str,
+                    who: Identity | None,
+                    name: str,
+                    expected: Outcome,
+                    server_name: str = server.name,
+                    port: int = echo.port,
+                ) -> None:
                     client_ctx = strict_context(ssl.PROTOCOL_TLS_CLIENT, ca_file)
                     if who is not None:
                         client_ctx.load_cert_chain(who.cert, who.key, who.password)
@@ -169,8 +178,10 @@ def _foreign_client(scratch: Path, openssl: str) -> Identity:
     from .recipe import parse_recipe
     from .runner import BuildOptions, build
 
-    text = ("output: pki\ndefaults: {key_type: ec}\nca: {subject: {CN: Foreign CA}}\n"
-            "clients:\n  - {name: intruder, subject: {CN: intruder}}\n")
+    text = (
+        "output: pki\ndefaults: {key_type: ec}\nca: {subject: {CN: Foreign CA}}\n"
+        "clients:\n  - {name: intruder, subject: {CN: intruder}}\n"
+    )
     recipe = parse_recipe(text, scratch / "foreign.yaml")
     build(build_plan(recipe, probe(openssl)), {}, BuildOptions(jobs=2, quiet=True), say=lambda _line: None)
     return Identity(scratch / "pki" / "intruder.pem", scratch / "pki" / "intruder.key")

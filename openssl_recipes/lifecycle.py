@@ -33,8 +33,10 @@ class Action:
     concatenations: dict[str, list[str]] = field(default_factory=dict)  # output → parts (`cat a b > out`)
 
     def lines(self) -> list[str]:
-        out = [f"test -e {name} || cat > {name} <<'EOF'\n{content.rstrip()}\nEOF" if content else f"test -e {name} || : > {name}"
-               for name, (content, _) in self.files.items()]
+        out = [
+            f"test -e {name} || cat > {name} <<'EOF'\n{content.rstrip()}\nEOF" if content else f"test -e {name} || : > {name}"
+            for name, (content, _) in self.files.items()
+        ]
         out += [command_line(argv) for argv in self.commands]
         out += [f"{command_line(('cat', *parts))} > {target}" for target, parts in self.concatenations.items()]
         return out
@@ -47,8 +49,10 @@ class Action:
         for argv in self.commands:
             result = process.run(argv, cwd=self.folder, env=env)
             if not result.ok:
-                raise RunError(f"openssl failed (exit code {result.returncode})",
-                               [f"command: {command_line(argv)}", *(f"stderr: {line}" for line in result.stderr_text().splitlines()[-8:])])
+                raise RunError(
+                    f"openssl failed (exit code {result.returncode})",
+                    [f"command: {command_line(argv)}", *(f"stderr: {line}" for line in result.stderr_text().splitlines()[-8:])],
+                )
         for target, parts in self.concatenations.items():
             workspace.concatenate(self.folder, parts, target)
 
@@ -78,12 +82,33 @@ def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None
         if not (folder / item.cert_file).exists():
             blocks.append(f"{item.cert_file} ({role}): missing — run `openssl-recipes build`")
             continue
-        result = process.run((openssl, "x509", "-in", item.cert_file, "-noout", "-nameopt", "utf8,sep_comma_plus_space",
-                              "-subject", "-issuer", "-serial", "-fingerprint", "-sha256", "-ext", "subjectAltName",
-                              "-text", "-certopt", "no_header,no_version,no_serial,no_signame,no_validity,no_subject,"
-                              "no_issuer,no_extensions,no_sigdump,no_aux"), cwd=folder, env=child_environment())
+        result = process.run(
+            (
+                openssl,
+                "x509",
+                "-in",
+                item.cert_file,
+                "-noout",
+                "-nameopt",
+                "utf8,sep_comma_plus_space",
+                "-subject",
+                "-issuer",
+                "-serial",
+                "-fingerprint",
+                "-sha256",
+                "-ext",
+                "subjectAltName",
+                "-text",
+                "-certopt",
+                "no_header,no_version,no_serial,no_signame,no_validity,no_subject,no_issuer,no_extensions,no_sigdump,no_aux",
+            ),
+            cwd=folder,
+            env=child_environment(),
+        )
         text = result.stdout_text()
-        fields = dict(line.split("=", 1) for line in text.splitlines() if re.match(r"^(subject|issuer|serial|sha256 Fingerprint)=", line))
+        fields = dict(
+            line.split("=", 1) for line in text.splitlines() if re.match(r"^(subject|issuer|serial|sha256 Fingerprint)=", line)
+        )
         sans = re.search(r"X509v3 Subject Alternative Name:\s*\n\s*(.+)", text)
         algorithm = re.search(r"Public Key Algorithm: (\S+)", text)
         bits = re.search(r"\((\d+) bit\)", text)
@@ -96,36 +121,70 @@ def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None
             left = (dates[1] - now).days
             state = f"{left} days left" if left >= 0 else f"EXPIRED {-left} days ago"
             valid = f"{dates[0]:%Y-%m-%d} → {dates[1]:%Y-%m-%d} ({state})"
-        blocks.append("\n".join([
-            f"{item.cert_file} ({role} {item.name})",
-            f"  subject   {fields.get('subject', '?')}",
-            f"  issuer    {fields.get('issuer', '?')}",
-            f"  SANs      {sans.group(1).strip() if sans else '—'}",
-            f"  key       {key} ({item.key_file})",
-            f"  serial    {fields.get('serial', '?')}",
-            f"  valid     {valid}",
-            f"  sha256    {fields.get('sha256 Fingerprint', '?')}",
-        ]))
+        blocks.append(
+            "\n".join(
+                [
+                    f"{item.cert_file} ({role} {item.name})",
+                    f"  subject   {fields.get('subject', '?')}",
+                    f"  issuer    {fields.get('issuer', '?')}",
+                    f"  SANs      {sans.group(1).strip() if sans else '—'}",
+                    f"  key       {key} ({item.key_file})",
+                    f"  serial    {fields.get('serial', '?')}",
+                    f"  valid     {valid}",
+                    f"  sha256    {fields.get('sha256 Fingerprint', '?')}",
+                ]
+            )
+        )
     return "\n\n".join(blocks) + "\n"
 
 
 # -- export ------------------------------------------------------------------------------------------
 
 
-def export(recipe: Recipe, openssl: str, leaf: Leaf, p12_password: Secret | None, legacy: bool,
-           fullchain: bool, p12: bool, secret_values: dict[str, str]) -> Action:
+def export(
+    recipe: Recipe,
+    openssl: str,
+    leaf: Leaf,
+    p12_password: Secret | None,
+    legacy: bool,
+    fullchain: bool,
+    p12: bool,
+    secret_values: dict[str, str],
+) -> Action:
     action = Action(recipe.output_dir)
     chain = [recipe.intermediate.cert_file] if recipe.intermediate else []
     if p12:
         if p12_password is None:
             raise UsageError(f"{leaf.name} has no password in the recipe: give the PKCS#12 password with --password-env VAR")
         bundle = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
-        argv = [openssl, "pkcs12", "-export", "-inkey", leaf.key_file, "-in", leaf.cert_file, "-certfile", bundle,
-                "-name", leaf.name, "-out", f"{leaf.name}.p12", "-passout", f"env:{p12_password.env_name}", *_passin(leaf.password)]
+        argv = [
+            openssl,
+            "pkcs12",
+            "-export",
+            "-inkey",
+            leaf.key_file,
+            "-in",
+            leaf.cert_file,
+            "-certfile",
+            bundle,
+            "-name",
+            leaf.name,
+            "-out",
+            f"{leaf.name}.p12",
+            "-passout",
+            f"env:{p12_password.env_name}",
+            *_passin(leaf.password),
+        ]
         if legacy:
             argv.append("-legacy")  # RC2/3DES for old consumers (Windows 7, old Java, some embedded stacks)
         action.commands.append(tuple(argv))
-        action.secrets.update({k: v for k, v in secret_values.items() if k in (p12_password.env_name, *(s.env_name for s in ([leaf.password] if leaf.password else [])))})
+        action.secrets.update(
+            {
+                k: v
+                for k, v in secret_values.items()
+                if k in (p12_password.env_name, *(s.env_name for s in ([leaf.password] if leaf.password else [])))
+            }
+        )
     if fullchain:
         action.concatenations[f"{leaf.name}-fullchain.pem"] = [leaf.cert_file, *chain, recipe.ca.cert_file]
     return action
@@ -134,8 +193,9 @@ def export(recipe: Recipe, openssl: str, leaf: Leaf, p12_password: Secret | None
 # -- renew -------------------------------------------------------------------------------------------
 
 
-def due_for_renewal(recipe: Recipe, openssl: str, names: list[str], within_days: int,
-                    now: dt.datetime | None = None) -> list[tuple[Leaf, dt.datetime | None]]:
+def due_for_renewal(
+    recipe: Recipe, openssl: str, names: list[str], within_days: int, now: dt.datetime | None = None
+) -> list[tuple[Leaf, dt.datetime | None]]:
     """Leaves (all, or the named ones) whose certificate expires within `within_days` (or is unreadable)."""
     now = now or dt.datetime.now(dt.UTC)
     leaves = [recipe.leaf(n) for n in names] if names else list(recipe.leaves)
@@ -157,16 +217,30 @@ def ca_database_files(recipe: Recipe, crl_days: int) -> dict[str, tuple[str, int
     from .render import render
 
     issuer = recipe.issuer
-    config = render("openssl-ca.cnf.j2", {"certificate": issuer.cert_file, "private_key": issuer.key_file,
-                                          "database": CA_DATABASE, "crlnumber": CRL_NUMBER, "crl_days": crl_days})
-    return {CA_CONFIG: (config, 0o644), CA_DATABASE: ("", 0o644), f"{CA_DATABASE}.attr": ("unique_subject = no\n", 0o644),
-            CRL_NUMBER: ("1000\n", 0o644)}
+    config = render(
+        "openssl-ca.cnf.j2",
+        {
+            "certificate": issuer.cert_file,
+            "private_key": issuer.key_file,
+            "database": CA_DATABASE,
+            "crlnumber": CRL_NUMBER,
+            "crl_days": crl_days,
+        },
+    )
+    return {
+        CA_CONFIG: (config, 0o644),
+        CA_DATABASE: ("", 0o644),
+        f"{CA_DATABASE}.attr": ("unique_subject = no\n", 0o644),
+        CRL_NUMBER: ("1000\n", 0o644),
+    }
 
 
 def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int, secret_values: dict[str, str]) -> Action:
     issuer = recipe.issuer
     action = Action(recipe.output_dir, files=ca_database_files(recipe, crl_days))
-    action.commands.append((openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password)))
+    action.commands.append(
+        (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password))
+    )
     action.commands.append(_gencrl(openssl, issuer))
     action.secrets.update(_issuer_secret(issuer, secret_values))
     return action
@@ -185,4 +259,8 @@ def _gencrl(openssl: str, issuer: CertificateAuthority) -> tuple[str, ...]:
 
 
 def _issuer_secret(issuer: CertificateAuthority, secret_values: dict[str, str]) -> dict[str, str]:
-    return {issuer.password.env_name: secret_values[issuer.password.env_name]} if issuer.password and issuer.password.env_name in secret_values else {}
+    return (
+        {issuer.password.env_name: secret_values[issuer.password.env_name]}
+        if issuer.password and issuer.password.env_name in secret_values
+        else {}
+    )

@@ -61,8 +61,9 @@ def probe(command: str) -> Openssl:
     """Run `openssl version`; a one-line error when it is missing, broken or too old."""
     path = shutil.which(command)
     if path is None:
-        raise OpensslError(f"openssl not found: {command!r} is not an executable on PATH "
-                           "(install OpenSSL 3.x, or give --openssl PATH)")
+        raise OpensslError(
+            f"openssl not found: {command!r} is not an executable on PATH (install OpenSSL 3.x, or give --openssl PATH)"
+        )
     try:
         result = process.run([command, "version"], timeout=30)
     except OSError as exc:
@@ -71,7 +72,9 @@ def probe(command: str) -> Openssl:
     banner = stdout.splitlines()[0] if stdout else ""
     match = re.match(r"^(OpenSSL|LibreSSL)\s+(\d+)\.(\d+)\.(\d+)", banner)
     if result.returncode != 0 or not match:
-        raise OpensslError(f"{command} does not look like openssl: `{command} version` printed {banner or result.stderr_text()!r}")
+        raise OpensslError(
+            f"{command} does not look like openssl: `{command} version` printed {banner or result.stderr_text()!r}"
+        )
     found = Openssl(command, match.group(1), (int(match.group(2)), int(match.group(3)), int(match.group(4))), banner)
     if found.family == "OpenSSL" and found.version < (1, 1, 1):
         raise OpensslError(f"found {banner}; openssl-recipes needs OpenSSL 3.x (1.1.1 works with fallbacks)")

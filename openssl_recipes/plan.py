@@ -67,9 +67,11 @@ def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = No
 
 def leaf_extensions(leaf: Leaf) -> tuple[str, str, tuple[str, ...]]:
     """(keyUsage, extendedKeyUsage, SANs) of a server or client certificate."""
-    return ("digitalSignature, keyEncipherment" if leaf.key.type == "rsa" else "digitalSignature",
-            "serverAuth" if leaf.role == "server" else "clientAuth",
-            tuple(str(san) for san in leaf.sans))
+    return (
+        "digitalSignature, keyEncipherment" if leaf.key.type == "rsa" else "digitalSignature",
+        "serverAuth" if leaf.role == "server" else "clientAuth",
+        tuple(str(san) for san in leaf.sans),
+    )
 
 
 def leaf_sections(recipe: Recipe) -> dict[str, str]:
@@ -85,7 +87,12 @@ def extension_file(recipe: Recipe, sections: dict[str, str], templates_dir: Path
 
     def leaf_context(leaf: Leaf) -> dict[str, object]:
         key_usage, extended_key_usage, sans = leaf_extensions(leaf)
-        return {"section": sections[leaf.name], "key_usage": key_usage, "extended_key_usage": extended_key_usage, "sans": list(sans)}
+        return {
+            "section": sections[leaf.name],
+            "key_usage": key_usage,
+            "extended_key_usage": extended_key_usage,
+            "sans": list(sans),
+        }
 
     return render(
         "openssl-extensions.cnf.j2",
@@ -142,8 +149,24 @@ class _Planner:
     def intermediate_steps(self, im: CertificateAuthority) -> list[Step]:
         assert im.csr_file is not None
         key = self._key_step(im.name, im.key_file, im.key, im.password, nanomq=False, is_ca=True)
-        return [key, *self._request_and_sign(im.name, im.key_file, im.csr_file, im.cert_file, im.subject, im.password,
-                                             im.days, im.digest, im.key, self.ca, here="", document_client=False, is_ca=True)]
+        return [
+            key,
+            *self._request_and_sign(
+                im.name,
+                im.key_file,
+                im.csr_file,
+                im.cert_file,
+                im.subject,
+                im.password,
+                im.days,
+                im.digest,
+                im.key,
+                self.ca,
+                here="",
+                document_client=False,
+                is_ca=True,
+            ),
+        ]
 
     def leaf_steps(self, leaf: Leaf) -> list[Step]:
         # The document writes `./server.key` and `./server.csr` for the server and bare names for
@@ -153,34 +176,101 @@ class _Planner:
         key = self._key_step(leaf.name, leaf.key_file, leaf.key, leaf.password, leaf.nanomq)
         if leaf.one_step and self.strict and self.openssl.is_openssl3:
             return [key, self._one_step_sign(leaf)]
-        return [key, *self._request_and_sign(leaf.name, leaf.key_file, leaf.csr_file, leaf.cert_file, leaf.subject,
-                                             leaf.password, leaf.days, leaf.digest, leaf.key, self.issuer, here, document_client)]
+        return [
+            key,
+            *self._request_and_sign(
+                leaf.name,
+                leaf.key_file,
+                leaf.csr_file,
+                leaf.cert_file,
+                leaf.subject,
+                leaf.password,
+                leaf.days,
+                leaf.digest,
+                leaf.key,
+                self.issuer,
+                here,
+                document_client,
+            ),
+        ]
 
     def bundle_steps(self) -> list[Step]:
         """With an intermediate: each leaf's chain (leaf + intermediate) and the CA bundle (intermediate + root)."""
         im, recipe = self.recipe.intermediate, self.recipe
         if im is None or recipe.bundle_file is None:
             return []
-        steps = [Step(argv=("cat", im.cert_file, self.ca.cert_file), kind="bundle", entry=im.name,
-                      inputs=(im.cert_file, self.ca.cert_file), outputs=(recipe.bundle_file,), is_ca=True)]
+        steps = [
+            Step(
+                argv=("cat", im.cert_file, self.ca.cert_file),
+                kind="bundle",
+                entry=im.name,
+                inputs=(im.cert_file, self.ca.cert_file),
+                outputs=(recipe.bundle_file,),
+                is_ca=True,
+            )
+        ]
         for leaf in recipe.leaves:
             if leaf.chain_file:
-                steps.append(Step(argv=("cat", leaf.cert_file, im.cert_file), kind="bundle", entry=leaf.name,
-                                  inputs=(leaf.cert_file, im.cert_file), outputs=(leaf.chain_file,)))
+                steps.append(
+                    Step(
+                        argv=("cat", leaf.cert_file, im.cert_file),
+                        kind="bundle",
+                        entry=leaf.name,
+                        inputs=(leaf.cert_file, im.cert_file),
+                        outputs=(leaf.chain_file,),
+                    )
+                )
         return steps
 
     def _one_step_sign(self, leaf: Leaf) -> Step:
         """Request and signature in one process (OpenSSL 3.0+): about half the cost of req + x509 -req."""
         issuer = self.issuer
-        argv = [self.openssl.command, "req", "-new", "-x509", "-key", leaf.key_file, *self._subject(leaf.subject),
-                "-CA", issuer.cert_file, "-CAkey", issuer.key_file, "-out", leaf.cert_file, "-days", str(leaf.days),
-                *self._digest(leaf.digest, issuer.key), "-config", CONFIG_FILE_NAME, "-extensions", self.sections[leaf.name]]
-        return Step(argv=tuple(argv), kind="cert", entry=leaf.name, inputs=(leaf.key_file, issuer.cert_file, issuer.key_file),
-                    outputs=(leaf.cert_file,))
+        argv = [
+            self.openssl.command,
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            leaf.key_file,
+            *self._subject(leaf.subject),
+            "-CA",
+            issuer.cert_file,
+            "-CAkey",
+            issuer.key_file,
+            "-out",
+            leaf.cert_file,
+            "-days",
+            str(leaf.days),
+            *self._digest(leaf.digest, issuer.key),
+            "-config",
+            CONFIG_FILE_NAME,
+            "-extensions",
+            self.sections[leaf.name],
+        ]
+        return Step(
+            argv=tuple(argv),
+            kind="cert",
+            entry=leaf.name,
+            inputs=(leaf.key_file, issuer.cert_file, issuer.key_file),
+            outputs=(leaf.cert_file,),
+        )
 
-    def _request_and_sign(self, name: str, key_file: str, csr_file: str, cert_file: str, subject: dict[str, str],
-                          password: Secret | None, days: int, digest: str, key: KeySpec, issuer: CertificateAuthority,
-                          here: str, document_client: bool, is_ca: bool = False) -> list[Step]:
+    def _request_and_sign(
+        self,
+        name: str,
+        key_file: str,
+        csr_file: str,
+        cert_file: str,
+        subject: dict[str, str],
+        password: Secret | None,
+        days: int,
+        digest: str,
+        key: KeySpec,
+        issuer: CertificateAuthority,
+        here: str,
+        document_client: bool,
+        is_ca: bool = False,
+    ) -> list[Step]:
         csr_argv = [self.openssl.command, "req", "-new", "-key", here + key_file, "-out", csr_file]
         csr_argv += self._subject(subject) + self._passin(password)
         if self.strict:
@@ -197,12 +287,40 @@ class _Planner:
         )
         serial = ["-CAcreateserial"] if self.shared_serial else []
         if not document_client:
-            sign = [self.openssl.command, "x509", "-req", "-in", here + csr_file, "-CA", issuer.cert_file,
-                    "-CAkey", issuer.key_file, *serial, "-out", cert_file, "-days", str(days)]
+            sign = [
+                self.openssl.command,
+                "x509",
+                "-req",
+                "-in",
+                here + csr_file,
+                "-CA",
+                issuer.cert_file,
+                "-CAkey",
+                issuer.key_file,
+                *serial,
+                "-out",
+                cert_file,
+                "-days",
+                str(days),
+            ]
             sign += self._digest(digest, issuer.key)  # the issuer's key signs: Ed25519 takes no digest
         else:  # the document's client form: -days first, no digest (sha256 is openssl's default)
-            sign = [self.openssl.command, "x509", "-req", "-days", str(days), "-in", csr_file,
-                    "-CA", issuer.cert_file, "-CAkey", issuer.key_file, *serial, "-out", cert_file]
+            sign = [
+                self.openssl.command,
+                "x509",
+                "-req",
+                "-days",
+                str(days),
+                "-in",
+                csr_file,
+                "-CA",
+                issuer.cert_file,
+                "-CAkey",
+                issuer.key_file,
+                *serial,
+                "-out",
+                cert_file,
+            ]
             if digest != "sha256":
                 sign += self._digest(digest, issuer.key)
         sign += self._passin(issuer.password)
@@ -222,8 +340,9 @@ class _Planner:
 
     # -- pieces ---------------------------------------------------------------------------------
 
-    def _key_step(self, entry: str, key_file: str, key: KeySpec, password: Secret | None,
-                  nanomq: bool, is_ca: bool = False) -> Step:
+    def _key_step(
+        self, entry: str, key_file: str, key: KeySpec, password: Secret | None, nanomq: bool, is_ca: bool = False
+    ) -> Step:
         openssl = self.openssl.command
         if key.type == "rsa":
             argv = [openssl, "genrsa"]
@@ -240,8 +359,9 @@ class _Planner:
                 # PKCS#8 with 3DES is the encrypted form mbedTLS 2.28 reads for non-RSA keys.
                 argv += ["-des3" if nanomq else "-aes256", "-pass", f"env:{password.env_name}"]
             argv += ["-out", key_file]
-        return Step(argv=tuple(argv), kind="key", entry=entry, inputs=(), outputs=(key_file,),
-                    secrets=_secrets(password), is_ca=is_ca)
+        return Step(
+            argv=tuple(argv), kind="key", entry=entry, inputs=(), outputs=(key_file,), secrets=_secrets(password), is_ca=is_ca
+        )
 
     @staticmethod
     def _digest(digest: str, key: KeySpec) -> list[str]:

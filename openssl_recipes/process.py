@@ -35,8 +35,14 @@ class Result:
         return self.stdout.decode("utf-8", "replace")
 
 
-def run(argv: tuple[str, ...] | list[str], cwd: Path | None = None, env: dict[str, str] | None = None,
-        stdin: bytes | None = None, interactive: bool = False, timeout: float | None = 600) -> Result:
+def run(
+    argv: tuple[str, ...] | list[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    stdin: bytes | None = None,
+    interactive: bool = False,
+    timeout: float | None = 600,
+) -> Result:
     """Run argv; never raises for a non-zero exit (the caller decides), raises OSError if it cannot start."""
     with _live_lock:
         proc = subprocess.Popen(

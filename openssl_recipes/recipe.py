@@ -32,7 +32,12 @@ Style = Literal["strict", "document"]
 Role = Literal["server", "client"]
 
 DIGESTS = ("sha256", "sha384", "sha512")
-WEAK_DIGESTS = {"md5": "MD5 is broken", "sha1": "SHA-1 is broken", "md4": "MD4 is broken", "sha224": "SHA-224 is below what verifiers expect"}
+WEAK_DIGESTS = {
+    "md5": "MD5 is broken",
+    "sha1": "SHA-1 is broken",
+    "md4": "MD4 is broken",
+    "sha224": "SHA-224 is below what verifiers expect",
+}
 FILE_NAME = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9._@+-]*$")  # no leading "-": openssl and the shell would read an option
 ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_FILE_NAME = 200
@@ -123,10 +128,7 @@ class PasswordIn(_Strict):
         if value == "prompt":
             return {"prompt": True}
         if isinstance(value, str):
-            raise ValueError(
-                "give the password by reference, never the password itself: "
-                "{env: VARIABLE}, {file: PATH} or prompt"
-            )
+            raise ValueError("give the password by reference, never the password itself: {env: VARIABLE}, {file: PATH} or prompt")
         return value
 
     @model_validator(mode="after")
@@ -261,7 +263,9 @@ class RecipeIn(_Strict):
         return value
 
 
-_ALL_KEYS = sorted({name for model in (RecipeIn, DefaultsIn, IntermediateIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields})
+_ALL_KEYS = sorted(
+    {name for model in (RecipeIn, DefaultsIn, IntermediateIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields}
+)
 _ALL_KEYS = sorted({*_ALL_KEYS, *(name for model in NanoMQIn.all_models() for name in model.model_fields)})
 
 
@@ -363,7 +367,9 @@ class Recipe:
         for leaf in self.leaves:
             if leaf.name == name:
                 return leaf
-        raise RecipeError(f"the recipe has no server or client named {name!r}", [f"names: {', '.join(leaf.name for leaf in self.leaves)}"])
+        raise RecipeError(
+            f"the recipe has no server or client named {name!r}", [f"names: {', '.join(leaf.name for leaf in self.leaves)}"]
+        )
 
     def secrets(self) -> list[Secret]:
         found = [e.password for e in (*self.authorities, *self.leaves) if e.password]
@@ -408,7 +414,7 @@ def parse_recipe(text: str, path: Path, output_override: Path | None = None) -> 
     except RecursionError:
         raise RecipeError(f"{path}: the recipe is nested too deeply") from None
     base = path.resolve().parent
-    output_dir = (output_override.resolve() if output_override else (base / raw.output).resolve())
+    output_dir = output_override.resolve() if output_override else (base / raw.output).resolve()
     return _resolve(raw, path, base, output_dir, locate)
 
 
@@ -547,7 +553,9 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
     if raw.intermediate is not None:
         intermediate = authority_of(raw.intermediate, "intermediate")
         if raw.style != "strict":
-            errors.append("intermediate: an intermediate CA needs style: strict (the document's commands give it no CA extensions)")
+            errors.append(
+                "intermediate: an intermediate CA needs style: strict (the document's commands give it no CA extensions)"
+            )
         if not intermediate.subject:
             errors.append("intermediate.subject: give at least a CN")
         if intermediate.days > ca.days:
@@ -563,10 +571,14 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
                 if leaf is not None:
                     leaves[role].append(leaf)
                     if leaf.key.type == "ed25519" and leaf.nanomq:
-                        warnings.append(f"{where} ({leaf.name}): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients "
-                                        "cannot use it; set nanomq: false if no NanoMQ uses this entry")
+                        warnings.append(
+                            f"{where} ({leaf.name}): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients "
+                            "cannot use it; set nanomq: false if no NanoMQ uses this entry"
+                        )
                     if leaf.days > issuer.days:
-                        warnings.append(f"{where} ({leaf.name}): valid for {leaf.days} days, longer than its CA ({issuer.days} days)")
+                        warnings.append(
+                            f"{where} ({leaf.name}): valid for {leaf.days} days, longer than its CA ({issuer.days} days)"
+                        )
 
     all_leaves = leaves["server"] + leaves["client"]
     owners: dict[str, str] = {}
@@ -580,11 +592,25 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
         if intermediate.name in names:
             errors.append(f"intermediate.name: {intermediate.name!r} is also the name of the root CA")
         names[intermediate.name] = "intermediate"
-        declared.append(("intermediate", (("key_file", intermediate.key_file), ("csr_file", intermediate.csr_file),
-                                          ("cert_file", intermediate.cert_file))))
+        declared.append(
+            (
+                "intermediate",
+                (("key_file", intermediate.key_file), ("csr_file", intermediate.csr_file), ("cert_file", intermediate.cert_file)),
+            )
+        )
         declared.append(("bundle_file", (("", raw.bundle_file),)))
-    declared += [(leaf.path, (("key_file", leaf.key_file), ("csr_file", leaf.csr_file), ("cert_file", leaf.cert_file),
-                              *((("chain_file", leaf.chain_file),) if leaf.chain_file else ()))) for leaf in all_leaves]
+    declared += [
+        (
+            leaf.path,
+            (
+                ("key_file", leaf.key_file),
+                ("csr_file", leaf.csr_file),
+                ("cert_file", leaf.cert_file),
+                *((("chain_file", leaf.chain_file),) if leaf.chain_file else ()),
+            ),
+        )
+        for leaf in all_leaves
+    ]
     for where, files in declared:
         for attr, name in files:
             label = f"{where}.{attr}" if attr else where
@@ -646,12 +672,25 @@ def _expand_fleet(entry: LeafIn, where: str, errors: list[str]) -> list[LeafIn]:
                 data[attr] = fill(data[attr], n)
         data["san"] = [fill(s, n) for s in entry.san]
         data["subject"] = {k: fill(v, n) for k, v in entry.subject.fields().items()}
-        members.append(LeafIn.model_construct(**{**entry.__dict__, **data, "subject": SubjectIn.model_construct(**data["subject"]), "count": None}))
+        members.append(
+            LeafIn.model_construct(
+                **{**entry.__dict__, **data, "subject": SubjectIn.model_construct(**data["subject"]), "count": None}
+            )
+        )
     return members
 
 
-def _leaf(role: Role, entry: LeafIn, where: str, ca: CertificateAuthority, raw: RecipeIn,
-          key_of: Any, secret_of: Any, subject_of: Any, errors: list[str]) -> Leaf | None:
+def _leaf(
+    role: Role,
+    entry: LeafIn,
+    where: str,
+    ca: CertificateAuthority,
+    raw: RecipeIn,
+    key_of: Any,
+    secret_of: Any,
+    subject_of: Any,
+    errors: list[str],
+) -> Leaf | None:
     before = len(errors)
     if not ENTRY_NAME.match(entry.name):
         errors.append(f"{where}.name: {entry.name!r} must be letters, digits, '.', '_' or '-'")
@@ -674,8 +713,10 @@ def _leaf(role: Role, entry: LeafIn, where: str, ca: CertificateAuthority, raw: 
         elif cn and _is_host_name(cn):
             sans.append(San("DNS", cn.lower()))
         else:
-            errors.append(f"{where}.san: no SANs given and CN {cn!r} is not a host name; list the names "
-                          "and addresses clients connect to, e.g. san: [broker.local, 192.0.2.10]")
+            errors.append(
+                f"{where}.san: no SANs given and CN {cn!r} is not a host name; list the names "
+                "and addresses clients connect to, e.g. san: [broker.local, 192.0.2.10]"
+            )
     if role == "server" and nanomq and raw.style == "strict":
         # mbedTLS 2.x (NanoMQ) never matches IP SANs: give each IPv4 address a DNS twin.
         present = {str(s) for s in sans}
@@ -705,12 +746,17 @@ def _leaf(role: Role, entry: LeafIn, where: str, ca: CertificateAuthority, raw: 
         one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
     )
     if leaf.one_step and (leaf.password or ca.password):
-        errors.append(f"{where}.one_step: needs unencrypted keys (one openssl req cannot take two passwords); "
-                      "leave one_step off for this entry")
+        errors.append(
+            f"{where}.one_step: needs unencrypted keys (one openssl req cannot take two passwords); "
+            "leave one_step off for this entry"
+        )
     if leaf.one_step and raw.style != "strict":
         errors.append(f"{where}.one_step: not in the document style (the document makes a request, then signs it)")
-    problems = [f"{where}.{attr}: {p}" for attr in ("key_file", "csr_file", "cert_file", "chain_file")
-                if getattr(leaf, attr) is not None and (p := file_name_problem(getattr(leaf, attr)))]
+    problems = [
+        f"{where}.{attr}: {p}"
+        for attr in ("key_file", "csr_file", "cert_file", "chain_file")
+        if getattr(leaf, attr) is not None and (p := file_name_problem(getattr(leaf, attr)))
+    ]
     errors.extend(problems)
     return None if problems else leaf
 

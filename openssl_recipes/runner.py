@@ -60,8 +60,10 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
     writes = sorted({name for step in plan.steps for name in step.outputs} | set(plan.files))
     prompts = any(step.prompts for step in plan.steps)
     if prompts and not sys.stdin.isatty():
-        raise UsageError("the recipe leaves a subject empty, so openssl would prompt for it, but stdin is not a "
-                         "terminal: give the subject in the recipe")
+        raise UsageError(
+            "the recipe leaves a subject empty, so openssl would prompt for it, but stdin is not a "
+            "terminal: give the subject in the recipe"
+        )
     workspace.prepare(folder, writes)
     env = child_environment(secret_values)  # each child gets only the passwords its own command reads (see _execute)
     report = BuildReport()
@@ -70,7 +72,9 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         inspector = Inspector(plan.openssl.command, folder, env, secret_values)
         decision = decide(plan, inspector, options)
         if options.new_ca:
-            report.backups = workspace.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
+            report.backups = workspace.set_aside(
+                folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)]
+            )
         for name, content in plan.files.items():
             workspace.write_atomically(folder / name, content)
         to_run = [i for i, run in enumerate(decision) if run]
@@ -106,8 +110,10 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
     if im is not None:
         im_runs = _decide_authority(im, inspector, options.new_ca, parent=(ca.cert_file, ca_runs[1]))
         if im_runs[1] and not inspector.key(ca.key_file, _passin(ca.password)).good and not ca_runs[0]:
-            raise RunError(f"{im.cert_file} must be signed by the root CA, but {ca.key_file} is not in the output folder "
-                           "(offline?): bring the root key back for this build")
+            raise RunError(
+                f"{im.cert_file} must be signed by the root CA, but {ca.key_file} is not in the output folder "
+                "(offline?): bring the root key back for this build"
+            )
         run[index[(im.name, "key")]] = im_runs[0]
         run[index[(im.name, "csr")]] = im_runs[1]
         run[index[(im.name, "cert")]] = im_runs[1]
@@ -138,8 +144,9 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
     return run
 
 
-def _decide_authority(ca: CertificateAuthority, inspector: Inspector, new_ca: bool,
-                      parent: tuple[str, bool] | None, offline_ok: bool = False) -> tuple[bool, bool]:
+def _decide_authority(
+    ca: CertificateAuthority, inspector: Inspector, new_ca: bool, parent: tuple[str, bool] | None, offline_ok: bool = False
+) -> tuple[bool, bool]:
     """(remake the key?, remake the certificate?) for the root or the intermediate CA. Refuses, rather
     than replace a CA key or a certificate that does not match it; `parent` = (its cert, being remade?)."""
     if new_ca:
@@ -155,8 +162,11 @@ def _decide_authority(ca: CertificateAuthority, inspector: Inspector, new_ca: bo
             return True, True
         if offline_ok and key_v.state == "missing" and cert_state == "good":
             return False, False  # the root key is kept offline; its certificate is all the build needs
-        raise RunError(f"{ca.cert_file} exists but {ca.key_file} is {key_v.state}"
-                       f"{' (' + key_v.reason + ')' if key_v.reason else ''}; refusing to replace the CA", [hint])
+        raise RunError(
+            f"{ca.cert_file} exists but {ca.key_file} is {key_v.state}"
+            f"{' (' + key_v.reason + ')' if key_v.reason else ''}; refusing to replace the CA",
+            [hint],
+        )
     cert_v = inspector.certificate(ca.cert_file, ca.key_file, passin)
     if cert_v.state == "mismatch":
         raise RunError(f"{ca.cert_file} does not match {ca.key_file}; refusing to replace the CA", [hint])
@@ -225,14 +235,22 @@ def _dependencies(plan: Plan, to_run: list[int]) -> dict[int, set[int]]:
     return deps
 
 
-def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: dict[str, str], jobs: int,
-             done: Callable[[int], None], progress: object | None) -> None:
+def _execute(
+    plan: Plan,
+    to_run: list[int],
+    env: dict[str, str],
+    secret_values: dict[str, str],
+    jobs: int,
+    done: Callable[[int], None],
+    progress: object | None,
+) -> None:
     deps = _dependencies(plan, to_run)
     waiting_on = {i: len(d) for i, d in deps.items()}
     dependants: dict[int, list[int]] = {i: [] for i in to_run}
     for i, d in deps.items():
         for j in d:
             dependants[j].append(i)
+
     # In parallel, key generations first: they are the long steps (RSA ~0.2 s, requests and
     # signatures ~5 ms), so starting them early shortens the build. One at a time: the plan's order.
     def priority(i: int) -> tuple[int, int]:
@@ -292,8 +310,10 @@ def _execute(plan: Plan, to_run: list[int], env: dict[str, str], secret_values: 
         if isinstance(outcome, OSError):
             raise RunError(f"cannot run {shown}: {outcome.strerror}")
         stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
-        raise RunError(f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
-                       [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])])
+        raise RunError(
+            f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
+            [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])],
+        )
 
 
 def _publish(step: Step, folder: Path) -> None:
@@ -341,7 +361,9 @@ def _progress(options: BuildOptions, total: int) -> object | None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    bar = Progress("openssl", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    bar = Progress(
+        "openssl", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    )
     task = bar.add_task("build", total=total)
     bar.start()
 

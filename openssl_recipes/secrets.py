@@ -24,7 +24,9 @@ def resolve(secrets: list[Secret], interactive: bool | None = None) -> dict[str,
             problems.append(exc.message)
             continue
         if value == "":
-            problems.append(f"the password from {secret.describe()} is empty; openssl would accept it silently, this tool does not")
+            problems.append(
+                f"the password from {secret.describe()} is empty; openssl would accept it silently, this tool does not"
+            )
         values[secret.env_name] = value
     if problems:
         raise UsageError("a key password is missing", problems)
@@ -43,7 +45,9 @@ def _read(secret: Secret, interactive: bool) -> str:
         except FileNotFoundError:
             raise UsageError(f"password file {secret.where} does not exist") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"password file {secret.where} cannot be read: {getattr(exc, 'strerror', None) or 'not UTF-8'}") from None
+            raise UsageError(
+                f"password file {secret.where} cannot be read: {getattr(exc, 'strerror', None) or 'not UTF-8'}"
+            ) from None
         return text.split("\n", 1)[0].rstrip("\r")  # the first line, as openssl's file: reads it
     if not interactive:
         raise UsageError(f"the recipe asks to prompt for {secret.where}'s key password, but stdin is not a terminal")

@@ -56,33 +56,57 @@ class Report:
         return {
             "ok": self.ok,
             "certificates": [
-                {"name": r.name, "role": r.role, "file": r.cert_file, "ok": not r.failed,
-                 "checks": {col: {"status": c.status, "reason": c.reason} for col, c in r.checks.items()}}
+                {
+                    "name": r.name,
+                    "role": r.role,
+                    "file": r.cert_file,
+                    "ok": not r.failed,
+                    "checks": {col: {"status": c.status, "reason": c.reason} for col, c in r.checks.items()},
+                }
                 for r in self.rows
             ],
         }
 
     def table(self) -> str:
-        widths = [max(len("certificate"), *(len(r.cert_file) for r in self.rows)), max(len("role"), *(len(r.role) for r in self.rows))]
+        widths = [
+            max(len("certificate"), *(len(r.cert_file) for r in self.rows)),
+            max(len("role"), *(len(r.role) for r in self.rows)),
+        ]
         header = ["certificate".ljust(widths[0]), "role".ljust(widths[1]), *COLUMNS]
         lines = ["  ".join(header)]
         for row in self.rows:
             cells = [row.cert_file.ljust(widths[0]), row.role.ljust(widths[1])]
             cells += [SYMBOLS[row.checks[col].status].center(len(col)) for col in COLUMNS]
             lines.append("  ".join(cells).rstrip())
-        notes = [f"{SYMBOLS[c.status]} {row.cert_file} {col}: {c.reason}"
-                 for row in self.rows for col, c in row.checks.items() if c.status in ("fail", "warn")]
+        notes = [
+            f"{SYMBOLS[c.status]} {row.cert_file} {col}: {c.reason}"
+            for row in self.rows
+            for col, c in row.checks.items()
+            if c.status in ("fail", "warn")
+        ]
         verdict = "all checks passed" if self.ok else f"{sum(r.failed for r in self.rows)} certificate(s) failed"
         warnings = sum(c.status == "warn" for r in self.rows for c in r.checks.values())
-        return "\n".join([*lines, "", *notes, *([""] if notes else []),
-                          f"{verdict}{f', {warnings} warning(s)' if warnings else ''}"]) + "\n"
+        return (
+            "\n".join(
+                [*lines, "", *notes, *([""] if notes else []), f"{verdict}{f', {warnings} warning(s)' if warnings else ''}"]
+            )
+            + "\n"
+        )
 
 
-def verify(recipe: Recipe, openssl: str, secret_values: dict[str, str], warn_days: int = 30,
-           now: dt.datetime | None = None, crl: str | None = None) -> Report:
+def verify(
+    recipe: Recipe,
+    openssl: str,
+    secret_values: dict[str, str],
+    warn_days: int = 30,
+    now: dt.datetime | None = None,
+    crl: str | None = None,
+) -> Report:
     """`crl`: a CRL file in the output folder; leaves it lists fail the chain check as revoked."""
     folder = recipe.output_dir
-    checker = _Checker(recipe, openssl, folder, child_environment(secret_values), secret_values, warn_days, now or dt.datetime.now(dt.UTC))
+    checker = _Checker(
+        recipe, openssl, folder, child_environment(secret_values), secret_values, warn_days, now or dt.datetime.now(dt.UTC)
+    )
     checker.crl = crl
     rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
     rows += [checker.leaf(leaf) for leaf in recipe.leaves]
@@ -90,8 +114,16 @@ def verify(recipe: Recipe, openssl: str, secret_values: dict[str, str], warn_day
 
 
 class _Checker:
-    def __init__(self, recipe: Recipe, openssl: str, folder: Path, env: dict[str, str], secret_values: dict[str, str],
-                 warn_days: int, now: dt.datetime) -> None:
+    def __init__(
+        self,
+        recipe: Recipe,
+        openssl: str,
+        folder: Path,
+        env: dict[str, str],
+        secret_values: dict[str, str],
+        warn_days: int,
+        now: dt.datetime,
+    ) -> None:
         self.recipe = recipe
         self.openssl = openssl
         self.folder = folder
@@ -111,7 +143,9 @@ class _Checker:
         if not (self.folder / ca.cert_file).exists():
             return self._missing(row, ca.cert_file)
         offline = role == "ca" and self.recipe.intermediate is not None and not (self.folder / ca.key_file).exists()
-        row.checks["key"] = Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
+        row.checks["key"] = (
+            Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
+        )
         parent = None if role == "ca" else self.recipe.ca.cert_file
         row.checks["chain"] = self._chain(ca.cert_file, "any", parent)
         row.checks["names"] = Check("n/a")
@@ -127,8 +161,9 @@ class _Checker:
         issuer = self.recipe.issuer
         untrusted = issuer.cert_file if self.recipe.intermediate else None
         row.checks["key"] = self._key(leaf.cert_file, leaf.key_file, leaf.password)
-        row.checks["chain"] = self._chain(leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted,
-                                          self.crl)
+        row.checks["chain"] = self._chain(
+            leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted, self.crl
+        )
         row.checks["names"] = self._names(leaf, untrusted) if leaf.role == "server" else Check("n/a")
         row.checks["validity"] = self._validity(leaf.cert_file, issuer.cert_file, server=leaf.role == "server")
         row.checks["key mode"] = self._mode(leaf.key_file)
@@ -150,9 +185,14 @@ class _Checker:
         if verdict.good:
             return Check("pass")
         if self.inspector.public_key_of_key(key, passin) is None:
-            return Check("fail", f"{key} does not open" + (" with its password" if password else " (encrypted? give its password in the recipe)"))
-        return Check("fail", f"{key} does not belong to this certificate (public keys differ)"
-                     if verdict.state == "mismatch" else verdict.reason)
+            return Check(
+                "fail",
+                f"{key} does not open" + (" with its password" if password else " (encrypted? give its password in the recipe)"),
+            )
+        return Check(
+            "fail",
+            f"{key} does not belong to this certificate (public keys differ)" if verdict.state == "mismatch" else verdict.reason,
+        )
 
     def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None, crl: str | None = None) -> Check:
         anchor = parent or self.recipe.ca.cert_file
@@ -199,7 +239,9 @@ class _Checker:
         if left < self.warn_days:
             warnings.append(f"expires in {left} days, on {end:%Y-%m-%d}")
         if server and (end - start).days > APPLE_MAX_DAYS:
-            warnings.append(f"valid for {(end - start).days} days; Apple platforms refuse server certificates valid for more than {APPLE_MAX_DAYS}")
+            warnings.append(
+                f"valid for {(end - start).days} days; Apple platforms refuse server certificates valid for more than {APPLE_MAX_DAYS}"
+            )
         issuer_dates = self.inspector.validity(issuer) if issuer else None
         if issuer_dates and end - issuer_dates[1] > dt.timedelta(days=1):
             warnings.append(f"outlives its CA by {(end - issuer_dates[1]).days} days")
@@ -226,8 +268,10 @@ class _Checker:
         elif "-----BEGIN ENCRYPTED PRIVATE KEY-----" in pem:
             parsed = self._run("asn1parse", "-in", leaf.key_file)
             if "des-ede3-cbc" not in parsed.stdout_text() and "pbeWithSHA1And3-KeyTripleDES-CBC" not in parsed.stdout_text():
-                problems.append(f"{leaf.key_file} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
-                                "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`")
+                problems.append(
+                    f"{leaf.key_file} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
+                    "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`"
+                )
         if leaf.role == "server":
             dns = {s.value for s in leaf.sans if s.kind == "DNS"}
             missing = [s.value for s in leaf.sans if s.kind == "IP" and ":" not in s.value and s.value not in dns]

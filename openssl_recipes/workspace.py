@@ -43,7 +43,9 @@ def prepare(folder: Path, writes: list[str]) -> None:
     free = stats.f_bavail * stats.f_frsize
     need = MARGIN_BYTES + BYTES_PER_FILE * len(writes)
     if free < need:
-        raise UsageError(f"output folder {folder} has {free // 1024} KiB free; the build needs about {need // 1024} KiB; nothing was changed")
+        raise UsageError(
+            f"output folder {folder} has {free // 1024} KiB free; the build needs about {need // 1024} KiB; nothing was changed"
+        )
 
 
 @contextmanager

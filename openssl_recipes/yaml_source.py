@@ -56,8 +56,9 @@ def _check_tree(root: yaml.Node, source: str) -> None:
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
                     if key.value in keys:
-                        raise RecipeError(f"{source}:{key.start_mark.line + 1}:{key.start_mark.column + 1}: "
-                                          f"duplicate key {key.value!r}")
+                        raise RecipeError(
+                            f"{source}:{key.start_mark.line + 1}:{key.start_mark.column + 1}: duplicate key {key.value!r}"
+                        )
                     keys.add(key.value)
                 stack.append((key, depth + 1))
                 stack.append((value, depth + 1))

@@ -61,8 +61,15 @@ def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300) -> Outcome:
     """Run `python -m openssl_recipes` as a real process."""
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", "openssl_recipes", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "openssl_recipes", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -150,7 +157,9 @@ def cert_public_bytes(cert) -> bytes:
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` with its bytes, to prove nothing changed."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} if folder.exists() else {}
+    return (
+        {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} if folder.exists() else {}
+    )
 
 
 WRAPPER = """#!{python}

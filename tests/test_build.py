@@ -37,8 +37,17 @@ def test_default_recipe_builds_a_pki_that_strict_openssl_accepts(default_pki):
     for purpose, cert in (("sslserver", "server.pem"), ("sslclient", "client.pem")):
         proc = openssl_verify(default_pki.folder, "-x509_strict", "-purpose", purpose, "-CAfile", "ca.pem", cert)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = openssl_verify(default_pki.folder, "-x509_strict", "-verify_hostname", "localhost", "-verify_ip", "127.0.0.1",
-                          "-CAfile", "ca.pem", "server.pem")
+    proc = openssl_verify(
+        default_pki.folder,
+        "-x509_strict",
+        "-verify_hostname",
+        "localhost",
+        "-verify_ip",
+        "127.0.0.1",
+        "-CAfile",
+        "ca.pem",
+        "server.pem",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -184,7 +193,7 @@ def test_document_style_builds_what_the_document_builds(tmp_path):
 
 
 def test_encrypted_key_for_nanomq_is_pkcs1_with_dek_info_and_the_password_stays_secret(tmp_path):
-    secret = "pa$$ \"word\" #1"
+    secret = 'pa$$ "word" #1'
     text = SMALL_RECIPE + "    password: {env: CLIENT_KEY_PASS}\n"
     recipe = write_recipe(tmp_path, text)
     env, log = logging_openssl(tmp_path)
@@ -210,7 +219,9 @@ def test_missing_password_variable_is_bad_input(tmp_path):
 def test_a_failing_command_is_reported_with_its_stderr(tmp_path):
     recipe = write_recipe(tmp_path, SMALL_RECIPE)
     real = require("openssl")
-    env = fake_openssl(tmp_path, f'#!/bin/sh\nif [ "$1" = x509 ]; then echo "simulated failure" >&2; exit 3; fi\nexec {real} "$@"\n')
+    env = fake_openssl(
+        tmp_path, f'#!/bin/sh\nif [ "$1" = x509 ]; then echo "simulated failure" >&2; exit 3; fi\nexec {real} "$@"\n'
+    )
     result = run("build", "--recipe", str(recipe), "--jobs", "1", env=env)
     assert result.code == 1, result
     assert "openssl failed making server.pem (exit code 3)" in result.stderr
@@ -257,8 +268,15 @@ def test_document_style_without_a_subject_lets_openssl_prompt_on_a_terminal(tmp_
     import time
 
     recipe = write_recipe(tmp_path, "style: document\nclients:\n  - {name: client, subject: {CN: client}}\n")
-    answers = {b"Country Name": b"DE", b"State or Province": b".", b"Locality": b".", b"Organization Name": b"Prompted Org",
-               b"Organizational Unit": b".", b"Common Name": b"Prompted CA", b"Email Address": b"."}
+    answers = {
+        b"Country Name": b"DE",
+        b"State or Province": b".",
+        b"Locality": b".",
+        b"Organization Name": b"Prompted Org",
+        b"Organizational Unit": b".",
+        b"Common Name": b"Prompted CA",
+        b"Email Address": b".",
+    }
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(sys.executable, [sys.executable, "-m", "openssl_recipes", "build", "--recipe", str(recipe)])

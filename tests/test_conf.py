@@ -39,12 +39,18 @@ def test_nanomq_conf_for_the_default_recipe_parses_and_uses_absolute_paths(defau
     assert listener["verify_peer"] is True and listener["fail_if_no_peer_cert"] is True
     assert "key_password" not in listener  # the key is not encrypted
     ssl = conf["bridges.mqtt.emqx1.ssl"]  # no remote host in the recipe: only the document's ssl block
-    assert dict(ssl) == {"keyfile": f"{folder}/client-key.pem", "certfile": f"{folder}/client.pem", "cacertfile": f"{folder}/ca.pem"}
+    assert dict(ssl) == {
+        "keyfile": f"{folder}/client-key.pem",
+        "certfile": f"{folder}/client.pem",
+        "cacertfile": f"{folder}/ca.pem",
+    }
     assert "does NOT verify the remote broker's certificate" in result.stdout and "TLS 1.2 only" in result.stdout
 
 
 def test_whole_bridge_block_and_one_way_listener(tmp_path):
-    recipe = write_recipe(tmp_path, SMALL_RECIPE.split("clients:")[0] + BRIDGE.replace("  bridge:", "  listener: {bind: '0.0.0.0:8884'}\n  bridge:"))
+    recipe = write_recipe(
+        tmp_path, SMALL_RECIPE.split("clients:")[0] + BRIDGE.replace("  bridge:", "  listener: {bind: '0.0.0.0:8884'}\n  bridge:")
+    )
     result = cli("conf", "nanomq", "--recipe", str(recipe))
     assert result.code == 0, result
     conf = ConfigFactory.parse_string(result.stdout)
@@ -115,7 +121,14 @@ def test_unknown_names_are_bad_input(tmp_path):
 def mosquitto_sub(port: int, folder: Path, topic: str, tls: bool = True) -> subprocess.Popen:
     args = [require("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-C", "1", "-W", "20"]
     if tls:
-        args += ["--cafile", str(folder / "ca.pem"), "--cert", str(folder / "client.pem"), "--key", str(folder / "client-key.pem")]
+        args += [
+            "--cafile",
+            str(folder / "ca.pem"),
+            "--cert",
+            str(folder / "client.pem"),
+            "--key",
+            str(folder / "client-key.pem"),
+        ]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -144,8 +157,23 @@ def test_rendered_mosquitto_listener_and_bridge_carry_a_message(tmp_path):
             try:
                 deadline = time.monotonic() + 20
                 while receiver.poll() is None and time.monotonic() < deadline:
-                    subprocess.run([require("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(port_b), "-t", "edge/out",
-                                    "-m", "crossed the bridge", "-q", "1"], capture_output=True, timeout=10)
+                    subprocess.run(
+                        [
+                            require("mosquitto_pub"),
+                            "-h",
+                            "127.0.0.1",
+                            "-p",
+                            str(port_b),
+                            "-t",
+                            "edge/out",
+                            "-m",
+                            "crossed the bridge",
+                            "-q",
+                            "1",
+                        ],
+                        capture_output=True,
+                        timeout=10,
+                    )
                     time.sleep(0.5)
                 out, err = receiver.communicate(timeout=25)
             finally:

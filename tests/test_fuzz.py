@@ -19,10 +19,16 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 VALID = yaml.safe_load(DEFAULT_RECIPE.read_text())
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=True),
-    st.text(max_size=40), st.sampled_from(["../x", "/etc/passwd", "..", "", "sha1", "md5", "300.1.1.1", "{n}", "ca.pem"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.sampled_from(["../x", "/etc/passwd", "..", "", "sha1", "md5", "300.1.1.1", "{n}", "ca.pem"]),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8
+)
 
 
 def plan_of(tmp_path, text: str):
@@ -84,7 +90,8 @@ def test_deep_nesting_and_bombs_are_bounded(tmp_path):
     started = time.monotonic()
     assert_clean(plan_of(tmp_path, "a: " + "[" * 5000 + "]" * 5000))
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+    )
     result = plan_of(tmp_path, bomb)
     assert result.code == 2 and "anchors and aliases" in result.stderr, result
     huge = DEFAULT_RECIPE.read_text() + "# padding\n" * 300_000  # 3 MB of comments: parsed, fine
@@ -97,7 +104,8 @@ def test_deep_nesting_and_bombs_are_bounded(tmp_path):
 
 printable = st.text(
     alphabet=st.characters(codec="utf-8", categories=("L", "M", "N", "P", "S", "Zs")),
-    min_size=1, max_size=64,
+    min_size=1,
+    max_size=64,
 )
 
 
@@ -107,11 +115,14 @@ def test_any_subject_value_round_trips_or_is_refused_clearly(tmp_path, value):
     out = tmp_path / "certs"
     for stale in out.glob("*") if out.exists() else []:
         stale.unlink()
-    recipe = write_recipe(tmp_path, (
-        "defaults: {key_type: ec}\n"
-        "ca: {subject: {CN: Root}}\n"
-        f"clients:\n  - {{name: c, subject: {{CN: {json.dumps(value, ensure_ascii=False)}, O: {json.dumps(value[:64], ensure_ascii=False)}}}}}\n"
-    ))
+    recipe = write_recipe(
+        tmp_path,
+        (
+            "defaults: {key_type: ec}\n"
+            "ca: {subject: {CN: Root}}\n"
+            f"clients:\n  - {{name: c, subject: {{CN: {json.dumps(value, ensure_ascii=False)}, O: {json.dumps(value[:64], ensure_ascii=False)}}}}}\n"
+        ),
+    )
     result = cli("build", "--recipe", str(recipe), "--jobs", "2")
     assert_clean(result)
     if result.code == 0:
@@ -129,12 +140,43 @@ SMALL_EC = {
     "servers": [{"name": "server", "subject": {"CN": "localhost"}, "san": ["localhost"]}],
     "clients": [{"name": "client", "subject": {"CN": "client"}}],
 }
-FILE_FIELDS = [("ca", "key_file"), ("ca", "cert_file"), ("servers", 0, "name"), ("clients", 0, "name"),
-               ("clients", 0, "key_file"), ("clients", 0, "csr_file"), ("clients", 0, "cert_file")]
+FILE_FIELDS = [
+    ("ca", "key_file"),
+    ("ca", "cert_file"),
+    ("servers", 0, "name"),
+    ("clients", 0, "name"),
+    ("clients", 0, "key_file"),
+    ("clients", 0, "csr_file"),
+    ("clients", 0, "cert_file"),
+]
 hostile_names = st.one_of(
-    st.sampled_from(["../x.key", "../../x.pem", "/tmp/openssl-recipes-fuzz.key", "..", ".", "a/b.pem", "~/x.key", "",
-                     "x\0y", "ca.key", "server.pem", ".openssl-recipes.lock", ".openssl-recipes.tmp.1.x", "-out",
-                     "-passout", "x" * 300, "ä.key", " ", "a\\b", "c:\\x.key", "\n", "*.pem", "$HOME"]),
+    st.sampled_from(
+        [
+            "../x.key",
+            "../../x.pem",
+            "/tmp/openssl-recipes-fuzz.key",
+            "..",
+            ".",
+            "a/b.pem",
+            "~/x.key",
+            "",
+            "x\0y",
+            "ca.key",
+            "server.pem",
+            ".openssl-recipes.lock",
+            ".openssl-recipes.tmp.1.x",
+            "-out",
+            "-passout",
+            "x" * 300,
+            "ä.key",
+            " ",
+            "a\\b",
+            "c:\\x.key",
+            "\n",
+            "*.pem",
+            "$HOME",
+        ]
+    ),
     st.text(max_size=12),
 )
 

@@ -24,8 +24,9 @@ def go_verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def go_verify(verifier: Path, folder: Path, names: str, client_key: str = "client-key.pem") -> subprocess.CompletedProcess:
-    return subprocess.run([str(verifier), "-names", names, "-client-key", client_key], cwd=folder,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(verifier), "-names", names, "-client-key", client_key], cwd=folder, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_go_accepts_the_default_pki_by_name_and_ip_with_mutual_tls(go_verifier, default_pki):

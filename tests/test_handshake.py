@@ -41,8 +41,11 @@ def test_one_way_recipe_lets_a_client_without_certificate_in(tmp_path):
 
 
 def test_ec_keys_and_encrypted_keys_handshake(tmp_path):
-    text = DEFAULT_RECIPE.read_text().replace("key_type: rsa", "key_type: ec").replace(
-        "    subject:\n      CN: client\n", "    subject:\n      CN: client\n    password: {env: CLIENT_PASS}\n")
+    text = (
+        DEFAULT_RECIPE.read_text()
+        .replace("key_type: rsa", "key_type: ec")
+        .replace("    subject:\n      CN: client\n", "    subject:\n      CN: client\n    password: {env: CLIENT_PASS}\n")
+    )
     recipe = write_recipe(tmp_path, text)
     env = {"CLIENT_PASS": "s3cret"}
     assert (built := cli("build", "--recipe", str(recipe), env=env)).code == 0, built

@@ -51,8 +51,10 @@ def mutual_tls(folder, server_chain: str, client_chain: str, client_key: str, na
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-                client_ctx.wrap_socket(raw, server_hostname=name) as tls:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            client_ctx.wrap_socket(raw, server_hostname=name) as tls,
+        ):
             tls.sendall(b"ping")
             return tls.recv(4).decode()
     finally:
@@ -70,10 +72,29 @@ def test_intermediate_chain_is_complete_and_strict(tmp_path):
     im.verify_directly_issued_by(root)
     server.verify_directly_issued_by(im)
     client.verify_directly_issued_by(im)
-    assert (folder / "server-chain.pem").read_bytes() == (folder / "server.pem").read_bytes() + (folder / "intermediate.pem").read_bytes()
-    assert (folder / "ca-bundle.pem").read_bytes() == (folder / "intermediate.pem").read_bytes() + (folder / "ca.pem").read_bytes()
-    proc = subprocess.run(["openssl", "verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", "ca.pem",
-                           "-untrusted", "intermediate.pem", "server.pem"], cwd=folder, capture_output=True, text=True)
+    assert (folder / "server-chain.pem").read_bytes() == (folder / "server.pem").read_bytes() + (
+        folder / "intermediate.pem"
+    ).read_bytes()
+    assert (folder / "ca-bundle.pem").read_bytes() == (folder / "intermediate.pem").read_bytes() + (
+        folder / "ca.pem"
+    ).read_bytes()
+    proc = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            "ca.pem",
+            "-untrusted",
+            "intermediate.pem",
+            "server.pem",
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -35,17 +35,33 @@ def test_show_summarises_each_certificate(tmp_path):
 
 def test_export_p12_and_fullchain(tmp_path):
     recipe, folder = built(tmp_path)
-    result = cli("export", "client", "--fullchain", "--password-env", "P12_PASS", "--recipe", str(recipe), env={"P12_PASS": "bundle secret"})
+    result = cli(
+        "export",
+        "client",
+        "--fullchain",
+        "--password-env",
+        "P12_PASS",
+        "--recipe",
+        str(recipe),
+        env={"P12_PASS": "bundle secret"},
+    )
     assert result.code == 0, result
     key, cert, extra = pkcs12.load_key_and_certificates((folder / "client.p12").read_bytes(), b"bundle secret")
     assert cert == load_cert(folder / "client.pem")
     assert extra == [load_cert(folder / "ca.pem")]
-    assert cert_public_bytes(cert) == cert_public_bytes(x509.load_pem_x509_certificate(
-        (folder / "client.pem").read_bytes())) and key is not None
+    assert (
+        cert_public_bytes(cert) == cert_public_bytes(x509.load_pem_x509_certificate((folder / "client.pem").read_bytes()))
+        and key is not None
+    )
     assert (folder / "client.p12").stat().st_mode & 0o077 == 0
-    assert (folder / "client-fullchain.pem").read_bytes() == (folder / "client.pem").read_bytes() + (folder / "ca.pem").read_bytes()
+    assert (folder / "client-fullchain.pem").read_bytes() == (folder / "client.pem").read_bytes() + (
+        folder / "ca.pem"
+    ).read_bytes()
     dry = cli("export", "client", "--password-env", "P12_PASS", "--recipe", str(recipe), "--dry-run")
-    assert dry.stdout.startswith("openssl pkcs12 -export -inkey client.key -in client.pem -certfile ca.pem") and "env:P12_PASS" in dry.stdout
+    assert (
+        dry.stdout.startswith("openssl pkcs12 -export -inkey client.key -in client.pem -certfile ca.pem")
+        and "env:P12_PASS" in dry.stdout
+    )
 
 
 def test_export_without_a_password_is_bad_input(tmp_path):
@@ -61,8 +77,9 @@ def test_issue_signs_one_new_device_and_touches_nothing_else(tmp_path):
     result = cli("issue", "client", "device9", "--recipe", str(recipe))
     assert result.code == 0 and "issued device9.pem" in result.stdout, result
     after = tree(folder)
-    assert {name: data for name, data in after.items() if name in before and name != "openssl-recipes.cnf"} == \
-        {name: data for name, data in before.items() if name != "openssl-recipes.cnf"}
+    assert {name: data for name, data in after.items() if name in before and name != "openssl-recipes.cnf"} == {
+        name: data for name, data in before.items() if name != "openssl-recipes.cnf"
+    }
     assert set(after) - set(before) == {"device9.key", "device9.csr", "device9.pem"}
     load_cert(folder / "device9.pem").verify_directly_issued_by(load_cert(folder / "ca.pem"))
     unknown = cli("issue", "client", "nobody", "--recipe", str(recipe))
@@ -118,11 +135,17 @@ def test_revoked_client_is_listed_refused_by_a_crl_checking_server_and_flagged_b
 
 
 def test_ec_and_ed25519_certificates_verify_strictly(tmp_path):
-    text = SMALL_RECIPE.replace("defaults:", "defaults:\n  key_type: ec\n  curve: P-384") + \
-        "  - {name: edge, subject: {CN: edge}, key_type: ed25519}\n"
+    text = (
+        SMALL_RECIPE.replace("defaults:", "defaults:\n  key_type: ec\n  curve: P-384")
+        + "  - {name: edge, subject: {CN: edge}, key_type: ed25519}\n"
+    )
     recipe, folder = built(tmp_path, text)
-    proc = subprocess.run(["openssl", "verify", "-x509_strict", "-CAfile", "ca.pem", "server.pem", "client.pem", "edge.pem"],
-                          cwd=folder, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["openssl", "verify", "-x509_strict", "-CAfile", "ca.pem", "server.pem", "client.pem", "edge.pem"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ku = load_cert(folder / "client.pem").extensions.get_extension_for_class(x509.KeyUsage).value
     assert ku.digital_signature and not ku.key_encipherment  # EC leaves: digitalSignature only

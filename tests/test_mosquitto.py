@@ -11,8 +11,21 @@ from .helpers import foreign_pki, require
 
 
 def pub(port: int, folder, cert: str | None, key: str | None, topic: str, message: str, retain: bool = True):
-    args = [require("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(port), "--cafile", str(folder / "ca.pem"),
-            "-t", topic, "-m", message, "-q", "1"]
+    args = [
+        require("mosquitto_pub"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--cafile",
+        str(folder / "ca.pem"),
+        "-t",
+        topic,
+        "-m",
+        message,
+        "-q",
+        "1",
+    ]
     if retain:
         args.append("-r")
     if cert:
@@ -21,8 +34,25 @@ def pub(port: int, folder, cert: str | None, key: str | None, topic: str, messag
 
 
 def sub_one(port: int, folder, cert: str, key: str, topic: str, wait: int = 10):
-    args = [require("mosquitto_sub"), "-h", "127.0.0.1", "-p", str(port), "--cafile", str(folder / "ca.pem"),
-            "--cert", str(folder / cert), "--key", str(folder / key), "-t", topic, "-C", "1", "-W", str(wait)]
+    args = [
+        require("mosquitto_sub"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--cafile",
+        str(folder / "ca.pem"),
+        "--cert",
+        str(folder / cert),
+        "--key",
+        str(folder / key),
+        "-t",
+        topic,
+        "-C",
+        "1",
+        "-W",
+        str(wait),
+    ]
     return subprocess.run(args, capture_output=True, text=True, timeout=20)
 
 
@@ -55,9 +85,26 @@ def test_client_without_certificate_is_refused(broker):
 def test_client_with_a_foreign_certificate_is_refused(broker, tmp_path):
     port, folder = broker
     foreign = foreign_pki(tmp_path)
-    args = [require("mosquitto_pub"), "-h", "127.0.0.1", "-p", str(port), "--cafile", str(folder / "ca.pem"),
-            "--cert", str(foreign / "client.pem"), "--key", str(foreign / "client.key"), "-t", "recipes/foreign",
-            "-m", "intruder", "-q", "1", "-r"]
+    args = [
+        require("mosquitto_pub"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--cafile",
+        str(folder / "ca.pem"),
+        "--cert",
+        str(foreign / "client.pem"),
+        "--key",
+        str(foreign / "client.key"),
+        "-t",
+        "recipes/foreign",
+        "-m",
+        "intruder",
+        "-q",
+        "1",
+        "-r",
+    ]
     refused = subprocess.run(args, capture_output=True, text=True, timeout=20)
     assert refused.returncode != 0
     got = sub_one(port, folder, "client.pem", "client-key.pem", "recipes/foreign", wait=2)

@@ -42,12 +42,14 @@ def test_a_certificate_never_starts_before_its_request_and_its_ca(tmp_path):
     recipe = write_recipe(tmp_path, FLEET)
     real = require("openssl")
     log = tmp_path / "events.jsonl"
-    env = fake_openssl(tmp_path,
+    env = fake_openssl(
+        tmp_path,
         f"#!{sys.executable}\nimport json, os, subprocess, sys, time\n"
         f"log = open({str(log)!r}, 'a')\n"
         "log.write(json.dumps(['start', time.monotonic(), sys.argv[1:]]) + '\\n'); log.flush()\n"
         f"code = subprocess.call([{real!r}, *sys.argv[1:]])\n"
-        "log.write(json.dumps(['end', time.monotonic(), sys.argv[1:]]) + '\\n'); log.flush()\nsys.exit(code)\n")
+        "log.write(json.dumps(['end', time.monotonic(), sys.argv[1:]]) + '\\n'); log.flush()\nsys.exit(code)\n",
+    )
     result = run("build", "--recipe", str(recipe), "--jobs", "3", env=env)
     assert result.code == 0, result
     events = [json.loads(line) for line in log.read_text().splitlines()]

@@ -90,8 +90,12 @@ def test_ec_and_ed25519_keys_and_encrypted_keys_for_nanomq(tmp_path):
 
 
 def test_plan_prints_pasteable_commands_and_no_secret(tmp_path):
-    recipe = write_recipe(tmp_path, DEFAULT_RECIPE.read_text().replace(
-        "    subject:\n      CN: client\n", "    subject:\n      CN: client\n    password: {env: CLIENT_PASS}\n"))
+    recipe = write_recipe(
+        tmp_path,
+        DEFAULT_RECIPE.read_text().replace(
+            "    subject:\n      CN: client\n", "    subject:\n      CN: client\n    password: {env: CLIENT_PASS}\n"
+        ),
+    )
     result = cli("plan", "--recipe", str(recipe), env={"CLIENT_PASS": "s3cret-value"})
     assert result.code == 0, result
     assert "s3cret-value" not in result.output
@@ -112,8 +116,12 @@ def test_script_reproduces_the_build_without_the_tool(tmp_path):
     proc = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     certs = tmp_path / "certs"
-    proc = subprocess.run(["openssl", "verify", "-x509_strict", "-CAfile", "ca.pem", "server.pem", "client.pem"],
-                          cwd=certs, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["openssl", "verify", "-x509_strict", "-CAfile", "ca.pem", "server.pem", "client.pem"],
+        cwd=certs,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -142,7 +150,9 @@ def test_one_step_signing_for_fleets(tmp_path):
     )
     plan = build_plan(recipe, ASSUMED)
     assert [s.kind for s in plan.steps] == ["key", "cert", "key", "cert", "key", "cert"]
-    assert " ".join(plan.steps[3].argv) == ("openssl req -new -x509 -key d1.key -subj /CN=d1 -CA ca.pem -CAkey ca.key -out d1.pem "
-                                            "-days 3650 -sha256 -config openssl-recipes.cnf -extensions d1_ext")
+    assert " ".join(plan.steps[3].argv) == (
+        "openssl req -new -x509 -key d1.key -subj /CN=d1 -CA ca.pem -CAkey ca.key -out d1.pem "
+        "-days 3650 -sha256 -config openssl-recipes.cnf -extensions d1_ext"
+    )
     old = build_plan(recipe, Openssl("openssl", "OpenSSL", (1, 1, 1), "OpenSSL 1.1.1w"))
     assert [s.kind for s in old.steps][2:5] == ["key", "csr", "cert"]  # 1.1.1 has no req -CA: two steps

@@ -26,8 +26,9 @@ def python313() -> str:
 
 
 def run313(python: str, folder: Path, name: str, client_cert="client.pem", client_key="client-key.pem"):
-    return subprocess.run([python, str(SCRIPT), str(folder), name, client_cert, client_key],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [python, str(SCRIPT), str(folder), name, client_cert, client_key], capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize("name", ["localhost", "127.0.0.1"])

@@ -87,22 +87,42 @@ def test_fleet_expands_the_pattern_in_names_subjects_and_sans(tmp_path):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("clients:\n  - {name: a, subject: {CN: a}}\n  - {name: b, subject: {CN: b}, san: [300.1.1.1]}\n",
-         "clients[1].san[0]: '300.1.1.1' is not an IP address"),
+        (
+            "clients:\n  - {name: a, subject: {CN: a}}\n  - {name: b, subject: {CN: b}, san: [300.1.1.1]}\n",
+            "clients[1].san[0]: '300.1.1.1' is not an IP address",
+        ),
         ("ca: {key_size: 1024, subject: {CN: x}}\n", "ca.key_size: RSA keys of 1024 bits are refused"),
         ("defaults: {digest: md5}\n", "defaults.digest: md5: MD5 is broken"),
         ("defaults: {digest: sha1}\n", "SHA-1 is broken"),
         ("defaults: {days: 0}\n", "defaults.days: 0 days"),
         ("clients:\n  - {name: a, days: -5, subject: {CN: a}}\n", "clients[0].days: -5 days"),
-        ("clients:\n  - {name: a, subject: {CN: a}, key_file: ../x.key}\n", "clients[0].key_file: '../x.key' must be a plain file name"),
-        ("clients:\n  - {name: a, subject: {CN: a}, cert_file: /etc/passwd}\n", "clients[0].cert_file: '/etc/passwd' must be a plain file name"),
-        ("clients:\n  - {name: a, subject: {CN: a}, cert_file: ca.pem}\n", "clients[0].cert_file: 'ca.pem' is also written by ca.cert_file"),
-        ("clients:\n  - {name: a, subject: {CN: a}}\n  - {name: a, subject: {CN: b}}\n", "clients[1].key_file: 'a.key' is also written by clients[0].key_file"),
+        (
+            "clients:\n  - {name: a, subject: {CN: a}, key_file: ../x.key}\n",
+            "clients[0].key_file: '../x.key' must be a plain file name",
+        ),
+        (
+            "clients:\n  - {name: a, subject: {CN: a}, cert_file: /etc/passwd}\n",
+            "clients[0].cert_file: '/etc/passwd' must be a plain file name",
+        ),
+        (
+            "clients:\n  - {name: a, subject: {CN: a}, cert_file: ca.pem}\n",
+            "clients[0].cert_file: 'ca.pem' is also written by ca.cert_file",
+        ),
+        (
+            "clients:\n  - {name: a, subject: {CN: a}}\n  - {name: a, subject: {CN: b}}\n",
+            "clients[1].key_file: 'a.key' is also written by clients[0].key_file",
+        ),
         ("clients:\n  - {name: a, subject: {CN: a}, sans: [x]}\n", "clients[0].sans: unknown key 'sans' (did you mean 'san'?)"),
-        ("clients:\n  - {name: a, subject: {CN: a}, password: hunter2}\n", "give the password by reference, never the password itself"),
+        (
+            "clients:\n  - {name: a, subject: {CN: a}, password: hunter2}\n",
+            "give the password by reference, never the password itself",
+        ),
         ("clients:\n  - {name: a, subject: {CN: a, C: Germany}}\n", "not a two-letter country code"),
         ("clients:\n  - {name: a, subject: {CN: ''}}\n", "clients[0].subject.CN: is empty"),
-        ("servers:\n  - {name: s, subject: {CN: My Server}}\n", "servers[0].san: no SANs given and CN 'My Server' is not a host name"),
+        (
+            "servers:\n  - {name: s, subject: {CN: My Server}}\n",
+            "servers[0].san: no SANs given and CN 'My Server' is not a host name",
+        ),
         ("clients: {name: a}\n", "clients: Input should be a valid list"),
         ("outptu: x\n", "unknown key 'outptu' (did you mean 'output'?)"),
         ("defaults: {subject: {CN: x}}\n", "defaults.subject.CN: each entry names itself"),
@@ -167,7 +187,11 @@ def test_missing_recipe_is_a_clear_error(tmp_path):
 
 
 def test_ed25519_for_nanomq_is_a_warning(tmp_path):
-    recipe = parse("ca: {subject: {CN: R}}\nclients:\n  - {name: a, subject: {CN: a}, key_type: ed25519}\n"
-                   "  - {name: b, subject: {CN: b}, key_type: ed25519, nanomq: false}\n", tmp_path)
+    recipe = parse(
+        "ca: {subject: {CN: R}}\nclients:\n  - {name: a, subject: {CN: a}, key_type: ed25519}\n"
+        "  - {name: b, subject: {CN: b}, key_type: ed25519, nanomq: false}\n",
+        tmp_path,
+    )
     assert [w for w in recipe.warnings if "Ed25519" in w] == [
-        "clients[0] (a): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; set nanomq: false if no NanoMQ uses this entry"]
+        "clients[0] (a): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; set nanomq: false if no NanoMQ uses this entry"
+    ]

@@ -27,7 +27,7 @@ from .helpers import (
     write_recipe,
 )
 
-SECRET = "Tr0ub4dor&3 \"quoted\" $HOME #1"
+SECRET = 'Tr0ub4dor&3 "quoted" $HOME #1'
 
 FLEET = """\
 output: certs
@@ -41,8 +41,12 @@ clients:
 
 
 def openssl_verify_all(folder: Path, names: list[str], strict: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["openssl", "verify", *(["-x509_strict"] if strict else []), "-CAfile", "ca.pem", *names],
-                          cwd=folder, capture_output=True, text=True)
+    return subprocess.run(
+        ["openssl", "verify", *(["-x509_strict"] if strict else []), "-CAfile", "ca.pem", *names],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
 
 
 def leaf_certs(folder: Path) -> list[str]:
@@ -84,7 +88,10 @@ def test_a_failing_run_does_not_leak_the_password(tmp_path):
     recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\n")
     real = require("openssl")
     # an openssl that fails loudly, echoing the password it can see to stderr
-    env = fake_openssl(tmp_path, f'#!/bin/sh\ncase "$1 $*" in "req "*client.key*) echo "bad: $CLIENT_PASS" >&2; exit 1;; esac\nexec {real} "$@"\n')
+    env = fake_openssl(
+        tmp_path,
+        f'#!/bin/sh\ncase "$1 $*" in "req "*client.key*) echo "bad: $CLIENT_PASS" >&2; exit 1;; esac\nexec {real} "$@"\n',
+    )
     result = run("build", "--recipe", str(recipe), "--jobs", "1", env={**env, "CLIENT_PASS": SECRET})
     assert result.code == 1, result
     assert SECRET not in result.output and "stderr: bad: ***" in result.stderr
@@ -101,8 +108,11 @@ def test_keys_are_private_from_the_first_byte(tmp_path):
     """The children run with umask 077, so a key is never readable by others, not even for an instant."""
     recipe = write_recipe(tmp_path, SMALL_RECIPE)
     log = tmp_path / "umasks"
-    env = fake_openssl(tmp_path, f"#!{sys.executable}\nimport os, sys\nmask = os.umask(0); os.umask(mask)\n"
-                       f"open({str(log)!r}, 'a').write(f'{{mask:o}}\\n')\nos.execv({require('openssl')!r}, ['openssl', *sys.argv[1:]])\n")
+    env = fake_openssl(
+        tmp_path,
+        f"#!{sys.executable}\nimport os, sys\nmask = os.umask(0); os.umask(mask)\n"
+        f"open({str(log)!r}, 'a').write(f'{{mask:o}}\\n')\nos.execv({require('openssl')!r}, ['openssl', *sys.argv[1:]])\n",
+    )
     assert run("build", "--recipe", str(recipe), env=env).code == 0
     masks = set(log.read_text().split())
     assert masks == {"77"}, masks
@@ -125,8 +135,13 @@ def processes_in(folder: Path) -> list[int]:
 
 
 def start_build(recipe: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "openssl_recipes", "build", "--recipe", str(recipe), "--jobs", "2"],
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "openssl_recipes", "build", "--recipe", str(recipe), "--jobs", "2"],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"])
@@ -164,7 +179,9 @@ def test_two_builds_at_once_make_one_consistent_pki(tmp_path, style):
     for _out, err, code in results:
         assert code == 0, err
     folder = tmp_path / "certs"
-    assert openssl_verify_all(folder, leaf_certs(folder), strict=style == "strict").returncode == 0  # the document's CA has no keyUsage
+    assert (
+        openssl_verify_all(folder, leaf_certs(folder), strict=style == "strict").returncode == 0
+    )  # the document's CA has no keyUsage
     serials = [load_cert(folder / name).serial_number for name in ["ca.pem", *leaf_certs(folder)]]
     assert len(set(serials)) == len(serials)
     made = [line for out, _, _ in results for line in out.splitlines() if line == "made ca.key"]
@@ -291,10 +308,13 @@ def test_a_rerun_right_after_sigkill_waits_for_the_orphaned_openssl(tmp_path):
     recipe = write_recipe(tmp_path, FLEET)
     started = tmp_path / "orphan-started"
     real = require("openssl")
-    env = fake_openssl(tmp_path, f"#!{sys.executable}\nimport os, sys, time\n"
-                       "if sys.argv[1] in ('genrsa', 'genpkey') and 'device-2.key' in sys.argv:\n"
-                       f"    open({str(started)!r}, 'w').close()\n    time.sleep(3)\n"
-                       f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n")
+    env = fake_openssl(
+        tmp_path,
+        f"#!{sys.executable}\nimport os, sys, time\n"
+        "if sys.argv[1] in ('genrsa', 'genpkey') and 'device-2.key' in sys.argv:\n"
+        f"    open({str(started)!r}, 'w').close()\n    time.sleep(3)\n"
+        f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n",
+    )
     proc = start_build(recipe, env)
     deadline = time.monotonic() + 60
     while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -331,12 +351,15 @@ def test_a_half_written_file_is_never_kept(tmp_path, sig, artifact):
     recipe = write_recipe(tmp_path, FLEET)
     pid_file = tmp_path / "writer.pid"
     real = require("openssl")
-    env = fake_openssl(tmp_path, f"#!{sys.executable}\nimport os, sys, time\n"
-                       "out = sys.argv[sys.argv.index('-out') + 1] if '-out' in sys.argv else None\n"
-                       f"if out == {artifact!r}:\n"
-                       f"    open({artifact!r}, 'w').write({HALF_WRITTEN[artifact]!r})\n"
-                       f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n"
-                       f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n")
+    env = fake_openssl(
+        tmp_path,
+        f"#!{sys.executable}\nimport os, sys, time\n"
+        "out = sys.argv[sys.argv.index('-out') + 1] if '-out' in sys.argv else None\n"
+        f"if out == {artifact!r}:\n"
+        f"    open({artifact!r}, 'w').write({HALF_WRITTEN[artifact]!r})\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n"
+        f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n",
+    )
     proc = start_build(recipe, env)
     deadline = time.monotonic() + 60
     while not pid_file.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -360,14 +383,17 @@ def test_a_half_written_file_is_never_kept(tmp_path, sig, artifact):
     assert public_bytes(load_key(folder / "device-3.key")) == cert_public_bytes(load_cert(folder / "device-3.pem"))
 
 
-@pytest.mark.parametrize("field, value, reason", [
-    ("key_file", "../client.key", "must be a plain file name"),
-    ("cert_file", "/tmp/openssl-recipes-outside.pem", "must be a plain file name"),
-    ("csr_file", "sub/client.csr", "must be a plain file name"),
-    ("key_file", "-passout", "no leading '-'"),  # openssl (and the printed shell script) would read an option
-    ("cert_file", "x" * 300 + ".pem", "characters long"),  # the file system's limit: a clean error, not a crash
-    ("key_file", ".openssl-recipes.lock", "must be a plain file name"),  # the lock; hidden names are refused
-])
+@pytest.mark.parametrize(
+    "field, value, reason",
+    [
+        ("key_file", "../client.key", "must be a plain file name"),
+        ("cert_file", "/tmp/openssl-recipes-outside.pem", "must be a plain file name"),
+        ("csr_file", "sub/client.csr", "must be a plain file name"),
+        ("key_file", "-passout", "no leading '-'"),  # openssl (and the printed shell script) would read an option
+        ("cert_file", "x" * 300 + ".pem", "characters long"),  # the file system's limit: a clean error, not a crash
+        ("key_file", ".openssl-recipes.lock", "must be a plain file name"),  # the lock; hidden names are refused
+    ],
+)
 def test_file_names_that_leave_the_output_folder_are_refused(tmp_path, field, value, reason):
     recipe = write_recipe(tmp_path, SMALL_RECIPE + f"    {field}: '{value}'\n")
     before = tree(tmp_path)

@@ -54,7 +54,10 @@ def test_a_swapped_key_fails(pki):
     shutil.copy(folder / "server.key", folder / "client.key")
     code, report = verify_json(recipe)
     assert code == 1 and not report["ok"]
-    assert check(report, "client.pem", "key") == {"status": "fail", "reason": "client.key does not belong to this certificate (public keys differ)"}
+    assert check(report, "client.pem", "key") == {
+        "status": "fail",
+        "reason": "client.key does not belong to this certificate (public keys differ)",
+    }
     assert check(report, "server.pem", "key")["status"] == "pass"
 
 
@@ -76,9 +79,14 @@ def test_an_expired_certificate_fails_and_one_expiring_soon_warns(pki):
 
     def resign(not_before, not_after):
         builder = x509.CertificateBuilder(
-            issuer_name=ca_cert.subject, subject_name=client.subject, public_key=client.public_key(),
-            serial_number=x509.random_serial_number(), not_valid_before=not_before, not_valid_after=not_after,
-            extensions=list(client.extensions))
+            issuer_name=ca_cert.subject,
+            subject_name=client.subject,
+            public_key=client.public_key(),
+            serial_number=x509.random_serial_number(),
+            not_valid_before=not_before,
+            not_valid_after=not_after,
+            extensions=list(client.extensions),
+        )
         cert = builder.sign(ca_key, hashes.SHA256())
         (folder / "client.pem").write_bytes(cert.public_bytes(serialization_pem()))
 
@@ -106,12 +114,16 @@ def test_a_key_readable_by_others_fails(pki):
     code, report = verify_json(recipe)
     assert code == 1
     assert check(report, "server.pem", "key mode") == {
-        "status": "fail", "reason": "server.key is mode 0644, readable by group or others: chmod 600 server.key"}
+        "status": "fail",
+        "reason": "server.key is mode 0644, readable by group or others: chmod 600 server.key",
+    }
 
 
 def test_a_server_name_it_does_not_carry_fails(pki):
     recipe, folder = pki
-    recipe.write_text(recipe.read_text().replace("san: [localhost, 127.0.0.1]", "san: [localhost, 127.0.0.1, broker.example.com, 10.1.2.3]"))
+    recipe.write_text(
+        recipe.read_text().replace("san: [localhost, 127.0.0.1]", "san: [localhost, 127.0.0.1, broker.example.com, 10.1.2.3]")
+    )
     result = cli("verify", "--recipe", str(recipe))
     assert result.code == 1, result
     assert "✘ server.pem names: not valid for broker.example.com, 10.1.2.3" in result.stdout

@@ -21,8 +21,15 @@ def register(app: typer.Typer) -> None:
         openssl: OpensslOption = None,
         templates: TemplatesOption = None,
         jobs: JobsOption = os.cpu_count() or 1,
-        force: Annotated[bool, typer.Option("--force", help="Remake every server and client (keys, requests, certificates); the CA stays.")] = False,
-        new_ca: Annotated[bool, typer.Option("--new-ca", help="Replace the CA too (old files kept as .bak): every certificate it signed stops working.")] = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Remake every server and client (keys, requests, certificates); the CA stays.")
+        ] = False,
+        new_ca: Annotated[
+            bool,
+            typer.Option(
+                "--new-ca", help="Replace the CA too (old files kept as .bak): every certificate it signed stops working."
+            ),
+        ] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary; no progress bar.")] = False,
     ) -> int:
         """Run the commands of `plan` (argv lists, no shell) and report what was made and kept."""

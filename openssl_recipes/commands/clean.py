@@ -24,8 +24,16 @@ def register(app: typer.Typer) -> None:
         plan = build_plan(loaded, ASSUMED)
         names = {name for step in plan.steps for name in step.outputs} | set(plan.files)
         names |= {f"{plan.recipe.ca.cert_file.rsplit('.', 1)[0]}.srl", f"{RESERVED_PREFIX}.lock"}
-        names |= {CA_CONFIG, CA_DATABASE, f"{CA_DATABASE}.attr", f"{CA_DATABASE}.old", f"{CA_DATABASE}.attr.old",
-                  CRL_NUMBER, f"{CRL_NUMBER}.old", CRL_FILE}  # revoke / crl
+        names |= {
+            CA_CONFIG,
+            CA_DATABASE,
+            f"{CA_DATABASE}.attr",
+            f"{CA_DATABASE}.old",
+            f"{CA_DATABASE}.attr.old",
+            CRL_NUMBER,
+            f"{CRL_NUMBER}.old",
+            CRL_FILE,
+        }  # revoke / crl
         names |= {f"{leaf.name}{suffix}" for leaf in loaded.leaves for suffix in (".p12", "-fullchain.pem")}  # export
         removed = 0
         for name in sorted(names):

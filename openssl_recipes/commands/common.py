@@ -18,9 +18,15 @@ if TYPE_CHECKING:
     from ..recipe import Recipe
 
 RecipeOption = Annotated[Path, typer.Option("--recipe", "-r", help="The recipe file.", show_default=True)]
-OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (default: the recipe's `output`, relative to the recipe).")]
-OpensslOption = Annotated[str | None, typer.Option("--openssl", help="The openssl to run (default: $OPENSSL, else `openssl` on PATH).")]
-TemplatesOption = Annotated[Path | None, typer.Option("--templates", help="A folder of templates that override the built-in ones.")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Output folder (default: the recipe's `output`, relative to the recipe).")
+]
+OpensslOption = Annotated[
+    str | None, typer.Option("--openssl", help="The openssl to run (default: $OPENSSL, else `openssl` on PATH).")
+]
+TemplatesOption = Annotated[
+    Path | None, typer.Option("--templates", help="A folder of templates that override the built-in ones.")
+]
 DEFAULT_RECIPE = Path("recipes.yaml")
 
 F = TypeVar("F", bound=Callable[..., Any])

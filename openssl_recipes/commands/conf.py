@@ -30,11 +30,22 @@ def register(app: typer.Typer) -> None:
     def conf_command(
         broker: Annotated[Broker, typer.Argument(help="Which broker's configuration to render.")],
         recipe: RecipeOption = DEFAULT_RECIPE,
-        certs: Annotated[Path | None, typer.Option("--certs", help="The certificates' folder (default: the recipe's `output`); the rendered paths use nanomq.cert_dir when the recipe sets it.")] = None,
+        certs: Annotated[
+            Path | None,
+            typer.Option(
+                "--certs",
+                help="The certificates' folder (default: the recipe's `output`); the rendered paths use nanomq.cert_dir when the recipe sets it.",
+            ),
+        ] = None,
         templates: TemplatesOption = None,
         block: Annotated[Block, typer.Option("--block", help="Render only the listener or only the bridge.")] = Block.all,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the blocks to this file (0600 when it holds a password).")] = None,
-        into: Annotated[Path | None, typer.Option("--into", help="Insert or replace the blocks in this existing configuration file (backup: FILE.bak).")] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", "-o", help="Write the blocks to this file (0600 when it holds a password).")
+        ] = None,
+        into: Annotated[
+            Path | None,
+            typer.Option("--into", help="Insert or replace the blocks in this existing configuration file (backup: FILE.bak)."),
+        ] = None,
     ) -> int:
         """Render the TLS listener (server certificate, two-way when the recipe has clients) and the
         bridge (client certificate) for NanoMQ (HOCON), mosquitto or EMQX 5, with absolute paths."""
@@ -68,6 +79,9 @@ def register(app: typer.Typer) -> None:
             shutil.copy2(into, into.with_name(into.name + ".bak"))
         mode = 0o600 if secret else (target.stat().st_mode & 0o777 if target.exists() else 0o644)
         write_atomically(target, text, mode)
-        typer.echo(f"wrote {target}" + (" (mode 0600: it holds a key password)" if secret else "") +
-                   (f", previous version in {into.name}.bak" if into else ""))
+        typer.echo(
+            f"wrote {target}"
+            + (" (mode 0600: it holds a key password)" if secret else "")
+            + (f", previous version in {into.name}.bak" if into else "")
+        )
         return 0

@@ -59,8 +59,15 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         p12: Annotated[bool, typer.Option("--p12/--no-p12", help="Write NAME.p12 (PKCS#12: key, certificate, CA).")] = True,
-        fullchain: Annotated[bool, typer.Option("--fullchain", help="Write NAME-fullchain.pem (leaf, intermediate, root).")] = False,
-        password_env: Annotated[str | None, typer.Option("--password-env", help="Environment variable holding the PKCS#12 password (default: the key's own password).")] = None,
+        fullchain: Annotated[
+            bool, typer.Option("--fullchain", help="Write NAME-fullchain.pem (leaf, intermediate, root).")
+        ] = False,
+        password_env: Annotated[
+            str | None,
+            typer.Option(
+                "--password-env", help="Environment variable holding the PKCS#12 password (default: the key's own password)."
+            ),
+        ] = None,
         legacy: Annotated[bool, typer.Option("--legacy", help="Old PKCS#12 algorithms (RC2/3DES) for old consumers.")] = False,
         dry_run: DryRun = False,
     ) -> int:
@@ -97,8 +104,10 @@ def register(app: typer.Typer) -> None:
         loaded = load(recipe, out)
         leaf = next((leaf for leaf in loaded.leaves if leaf.name == name), None)
         if leaf is None or leaf.role != role.value:
-            raise UsageError(f"the recipe declares no {role.value} named {name!r}: add it under {role.value}s: in "
-                             f"{recipe} (name, subject, san…), then run `openssl-recipes issue {role.value} {name}`")
+            raise UsageError(
+                f"the recipe declares no {role.value} named {name!r}: add it under {role.value}s: in "
+                f"{recipe} (name, subject, san…), then run `openssl-recipes issue {role.value} {name}`"
+            )
         issuer = loaded.issuer
         if not (loaded.output_dir / issuer.cert_file).exists():
             raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
@@ -120,7 +129,9 @@ def register(app: typer.Typer) -> None:
         recipe: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
-        within: Annotated[int, typer.Option("--within", min=0, help="Renew certificates that expire within this many days.")] = 30,
+        within: Annotated[
+            int, typer.Option("--within", min=0, help="Renew certificates that expire within this many days.")
+        ] = 30,
         rekey: Annotated[bool, typer.Option("--rekey", help="Make a new key too (default: keep the key).")] = False,
         dry_run: DryRun = False,
     ) -> int:
@@ -150,7 +161,9 @@ def register(app: typer.Typer) -> None:
                     typer.echo(step_line(step))
             return 0
         values = resolve(loaded.secrets())
-        backups = set_aside(loaded.output_dir, [f for leaf, _ in due for f in ([leaf.cert_file] + ([leaf.key_file] if rekey else []))])
+        backups = set_aside(
+            loaded.output_dir, [f for leaf, _ in due for f in ([leaf.cert_file] + ([leaf.key_file] if rekey else []))]
+        )
         build(plan, values, BuildOptions(only=frozenset(wanted), quiet=True), say=lambda _l: None)
         for leaf, until in due:
             was = f"{until:%Y-%m-%d}" if until else "unreadable"

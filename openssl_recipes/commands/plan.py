@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
         openssl: OpensslOption = None,
         templates: TemplatesOption = None,
         script: Annotated[bool, typer.Option("--script", help="Print a standalone bash script instead.")] = False,
-        assume_openssl3: Annotated[bool, typer.Option("--assume-openssl3", help="Plan for OpenSSL 3 without running `openssl version`.")] = False,
+        assume_openssl3: Annotated[
+            bool, typer.Option("--assume-openssl3", help="Plan for OpenSSL 3 without running `openssl version`.")
+        ] = False,
     ) -> int:
         """Print every command `build` would run, in order, shell-quoted; passwords only by reference."""
         from ..plan import build_plan

@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         recipe: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
-        warn_days: Annotated[int, typer.Option("--warn-days", min=0, help="Warn when a certificate expires within this many days.")] = 30,
+        warn_days: Annotated[
+            int, typer.Option("--warn-days", min=0, help="Warn when a certificate expires within this many days.")
+        ] = 30,
         as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
         crl: Annotated[bool, typer.Option("--crl", help="Also check the leaves against crl.pem (see `revoke`, `crl`).")] = False,
     ) -> int:
@@ -29,6 +31,8 @@ def register(app: typer.Typer) -> None:
         loaded = load(recipe, out, warn=False)
         from ..lifecycle import CRL_FILE
 
-        report = verify(loaded, find_openssl(openssl).command, resolve(loaded.secrets()), warn_days, crl=CRL_FILE if crl else None)
+        report = verify(
+            loaded, find_openssl(openssl).command, resolve(loaded.secrets()), warn_days, crl=CRL_FILE if crl else None
+        )
         typer.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if as_json else report.table(), nl=as_json)
         return 0 if report.ok else 1

@@ -29,7 +29,10 @@ def serve():
 
 threading.Thread(target=serve, daemon=True).start()
 try:
-    with socket.create_connection(listener.getsockname(), timeout=10) as raw, client_ctx.wrap_socket(raw, server_hostname=name) as tls:
+    with (
+        socket.create_connection(listener.getsockname(), timeout=10) as raw,
+        client_ctx.wrap_socket(raw, server_hostname=name) as tls,
+    ):
         tls.sendall(b"ping")
         assert tls.recv(4) == b"ping", "no echo: the server refused the client certificate"
     print(f"ok {sys.version.split()[0]} default context, two-way, as {name}")
