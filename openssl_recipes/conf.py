@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .broker_schema import NanoMQIn
+from .broker_schema import NanoMQIn, path_problem
+from .errors import UsageError
 from .recipe import Leaf, Recipe
 
 BROKERS = ("nanomq", "mosquitto", "emqx")
@@ -20,16 +21,22 @@ BLOCKS = ("listener", "bridge")
 BLOCK_RE = re.compile(r"^# BEGIN openssl-recipes (?P<name>\w+)\n.*?^# END openssl-recipes (?P=name)\n", re.S | re.M)
 
 
-def context(recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, str] | None) -> dict[str, Any]:
+def context(
+    recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, str] | None, broker: str = "nanomq"
+) -> dict[str, Any]:
     """What the templates see. `secret_values` None: passwords become comments (for stdout)."""
     section = recipe.nanomq or NanoMQIn()
     cert_dir = section.cert_dir or str(recipe.output_dir)
+    if problem := path_problem(cert_dir):  # the output folder, when nanomq.cert_dir does not say
+        raise UsageError(f"the certificates' folder {problem}; set nanomq.cert_dir to where the files will live")
     ca_file = posixpath.join(cert_dir, recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file)
 
     def files(leaf: Leaf) -> dict[str, Any]:
         password = None
         if leaf.password and secret_values is not None:
             password = secret_values[leaf.password.env_name]
+            if broker == "nanomq" and (problem := nanomq_password_problem(password)):
+                raise UsageError(f"the key password of {leaf.name} ({leaf.password.describe()}) {problem}")
         return {
             "keyfile": posixpath.join(cert_dir, leaf.key_file),
             "certfile": posixpath.join(cert_dir, leaf.chain_file or leaf.cert_file),
@@ -67,7 +74,6 @@ def context(recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, st
             **spec.model_dump(include={"name", "host", "port", "clientid", "proto_ver", "keepalive", "clean_start"}),
             "forwards": [f.model_dump() for f in spec.forwards],
             "subscription": [s.model_dump() for s in spec.subscription],
-            "keepalive_seconds": _seconds(spec.keepalive),
         }
     return {"recipe_name": recipe.path.name, "blocks": blocks, "listener": listener, "bridge": bridge}
 
@@ -77,7 +83,7 @@ def render_conf(
 ) -> str:
     from .render import render
 
-    text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values), templates_dir)
+    text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values, broker), templates_dir)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
@@ -108,14 +114,18 @@ def insert_blocks(existing: str, rendered: str) -> str:
     return result
 
 
+def nanomq_password_problem(password: str) -> str | None:
+    """Why NanoMQ cannot be given `password` in its configuration, or None. Measured with 0.25.5:
+    its HOCON reader unescapes `\\"` but not `\\\\`, `\\n` or `\\t`, so a key whose password holds a
+    backslash or a control character never opens (mbedtls_pk_parse_key -15232, "password mismatch")."""
+    if "\\" in password:
+        return "holds a backslash, which NanoMQ 0.25.5 cannot read from its configuration: choose a password without one"
+    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+        return "holds a control character, which NanoMQ 0.25.5 cannot read from its configuration"
+    return None
+
+
 def _pick(leaves: tuple[Leaf, ...], name: str | None) -> Leaf | None:
     if name is None:
         return leaves[0] if leaves else None
     return next(leaf for leaf in leaves if leaf.name == name)  # cross_check made sure it exists
-
-
-def _seconds(duration: str) -> int:
-    match = re.fullmatch(r"(\d+)\s*([smh]?)", duration.strip())
-    if not match:
-        return 60
-    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]

@@ -15,7 +15,7 @@ from .brokers import free_port, mosquitto
 from .helpers import DEFAULT_RECIPE, SMALL_RECIPE, cli, require, write_recipe
 
 DATA = Path(__file__).parent / "data"
-HOSTILE_PASSWORD = 'p"a$s#w\\o{r}d ${HOME} // x'
+HOSTILE_PASSWORD = 'p"a$s#w o{r}d ${HOME} // x'  # no backslash: NanoMQ cannot read one (test_nanomq.py)
 
 BRIDGE = """\
 nanomq:
@@ -194,3 +194,48 @@ def test_templates_can_be_overridden(tmp_path, default_pki, broker):
     (custom / f"{broker}.conf.j2").write_text("{{ no_such_variable }}\n")
     result = cli("conf", broker, "--recipe", str(default_pki.recipe), "--templates", str(custom))
     assert result.code == 2 and "no_such_variable" in result.stderr, result
+
+
+@pytest.mark.parametrize(
+    "bridge, path, reason",
+    [
+        (
+            'forwards: [{remote_topic: "a\\nallow_anonymous true", local_topic: b}]',
+            "nanomq.bridge.forwards[0].remote_topic",
+            "control characters (U+000A)",
+        ),
+        ("forwards: [{remote_topic: 'a b', local_topic: b}]", "nanomq.bridge.forwards[0].remote_topic", "holds a space"),
+        ("subscription: [{remote_topic: 'cmd/#', local_topic: b}]", "nanomq.bridge.subscription[0].remote_topic", "wildcard"),
+        ("forwards: [{remote_topic: '', local_topic: b}]", "nanomq.bridge.forwards[0].remote_topic", "cannot be empty"),
+        ("keepalive: soon", "nanomq.bridge.keepalive", "is not a duration"),
+        ("keepalive: 100000", "nanomq.bridge.keepalive", "1 to 65535 seconds"),
+        ("keepalive: true", "nanomq.bridge.keepalive", "not true/false"),
+        ('host: "evil.example.com\\nallow_anonymous true"', "nanomq.bridge.host", "not a DNS name or an IP address"),
+        ("host: '::1'", "nanomq.bridge.host", "IPv6"),
+        ("clientid: 'edge 1'", "nanomq.bridge.clientid", "a client id is"),
+    ],
+)
+def test_values_that_would_break_a_rendered_file_are_refused_where_they_enter(tmp_path, bridge, path, reason):
+    recipe = write_recipe(
+        tmp_path,
+        SMALL_RECIPE
+        + f"nanomq:\n  bridge: {{host: broker.example.com, {bridge}}}\n".replace("host: broker.example.com, host:", "host:"),
+    )
+    for broker in ("nanomq", "mosquitto"):
+        result = cli("conf", broker, "--recipe", str(recipe))
+        assert result.code == 2 and path in result.stderr and reason in result.stderr, result
+
+
+@pytest.mark.parametrize(
+    "given, seconds", [("60", 60), ("90s", 90), ("1 minute", 60), ("2m", 120), ("1h", 3600), ("45 seconds", 45)]
+)
+def test_keepalive_is_parsed_once_into_seconds_for_every_broker(tmp_path, given, seconds):
+    recipe = write_recipe(
+        tmp_path,
+        SMALL_RECIPE
+        + f"nanomq:\n  bridge: {{host: broker.example.com, keepalive: '{given}', forwards: [{{remote_topic: a, local_topic: b}}]}}\n",
+    )
+    nanomq = cli("conf", "nanomq", "--recipe", str(recipe), "--block", "bridge")
+    mosquitto_conf = cli("conf", "mosquitto", "--recipe", str(recipe), "--block", "bridge")
+    assert ConfigFactory.parse_string(nanomq.stdout)["bridges.mqtt.emqx1.keepalive"].total_seconds() == seconds
+    assert f"\nkeepalive_interval {seconds}\n" in mosquitto_conf.stdout
