@@ -87,6 +87,14 @@ def render_conf(
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
+def used_by_nanomq(recipe: Recipe) -> list[Leaf]:
+    """The server NanoMQ's listener serves and the client its bridge presents, per the nanomq section."""
+    if recipe.nanomq is None:
+        return []
+    chosen = (_pick(recipe.servers, recipe.nanomq.listener.server), _pick(recipe.clients, recipe.nanomq.bridge.client))
+    return [leaf for leaf in chosen if leaf is not None]
+
+
 def carries_password(recipe: Recipe, blocks: tuple[str, ...]) -> bool:
     section = recipe.nanomq or NanoMQIn()
     used = []

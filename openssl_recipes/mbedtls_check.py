@@ -1,0 +1,161 @@
+"""NanoMQ's view of a certificate and key, asked of mbedTLS 2.28 itself (python-mbedtls, the optional
+`openssl-recipes[nanomq]` extra; NanoMQ 0.25.5 links mbedTLS 2.28 too).
+
+Three questions, each answered by mbedTLS code rather than by rules about formats:
+- does the key open, with its password (mbedTLS refuses OpenSSL 3's default AES-encrypted PKCS#8);
+- does the chain verify: a TLS 1.2 handshake in memory, with mbedTLS on both sides;
+- for a server, does an mbedTLS client accept it by each name and IPv4 address a NanoMQ client would
+  dial (mbedTLS 2.x matches IP addresses only through DNS SANs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\s*", re.S)
+
+
+def available() -> str | None:
+    """mbedTLS's version when python-mbedtls is installed, else None."""
+    try:
+        import mbedtls
+    except ImportError:
+        return None
+    return mbedtls.version.version
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A certificate chain file (leaf first) and its key, as mbedTLS loads them."""
+
+    chain: Path
+    key: Path
+    key_type: str  # rsa | ec | ed25519
+    password: str | None = None
+
+
+def open_key(identity: Identity) -> tuple[Any, str | None]:
+    """(the mbedTLS key, None), or (None, why mbedTLS cannot open it)."""
+    from mbedtls import pk
+
+    if identity.key_type == "ed25519":
+        return None, "mbedTLS 2.28 has no Ed25519"
+    kind = pk.RSA if identity.key_type == "rsa" else pk.ECC
+    password = identity.password.encode("utf-8") if identity.password is not None else None
+    try:
+        return kind.from_buffer(identity.key.read_bytes(), password=password), None
+    except OSError as exc:
+        return None, f"cannot read {identity.key.name}: {exc.strerror}"
+    except Exception as exc:  # mbedtls.exceptions.TLSError carries mbedTLS's own message
+        return None, f"mbedTLS cannot open {identity.key.name}: {_message(exc)}"
+
+
+def certificates(path: Path) -> list[Any]:
+    from mbedtls import x509
+
+    return [x509.CRT.from_PEM(block.decode("ascii").strip()) for block in PEM_CERTIFICATE.findall(path.read_bytes())]
+
+
+def handshake(server: Identity | None, client: Identity | None, trust: Path, name: str, verify_server: bool) -> str | None:
+    """A TLS 1.2 handshake between two mbedTLS ends in memory: None when it completes and a round
+    trip works, else the reason. The server requires a client certificate when `client` is given;
+    `server` None: a throwaway server certificate, for checking a client alone."""
+    from mbedtls import tls
+
+    if server is None:
+        server_chain = _throwaway_server()
+    else:
+        server_key, problem = open_key(server)
+        if problem:
+            return problem
+        server_chain = (certificates(server.chain), server_key)
+    client_chain = None
+    if client is not None:
+        client_key, problem = open_key(client)
+        if problem:
+            return problem
+        client_chain = (certificates(client.chain), client_key)
+    anchors = tls.TrustStore(certificates(trust))
+    newest = tls.TLSVersion.TLSv1_2  # NanoMQ's mbedTLS 2.28 speaks TLS 1.2 only
+    server_conf = tls.TLSConfiguration(
+        certificate_chain=server_chain,
+        trust_store=anchors,
+        validate_certificates=client is not None,
+        highest_supported_version=newest,
+    )
+    client_conf = tls.TLSConfiguration(
+        certificate_chain=client_chain, trust_store=anchors, validate_certificates=verify_server, highest_supported_version=newest
+    )
+    client_end = tls.ClientContext(client_conf).wrap_buffers(server_hostname=name)
+    server_end = tls.ServerContext(server_conf).wrap_buffers()
+    sides = {f"the client ({name})": client_end, "the server": server_end}
+    echo = bytearray()
+    try:
+        _pump(sides, lambda: all(end._handshake_state is tls.HandshakeStep.HANDSHAKE_OVER for end in sides.values()))
+        client_end.write(b"ping")
+        _pump(sides, lambda: echo.extend(server_end.read(4 - len(echo))) or len(echo) == 4, handshake=False)
+    except _Refused as refused:
+        return str(refused)
+    return None if bytes(echo) == b"ping" else "no round trip after the handshake"
+
+
+def _throwaway_server() -> tuple[list[Any], Any]:
+    """A self-signed EC server certificate made by mbedTLS, valid for a day: the server end when only
+    a client certificate is being checked (the server's own certificate is not trusted or checked)."""
+    import datetime as dt
+
+    from mbedtls import hashlib, pk, x509
+
+    key = pk.ECC()
+    key.generate()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    request = x509.CSR.new(key, "CN=openssl-recipes mbedTLS probe", hashlib.sha256())
+    return [x509.CRT.selfsign(request, key, now - dt.timedelta(hours=1), now + dt.timedelta(days=1), 1)], key
+
+
+class _Refused(Exception):
+    pass
+
+
+def _pump(sides: dict[str, Any], done: Callable[[], bool], handshake: bool = True) -> None:
+    """Move bytes between two in-memory mbedTLS ends (no sockets, no threads) until `done()`; a side
+    that raises, or a round in which nothing moves, ends it with the reason. mbedTLS advances one handshake step a call."""
+    from mbedtls import tls
+
+    (first_name, first), (second_name, second) = sides.items()
+    for _round in range(500):
+        before = [end._handshake_state for end in sides.values()]
+        for label, end in sides.items():
+            try:
+                if handshake and end._handshake_state is not tls.HandshakeStep.HANDSHAKE_OVER:
+                    end.do_handshake()
+            except (tls.WantReadError, tls.WantWriteError):
+                pass
+            except Exception as exc:
+                raise _Refused(f"{label}: {_message(exc)}") from None
+        try:
+            if done():
+                return
+        except (tls.WantReadError, tls.WantWriteError):
+            pass
+        except Exception as exc:
+            raise _Refused(f"the server: {_message(exc)}") from None
+        moved = 0
+        for source, target in ((first, second), (second, first)):
+            data = source.peek_outgoing(1 << 16)
+            if data:
+                source.consume_outgoing(len(data))
+                target.receive_from_network(data)
+                moved += len(data)
+        if not moved and before == [end._handshake_state for end in sides.values()]:
+            raise _Refused(f"the handshake stopped: neither {first_name} nor {second_name} had anything to send")
+    raise _Refused("the handshake did not finish")
+
+
+def _message(exc: Exception) -> str:
+    text = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+    return str(text).strip()
