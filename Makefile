@@ -6,6 +6,8 @@ VENV   ?= .venv
 RECIPE ?= recipes.yaml
 OUT    ?=
 JOBS   ?=
+# `make handshake` also tries your NanoMQ when one is found: $(NANOMQ), or `nanomq` on PATH
+NANOMQ ?= $(shell command -v nanomq 2>/dev/null)
 
 BIN    := $(VENV)/bin
 TOOL   := $(BIN)/openssl-recipes
@@ -18,7 +20,7 @@ help:
 	@echo "make plan       print the openssl commands a build runs (dry run)"
 	@echo "make conf       render the NanoMQ configuration for the PKI"
 	@echo "make verify     check every certificate (chain, key, names, expiry, modes)"
-	@echo "make handshake  live mutual-TLS check on 127.0.0.1"
+	@echo "make handshake  live mutual-TLS check on 127.0.0.1 (and in your NanoMQ when one is found)"
 	@echo "make test       run the test suite (real openssl, real mosquitto)"
 	@echo "make lint       ruff"
 	@echo "make bench      time build against the document's bash commands"
@@ -46,7 +48,7 @@ verify: $(VENV)/.installed
 	$(TOOL) verify $(ARGS)
 
 handshake: $(VENV)/.installed
-	$(TOOL) handshake $(ARGS)
+	$(TOOL) handshake $(ARGS) $(if $(NANOMQ),--nanomq $(NANOMQ),)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

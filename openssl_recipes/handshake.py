@@ -20,7 +20,7 @@ from typing import Literal
 
 from .recipe import Leaf, Recipe
 
-Outcome = Literal["accepted", "refused"]
+Outcome = Literal["accepted", "refused", "server not trusted"]  # the last: our client refused the server
 
 
 @dataclass(frozen=True)
@@ -111,18 +111,40 @@ def connect(port: int, context: ssl.SSLContext, name: str, timeout: float) -> tu
         if echo == b"ping":
             return "accepted", f"{version}, round trip ok"
         return "refused", "the server closed the connection after the handshake"
+    except ssl.SSLCertVerificationError as exc:  # our client refused the server: not the refusal a case expects
+        return "server not trusted", exc.verify_message or str(exc)
     except ssl.SSLError as exc:
         return "refused", exc.reason or str(exc)
     except OSError as exc:
         return "refused", exc.strerror or type(exc).__name__
 
 
+NO_NAMES = "cannot be checked: its SANs hold no DNS name or IP address a client could dial"
+
+
 def server_names(leaf: Leaf) -> list[str]:
-    """The names and addresses a client may use (the DNS twins of IPs are for mbedTLS only)."""
+    """The names and addresses a client may use (the DNS twins of IPs are for mbedTLS only); a wildcard
+    `*.example.com` is dialled as `check.example.com`."""
     ips = {s.value for s in leaf.sans if s.kind == "IP"}
-    return [
-        s.value for s in leaf.sans if s.kind in ("DNS", "IP") and not (s.kind == "DNS" and s.value in ips) and "*" not in s.value
-    ]
+    names = [s.value for s in leaf.sans if s.kind in ("DNS", "IP") and not (s.kind == "DNS" and s.value in ips)]
+    return list(dict.fromkeys(name.replace("*", "check", 1) if name.startswith("*.") else name for name in names))
+
+
+def load_identity(context: ssl.SSLContext, who: Identity) -> str | None:
+    """Load a certificate chain and key into `context`; None, or why they cannot be used."""
+    try:
+        context.load_cert_chain(who.cert, who.key, who.password)
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc):
+            return f"{who.cert.name} does not match {who.key.name}"
+        return (
+            f"{who.key.name} does not open"
+            + (" with its password" if who.password is not None else "")
+            + f" ({exc.reason or exc})"
+        )
+    except OSError as exc:
+        return f"cannot read {exc.filename or who.cert}: {exc.strerror}"
+    return None
 
 
 def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, timeout: float = 10.0) -> list[Case]:
@@ -135,13 +157,15 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
     ca_file = folder / recipe.ca.cert_file
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
-        foreign = _foreign_client(Path(scratch), openssl) if recipe.clients else None
+        foreign = foreign_client(Path(scratch), openssl) if recipe.clients else None
         for server in recipe.servers:
             me = identity(server)
             server_ctx = strict_context(ssl.PROTOCOL_TLS_SERVER, ca_file)
-            server_ctx.load_cert_chain(me.cert, me.key, me.password)
-            server_ctx.verify_mode = ssl.CERT_REQUIRED if recipe.clients else ssl.CERT_NONE
             names = server_names(server)
+            if problem := load_identity(server_ctx, me) or (None if names else NO_NAMES):
+                cases.append(Case(server.name, "its own certificate", "-", "accepted", "refused", problem))
+                continue
+            server_ctx.verify_mode = ssl.CERT_REQUIRED if recipe.clients else ssl.CERT_NONE
             with EchoServer(server_ctx, timeout) as echo:
 
                 def attempt(
@@ -153,8 +177,9 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
                     port: int = echo.port,
                 ) -> None:
                     client_ctx = strict_context(ssl.PROTOCOL_TLS_CLIENT, ca_file)
-                    if who is not None:
-                        client_ctx.load_cert_chain(who.cert, who.key, who.password)
+                    if who is not None and (problem := load_identity(client_ctx, who)):
+                        cases.append(Case(server_name, label, name, expected, "refused", problem))
+                        return
                     outcome, detail = connect(port, client_ctx, name, timeout)
                     cases.append(Case(server_name, label, name, expected, outcome, detail))
 
@@ -171,7 +196,7 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
     return cases
 
 
-def _foreign_client(scratch: Path, openssl: str) -> Identity:
+def foreign_client(scratch: Path, openssl: str) -> Identity:
     """A CA and client certificate that have nothing to do with the recipe, made by this tool."""
     from .openssl import probe
     from .plan import build_plan

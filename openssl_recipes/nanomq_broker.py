@@ -3,13 +3,15 @@
 Used by `handshake --nanomq` and by the tests. NanoMQ (0.25.5, measured) logs to stdout, may still
 say it started when a TLS file cannot be used, and crashes on some configurations (an empty
 `forwards = []`): so a run is judged by the process (alive, or how it ended) and by its own log
-lines (ERROR and FATAL), not only by whether a port opened.
+lines (ERROR and FATAL), not only by whether a port opened. Its "started successfully" line goes
+to a buffered stdout and may appear only when it exits: listening ports say it started.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -22,6 +24,18 @@ from pathlib import Path
 
 STOP_LINE = "sig_handler: signal signumber: 15 received!"  # our own SIGTERM, logged at ERROR level
 PROBLEM_LEVELS = (" ERROR ", " FATAL ")
+
+
+SOURCE_PREFIX = re.compile(r"\[\d+\] (ERROR|FATAL|WARN |INFO |DEBUG)\s+/\S+:\d+ ")
+MBEDTLS_ERRORS = {"-15232": "-15232: the key password is wrong (measured: a wrong or mangled key_password)"}
+
+
+def short(line: str) -> str:
+    """A NanoMQ log line without its date and source path, with mbedTLS codes we measured explained."""
+    text = SOURCE_PREFIX.sub(lambda match: match.group(1).strip() + " ", line.split(" ", 2)[-1] if line[:2] == "20" else line)
+    for code, meaning in MBEDTLS_ERRORS.items():
+        text = text.replace(f"rv: {code}", f"rv: {meaning}")
+    return text
 
 
 def find_nanomq(explicit: str | None = None) -> str | None:

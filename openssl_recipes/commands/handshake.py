@@ -17,6 +17,17 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds for each connection.")] = 10.0,
+        nanomq: Annotated[
+            bool,
+            typer.Option(
+                "--nanomq",
+                help="Also start your NanoMQ (BINARY, else $NANOMQ, else `nanomq` on PATH) on 127.0.0.1 with the blocks "
+                "`conf nanomq` renders, and try its listener and bridge with the recipe's certificates.",
+            ),
+        ] = False,
+        binary_path: Annotated[
+            str | None, typer.Argument(metavar="[BINARY]", help="With --nanomq: the NanoMQ to start.", show_default=False)
+        ] = None,
     ) -> int:
         """Serve each server certificate with Python's strict TLS and connect with each client
         certificate (by every name and address), without one, and with a foreign one."""
@@ -30,7 +41,28 @@ def register(app: typer.Typer) -> None:
         missing = [leaf.cert_file for leaf in loaded.leaves if not (loaded.output_dir / leaf.cert_file).exists()]
         if missing:
             raise UsageError(f"{', '.join(missing)} missing in {loaded.output_dir}: run `openssl-recipes build` first")
-        cases = run_handshakes(loaded, resolve(loaded.secrets()), find_openssl(openssl).command, timeout)
+        secret_values = resolve(loaded.secrets())
+        openssl_command = find_openssl(openssl).command
+        binary = None
+        if binary_path is not None and not nanomq:
+            raise UsageError(f"{binary_path!r}: a NanoMQ binary is given with --nanomq (handshake --nanomq {binary_path})")
+        if nanomq:
+            from ..nanomq_broker import find_nanomq
+
+            binary = find_nanomq(binary_path)
+            if binary is None:
+                where = repr(binary_path) if binary_path else "$NANOMQ or `nanomq` on PATH"
+                raise UsageError(f"--nanomq: no NanoMQ found at {where}; give its path: --nanomq /path/to/nanomq")
+        cases = run_handshakes(loaded, secret_values, openssl_command, timeout)
+        if binary is not None:
+            import tempfile
+            from pathlib import Path
+
+            from ..handshake import foreign_client
+            from ..nanomq_handshake import run_nanomq_cases
+
+            with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
+                cases += run_nanomq_cases(loaded, secret_values, binary, foreign_client(Path(scratch), openssl_command), timeout)
         for case in cases:
             typer.echo(case.line())
         failed = sum(not case.ok for case in cases)
