@@ -9,6 +9,7 @@ leaf that outlives its CA). The models at the bottom are what the rest of the pa
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -510,7 +511,9 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
     def secret_of(entry: PasswordIn | None, label: str) -> Secret | None:
         if entry is None:
             return None
-        variable = "OPENSSL_RECIPES_PASSWORD_" + re.sub(r"[^A-Za-z0-9]", "_", label).upper()
+        # one variable per entry: the readable part alone collides ('a-1' and 'a_1', 'CA' and 'ca')
+        digest = hashlib.sha256(label.encode("utf-8")).hexdigest()[:8].upper()
+        variable = "OPENSSL_RECIPES_PASSWORD_" + re.sub(r"[^A-Za-z0-9]", "_", label).upper() + "_" + digest
         if entry.env is not None:
             return Secret("env", entry.env, entry.env)
         if entry.file is not None:
@@ -563,6 +566,13 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
     issuer = intermediate or ca
 
     leaves: dict[Role, list[Leaf]] = {"server": [], "client": []}
+    declared = sum(entry.count or 1 for entry in (*raw.servers, *raw.clients))
+    if declared > MAX_FLEET:  # before anything is expanded: memory and time stay bounded
+        errors.append(
+            f"clients: the recipe declares {declared} certificates (counting each fleet's count); "
+            f"at most {MAX_FLEET} in one recipe: split it into several recipes"
+        )
+        raise RecipeError(f"{path}: the recipe is not valid", [_with_line(e, locate) for e in errors])
     for role, entries in (("server", raw.servers), ("client", raw.clients)):
         for index, entry in enumerate(entries):
             where = f"{role}s[{index}]"
@@ -672,9 +682,15 @@ def _expand_fleet(entry: LeafIn, where: str, errors: list[str]) -> list[LeafIn]:
                 data[attr] = fill(data[attr], n)
         data["san"] = [fill(s, n) for s in entry.san]
         data["subject"] = {k: fill(v, n) for k, v in entry.subject.fields().items()}
+        # model_copy keeps nested models (the password reference) as models; model_dump made them dicts
         members.append(
-            LeafIn.model_construct(
-                **{**entry.__dict__, **data, "subject": SubjectIn.model_construct(**data["subject"]), "count": None}
+            entry.model_copy(
+                update={
+                    **data,
+                    "password": entry.password,
+                    "subject": SubjectIn.model_construct(**data["subject"]),
+                    "count": None,
+                }
             )
         )
     return members

@@ -71,6 +71,7 @@ def read_secret(secret: Secret) -> str:
     if secret.source == "env":
         return f': "${{{name}:?set {name} to the key password}}"'
     if secret.source == "file":
-        return f"IFS= read -r {name} < {shlex.quote(secret.where)} || true; export {name}"
+        # the first line without a trailing CR: the same rule as `build` (secrets.first_line)
+        return f"IFS= read -r {name} < {shlex.quote(secret.where)} || true; {name}=${{{name}%$'\\r'}}; export {name}"
     prompt = shlex.quote(f"Password for {secret.where}'s key: ")
     return f"read -rs -p {prompt} {name}; echo >&2; export {name}"

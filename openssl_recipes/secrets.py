@@ -12,6 +12,8 @@ from pathlib import Path
 from .errors import UsageError
 from .recipe import Secret
 
+MAX_PASSWORD_BYTES = 1024  # measured with OpenSSL 3.0: 1024 opens again, 1025 is cut when read back
+
 
 def resolve(secrets: list[Secret], interactive: bool | None = None) -> dict[str, str]:
     """Read every password; return {variable openssl reads: value}. UsageError when one is missing."""
@@ -26,6 +28,11 @@ def resolve(secrets: list[Secret], interactive: bool | None = None) -> dict[str,
         if value == "":
             problems.append(
                 f"the password from {secret.describe()} is empty; openssl would accept it silently, this tool does not"
+            )
+        elif len(value.encode("utf-8")) > MAX_PASSWORD_BYTES:
+            problems.append(
+                f"the password from {secret.describe()} is {len(value.encode('utf-8'))} bytes; openssl reads at most "
+                f"{MAX_PASSWORD_BYTES} (it would write the key with the whole password and then never open it)"
             )
         values[secret.env_name] = value
     if problems:
@@ -48,7 +55,7 @@ def _read(secret: Secret, interactive: bool) -> str:
             raise UsageError(
                 f"password file {secret.where} cannot be read: {getattr(exc, 'strerror', None) or 'not UTF-8'}"
             ) from None
-        return text.split("\n", 1)[0].rstrip("\r")  # the first line, as openssl's file: reads it
+        return first_line(text)
     if not interactive:
         raise UsageError(f"the recipe asks to prompt for {secret.where}'s key password, but stdin is not a terminal")
     import getpass
@@ -57,6 +64,13 @@ def _read(secret: Secret, interactive: bool) -> str:
     if first and getpass.getpass("Again: ") != first:
         raise UsageError(f"the two passwords for {secret.where}'s key differ")
     return first
+
+
+def first_line(text: str) -> str:
+    """A password file's password: its first line, without the line end (LF or CRLF). `plan --script`
+    reads it the same way."""
+    line = text.split("\n", 1)[0]
+    return line[:-1] if line.endswith("\r") else line
 
 
 def mask(text: str, values: dict[str, str]) -> str:
