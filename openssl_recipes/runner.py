@@ -68,7 +68,7 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
     env = child_environment(secret_values)  # each child gets only the passwords its own command reads (see _execute)
     report = BuildReport()
     with workspace.locked(folder):
-        _remove_leftovers(folder)
+        _remove_leftovers(folder, plan)
         inspector = Inspector(plan.openssl.command, folder, env, secret_values)
         decision = decide(plan, inspector, options)
         if options.new_ca:
@@ -208,11 +208,16 @@ def _passin(password: Secret | None) -> str | None:
     return f"env:{password.env_name}" if password else None
 
 
-def _remove_leftovers(folder: Path) -> None:
-    """Temporary files of a run that was killed; and a serial file that is not a serial."""
+def _remove_leftovers(folder: Path, plan: Plan) -> None:
+    """Temporary files of a run that was killed; and the plan's own serial file (the document style's
+    ca.srl) when it is not a serial. No other file: a user's `notes.srl`, or a key a recipe names
+    `root-key.srl`, is not the tool's to judge."""
     for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
         path.unlink(missing_ok=True)
-    for path in folder.glob("*.srl"):
+    serials = {name for step in plan.steps for name in step.outputs[1:] if name.endswith(".srl")}
+    for path in (folder / name for name in sorted(serials)):
+        if not path.is_file() or path.is_symlink():
+            continue
         try:
             if not re.fullmatch(r"[0-9A-Fa-f]+\s*", path.read_text()):
                 path.unlink()  # -CAcreateserial starts a new random serial

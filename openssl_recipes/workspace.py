@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -97,10 +99,36 @@ def set_aside(folder: Path, names: list[str]) -> list[str]:
     for name in names:
         path = folder / name
         if path.exists():
-            backup = path.with_name(f"{name}.{stamp}.bak")
-            os.replace(path, backup)
-            saved.append(backup.name)
+            saved.append(_move_to_new_backup(path, stamp))
     return saved
+
+
+BACKUP_NAME = re.compile(r"^(?P<name>.+)\.\d{8}-\d{6}(-\d+)?\.bak$")
+
+
+def restore(folder: Path, backups: list[str]) -> list[str]:
+    """Put backups made by `set_aside` back under their names (after a failed run); the names restored."""
+    restored = []
+    for backup in backups:
+        match = BACKUP_NAME.match(backup)
+        if match and (folder / backup).exists():
+            os.replace(folder / backup, folder / match.group("name"))
+            restored.append(match.group("name"))
+    return restored
+
+
+def _move_to_new_backup(path: Path, stamp: str) -> str:
+    """Move `path` to NAME.<stamp>.bak, or NAME.<stamp>-2.bak, … : never over an earlier backup (two
+    runs in one second must not lose the first one's CA key). A hard link claims the name atomically."""
+    for attempt in itertools.count(1):
+        backup = path.with_name(f"{path.name}.{stamp}{'' if attempt == 1 else f'-{attempt}'}.bak")
+        try:
+            os.link(path, backup, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        path.unlink()
+        return backup.name
+    raise AssertionError("unreachable")
 
 
 def concatenate(folder: Path, parts: tuple[str, ...] | list[str], target: str) -> None:

@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
         from ..runner import BuildOptions, build
         from ..script import step_line
         from ..secrets import resolve
-        from ..workspace import set_aside
+        from ..workspace import restore, set_aside
 
         loaded = load(recipe, out)
         found = find_openssl(openssl)
@@ -164,7 +164,12 @@ def register(app: typer.Typer) -> None:
         backups = set_aside(
             loaded.output_dir, [f for leaf, _ in due for f in ([leaf.cert_file] + ([leaf.key_file] if rekey else []))]
         )
-        build(plan, values, BuildOptions(only=frozenset(wanted), quiet=True), say=lambda _l: None)
+        try:
+            build(plan, values, BuildOptions(only=frozenset(wanted), quiet=True), say=lambda _l: None)
+        except BaseException:  # a failed signature (wrong CA password, Ctrl-C): the live files come back
+            restored = restore(loaded.output_dir, backups)
+            err(f"renew failed: {', '.join(restored) or 'nothing'} put back as before, unchanged")
+            raise
         for leaf, until in due:
             was = f"{until:%Y-%m-%d}" if until else "unreadable"
             typer.echo(f"renewed {leaf.cert_file} (was valid until {was}){' with a new key' if rekey else ''}")
