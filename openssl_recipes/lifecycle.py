@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,13 +14,8 @@ from . import process, workspace
 from .artifacts import Inspector
 from .errors import RunError, UsageError
 from .openssl import child_environment
-from .recipe import CertificateAuthority, Leaf, Recipe, Secret
+from .recipe import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, CertificateAuthority, Leaf, Recipe, Secret, export_files
 from .script import command_line
-
-CA_CONFIG = "openssl-recipes-ca.cnf"
-CA_DATABASE = "index.txt"
-CRL_NUMBER = "crlnumber"
-CRL_FILE = "crl.pem"
 
 
 @dataclass
@@ -31,6 +27,7 @@ class Action:
     commands: list[tuple[str, ...]] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)  # env name → value, for the children
     concatenations: dict[str, list[str]] = field(default_factory=dict)  # output → parts (`cat a b > out`)
+    outputs: dict[str, int] = field(default_factory=dict)  # what the commands write → its mode afterwards
 
     def lines(self) -> list[str]:
         out = [
@@ -42,6 +39,9 @@ class Action:
         return out
 
     def run(self) -> None:
+        for name in [*self.outputs, *self.concatenations, *self.files]:
+            if (self.folder / name).is_symlink():  # openssl would write wherever it points
+                raise UsageError(f"{self.folder / name} is a symbolic link: remove it, the tool writes only plain files here")
         env = {**child_environment(), **self.secrets}
         for name, (content, mode) in self.files.items():
             if not (self.folder / name).exists():
@@ -55,6 +55,9 @@ class Action:
                 )
         for target, parts in self.concatenations.items():
             workspace.concatenate(self.folder, parts, target)
+        for name, mode in self.outputs.items():  # whatever mode an earlier file had: public 0644, secret 0600
+            if (self.folder / name).exists():
+                os.chmod(self.folder / name, mode)
 
 
 def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
@@ -170,7 +173,7 @@ def export(
             "-name",
             leaf.name,
             "-out",
-            f"{leaf.name}.p12",
+            export_files(leaf.name)[0],
             "-passout",
             f"env:{p12_password.env_name}",
             *_passin(leaf.password),
@@ -178,6 +181,7 @@ def export(
         if legacy:
             argv.append("-legacy")  # RC2/3DES for old consumers (Windows 7, old Java, some embedded stacks)
         action.commands.append(tuple(argv))
+        action.outputs[export_files(leaf.name)[0]] = 0o600  # it holds the private key
         action.secrets.update(
             {
                 k: v
@@ -186,7 +190,7 @@ def export(
             }
         )
     if fullchain:
-        action.concatenations[f"{leaf.name}-fullchain.pem"] = [leaf.cert_file, *chain, recipe.ca.cert_file]
+        action.concatenations[export_files(leaf.name)[1]] = [leaf.cert_file, *chain, recipe.ca.cert_file]
     return action
 
 
@@ -242,6 +246,7 @@ def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int,
         (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password))
     )
     action.commands.append(_gencrl(openssl, issuer))
+    action.outputs[CRL_FILE] = 0o644  # brokers that drop privileges must read it
     action.secrets.update(_issuer_secret(issuer, secret_values))
     return action
 
@@ -250,6 +255,7 @@ def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, st
     issuer = recipe.issuer
     action = Action(recipe.output_dir, files=ca_database_files(recipe, crl_days))
     action.commands.append(_gencrl(openssl, issuer))
+    action.outputs[CRL_FILE] = 0o644  # brokers that drop privileges must read it
     action.secrets.update(_issuer_secret(issuer, secret_values))
     return action
 

@@ -172,6 +172,13 @@ class _KeyFields(_Strict):
             raise ValueError(f"{value!r} is not one of sha256, sha384, sha512")
         return name
 
+    @field_validator("days", "key_size", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):  # YAML `true` would be taken as 1
+            raise ValueError(f"{str(value).lower()} is not a number")
+        return value
+
     @field_validator("days")
     @classmethod
     def _days(cls, value: int | None) -> int | None:
@@ -459,6 +466,8 @@ def parse_san(entry: str) -> San:
     else:
         kind, value = ("IP" if _is_ip(entry) or LOOKS_LIKE_IPV4.match(entry) else "DNS"), entry
     if kind == "IP":
+        if "%" in value:  # Python reads fe80::1%eth0; openssl's IP: SAN does not, mid-build
+            raise ValueError(f"{value!r}: a scoped IPv6 address (with %zone) cannot go into a certificate; drop the zone")
         if not _is_ip(value):
             raise ValueError(f"{value!r} is not an IP address")
         return San("IP", str(ipaddress.ip_address(value)))
@@ -576,6 +585,11 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
     for role, entries in (("server", raw.servers), ("client", raw.clients)):
         for index, entry in enumerate(entries):
             where = f"{role}s[{index}]"
+            if raw.style == "document" and entry.san:
+                warnings.append(
+                    f"{where}.san: the document style's commands carry no extensions, so these names are not in "
+                    "the certificate (verify's names and the handshake will fail on them): use style: strict"
+                )
             for member in _expand_fleet(entry, where, errors):
                 leaf = _leaf(role, member, where, issuer, raw, key_of, secret_of, subject_of, errors)
                 if leaf is not None:
@@ -592,7 +606,10 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
 
     all_leaves = leaves["server"] + leaves["client"]
     owners: dict[str, str] = {}
-    reserved = {CONFIG_FILE_NAME: "the extension file"}
+    reserved = {
+        CONFIG_FILE_NAME: "the extension file",
+        **{name: "the revocation commands (revoke, crl)" for name in LIFECYCLE_FILES},
+    }
     if raw.style == "document":
         reserved[f"{Path(ca.cert_file).stem}.srl"] = "the CA's serial file (document style)"
     owners.update(reserved)
@@ -631,6 +648,11 @@ def _resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: An
                 errors.append(f"{label}: {name!r} is also written by {owners[name]}")
             else:
                 owners[name] = label
+    for leaf in all_leaves:  # what `export NAME` writes belongs to that entry too
+        for exported in export_files(leaf.name):
+            if exported in owners:
+                errors.append(f"{owners[exported]}: {exported!r} is also written by `export {leaf.name}`")
+            owners[exported] = f"`export {leaf.name}`"
     for leaf in all_leaves:
         if leaf.name in names:
             errors.append(f"{leaf.path}.name: {leaf.name!r} is also the name of {names[leaf.name]}")
@@ -775,6 +797,28 @@ def _leaf(
     ]
     errors.extend(problems)
     return None if problems else leaf
+
+
+# Files the lifecycle commands write in the output folder: no recipe entry may be named like them.
+CA_CONFIG = "openssl-recipes-ca.cnf"
+CA_DATABASE = "index.txt"
+CRL_NUMBER = "crlnumber"
+CRL_FILE = "crl.pem"
+LIFECYCLE_FILES = (
+    CA_CONFIG,
+    CRL_FILE,
+    CA_DATABASE,
+    f"{CA_DATABASE}.attr",
+    f"{CA_DATABASE}.old",
+    f"{CA_DATABASE}.attr.old",
+    CRL_NUMBER,
+    f"{CRL_NUMBER}.old",
+)
+
+
+def export_files(name: str) -> tuple[str, str]:
+    """What `export NAME` writes: the PKCS#12 file and the full chain."""
+    return f"{name}.p12", f"{name}-fullchain.pem"
 
 
 def file_name_problem(name: str) -> str | None:

@@ -30,6 +30,8 @@ def command_line(argv: tuple[str, ...] | list[str]) -> str:
 def plan_lines(plan: Plan) -> list[str]:
     """The body shared by `plan` and `plan --script`: folder, umask, files, then each command."""
     out = display_path(plan.output_dir)
+    if out.startswith("-"):  # `cd -` is the previous folder; `mkdir -x` an option
+        out = "./" + out
     lines = [f"mkdir -p -m 700 {shlex.quote(out)}", f"cd {shlex.quote(out)}", "umask 077"]
     for name, content in plan.files.items():
         marker = "EOF"
@@ -63,6 +65,9 @@ def plan_script(plan: Plan) -> str:
     ]
     lines += [read_secret(secret) for secret in recipe.secrets()]
     lines += plan_lines(plan)
+    public = [*plan.files, *(step.artifact for step in plan.steps if step.kind != "key")]
+    if public:  # as `build` leaves them: requests, certificates and bundles 0644, keys 0600 (umask 077)
+        lines.append(command_line(["chmod", "644", "--", *dict.fromkeys(public)]))
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from . import process
 from .errors import UsageError
-from .recipe import RESERVED_PREFIX
+from .recipe import CONFIG_FILE_NAME, RESERVED_PREFIX
 
 LOCK_NAME = f"{RESERVED_PREFIX}.lock"
 BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller
@@ -41,6 +41,11 @@ def prepare(folder: Path, writes: list[str]) -> None:
         target = folder / name
         if target.is_symlink():
             raise UsageError(f"{target} is a symbolic link (to {os.readlink(target)}); refusing to write through it")
+        if name != CONFIG_FILE_NAME and not name.endswith(".srl") and not _could_be_ours(target):
+            raise UsageError(
+                f"{target} exists and is not a PEM file, so this tool did not make it; it would be overwritten: "
+                "move it away, or give the entry another file name in the recipe; nothing was changed"
+            )
     stats = os.statvfs(folder)
     free = stats.f_bavail * stats.f_frsize
     need = MARGIN_BYTES + BYTES_PER_FILE * len(writes)
@@ -48,6 +53,18 @@ def prepare(folder: Path, writes: list[str]) -> None:
         raise UsageError(
             f"output folder {folder} has {free // 1024} KiB free; the build needs about {need // 1024} KiB; nothing was changed"
         )
+
+
+def _could_be_ours(path: Path) -> bool:
+    """Missing, empty (an interrupted openssl), or PEM (whole or cut short): what a build may replace."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(11)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return True  # unreadable or a folder: the build's own checks report it
+    return head == b"" or head == b"-----BEGIN "[: len(head)]
 
 
 @contextmanager
@@ -71,9 +88,12 @@ def locked(folder: Path, announce: bool = True) -> Iterator[None]:
 
 def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
     """Write via a temporary file and rename; created with `mode` from its first byte.
-    Returns False (and writes nothing) when the file already holds exactly `content`."""
+    Returns False (and writes nothing) when the file already holds exactly `content`; its mode is made
+    `mode` all the same (an identical file at 0644 that holds a key password becomes 0600)."""
     try:
         if path.read_text(encoding="utf-8") == content and not path.is_symlink():
+            if path.stat().st_mode & 0o777 != mode:
+                os.chmod(path, mode)
             return False
     except (OSError, UnicodeDecodeError):
         pass

@@ -3,7 +3,12 @@ that fails leaves the live certificate where it was."""
 
 from __future__ import annotations
 
-from .helpers import SMALL_RECIPE, cli, load_cert, load_key, write_recipe
+import stat
+import subprocess
+
+import pytest
+
+from .helpers import SMALL_RECIPE, cli, load_cert, load_key, tree, write_recipe
 
 
 def test_build_removes_no_srl_file_it_did_not_make(tmp_path):
@@ -55,3 +60,98 @@ def test_a_renew_that_cannot_sign_leaves_the_live_certificate_in_place(tmp_path)
     assert "renew failed: client.pem put back as before, unchanged" in result.stderr
     assert live.read_bytes() == before and load_cert(live)
     assert not list(live.parent.glob("client.pem.*.bak"))
+
+
+@pytest.mark.parametrize(
+    "extra, owner",
+    [
+        ("    cert_file: crl.pem\n", "the revocation commands"),
+        ("    key_file: index.txt\n", "the revocation commands"),
+        ("    csr_file: crlnumber.old\n", "the revocation commands"),
+        ("    cert_file: server.p12\n", "`export server`"),
+        ("    cert_file: server-fullchain.pem\n", "`export server`"),
+    ],
+)
+def test_names_the_lifecycle_commands_write_are_reserved(tmp_path, extra, owner):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + extra)
+    result = cli("plan", "--recipe", str(recipe))
+    assert result.code == 2 and owner in result.stderr and "clients[0]" in result.stderr, result
+
+
+def test_build_refuses_to_overwrite_a_file_it_did_not_make(tmp_path):
+    text = SMALL_RECIPE.replace("output: certs", "output: .") + "    cert_file: recipes.yaml\n"
+    recipe = write_recipe(tmp_path, text)
+    before = tree(tmp_path)
+    result = cli("build", "--recipe", str(recipe))
+    assert result.code == 2 and "recipes.yaml exists and is not a PEM file, so this tool did not make it" in result.stderr, result
+    assert tree(tmp_path) == before
+
+
+def test_crl_and_export_refuse_symlinks_and_leave_public_and_secret_modes_right(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\n")
+    env = {"CLIENT_PASS": "client-password"}
+    assert cli("build", "--recipe", str(recipe), env=env).code == 0
+    certs = tmp_path / "certs"
+    outside = tmp_path / "outside.pem"
+    outside.write_text("not yours\n")
+    (certs / "crl.pem").symlink_to(outside)
+    refused = cli("crl", "--recipe", str(recipe), env=env)
+    assert refused.code == 2 and "crl.pem is a symbolic link" in refused.stderr, refused
+    assert outside.read_text() == "not yours\n"
+    (certs / "crl.pem").unlink()
+    assert (made := cli("crl", "--recipe", str(recipe), env=env)).code == 0, made
+    assert stat.S_IMODE((certs / "crl.pem").stat().st_mode) == 0o644  # a broker that drops privileges reads it
+    (certs / "client.p12").write_bytes(b"old")
+    (certs / "client.p12").chmod(0o644)
+    assert (exported := cli("export", "client", "--recipe", str(recipe), env=env)).code == 0, exported
+    assert stat.S_IMODE((certs / "client.p12").stat().st_mode) == 0o600  # it holds the private key
+
+
+def test_conf_out_makes_an_identical_file_that_holds_a_password_0600(tmp_path):
+    recipe = write_recipe(
+        tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\nnanomq: {bridge: {host: broker.example.com}}\n"
+    )
+    env = {"CLIENT_PASS": "client-password"}
+    target = tmp_path / "bridge.conf"
+    assert cli("conf", "nanomq", "--recipe", str(recipe), "--out", str(target), env=env).code == 0
+    target.chmod(0o644)
+    again = cli("conf", "nanomq", "--recipe", str(recipe), "--out", str(target), env=env)
+    assert again.code == 0 and "mode 0600" in again.stdout, again
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_the_script_leaves_the_same_modes_as_build(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    script = cli("plan", "--script", "--recipe", str(recipe))
+    assert script.code == 0, script
+    (tmp_path / "build.sh").write_text(script.stdout)
+    ran = subprocess.run(["bash", str(tmp_path / "build.sh")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    by_script = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "certs").iterdir()}
+    other = tmp_path / "by-build"
+    other.mkdir()
+    built_recipe = write_recipe(other, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(built_recipe)).code == 0
+    by_build = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (other / "certs").iterdir() if p.name != ".openssl-recipes.lock"}
+    assert by_script == by_build and by_build["client.key"] == 0o600 and by_build["client.pem"] == 0o644
+
+
+@pytest.mark.parametrize(
+    "extra, path, reason",
+    [
+        ("    san: ['fe80::1%eth0']\n", "clients[0].san[0]", "scoped IPv6 address"),
+        ("    days: true\n", "clients[0].days", "true is not a number"),
+    ],
+)
+def test_values_openssl_would_misread_are_refused_before_anything_is_written(tmp_path, extra, path, reason):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + extra)
+    before = tree(tmp_path)
+    result = cli("build", "--recipe", str(recipe))
+    assert result.code == 2 and path in result.stderr and reason in result.stderr, result
+    assert tree(tmp_path) == before
+
+
+def test_the_document_style_says_at_plan_time_that_it_drops_the_sans(tmp_path):
+    recipe = write_recipe(tmp_path, "style: document\n" + SMALL_RECIPE)
+    result = cli("plan", "--recipe", str(recipe))
+    assert result.code == 0 and "servers[0].san: the document style's commands carry no extensions" in result.stderr, result

@@ -74,7 +74,11 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--into {into}: cannot read it: {exc}") from None
             text = insert_blocks(existing, text)
             if text == existing:
-                typer.echo(f"{into}: already up to date")
+                if secret and into.stat().st_mode & 0o777 != 0o600:
+                    into.chmod(0o600)
+                    typer.echo(f"{into}: already up to date; now mode 0600: it holds a key password")
+                else:
+                    typer.echo(f"{into}: already up to date")
                 return 0
             shutil.copy2(into, into.with_name(into.name + ".bak"))
         mode = 0o600 if secret else (target.stat().st_mode & 0o777 if target.exists() else 0o644)
