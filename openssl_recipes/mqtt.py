@@ -79,8 +79,25 @@ class Client:
                 return body[2 : 2 + size].decode("utf-8", "replace"), body[offset:]
         raise TimeoutError(f"no message within {timeout} s")
 
+    def ping(self) -> None:
+        """PINGREQ → PINGRESP: the session is fully up on the broker's side."""
+        self._send(0xC0, b"")
+        kind, _body = self._receive()
+        if kind != 0xD0:
+            raise MQTTError(f"expected PINGRESP, got packet type {kind >> 4}")
+
     def disconnect(self) -> None:
         self._send(0xE0, b"")
+
+    def leave(self) -> None:
+        """DISCONNECT, then wait until the broker closes the connection: one session ends before the
+        next begins (NanoMQ 0.25.5 crashed when quick sessions overlapped, see nanomq_broker)."""
+        self.disconnect()
+        try:
+            while self.sock.recv(4096):
+                pass
+        except OSError:
+            pass
 
     def _packet_id(self) -> int:
         packet_id, self.next_id = self.next_id, self.next_id % 65535 + 1

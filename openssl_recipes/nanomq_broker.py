@@ -24,9 +24,12 @@ from pathlib import Path
 
 STOP_LINE = "sig_handler: signal signumber: 15 received!"  # our own SIGTERM, logged at ERROR level
 PROBLEM_LEVELS = (" ERROR ", " FATAL ")
-# NanoMQ 0.25.5 now and then closes a new TLS client right after CONNECT, logging this ERROR (seen about
-# once in 30 runs, whatever the configuration): a race in the broker, not a configuration problem. The
-# CONNACK is lost; a client's second try gets in.
+# NanoMQ 0.25.5 now and then loses the CONNACK of a new TLS client, logging this ERROR and closing the
+# connection, mostly on a loaded machine (about one matrix run in five under full-suite load; 2 of 40
+# connections in a loop with the CPUs busy); once a worker is in that state, later clients meet it too,
+# and once it was followed by an abort (SIGABRT, a garbled client id in the log). It happens after the TLS
+# handshake and the CONNECT were accepted ("<client id> online!" is logged): a race in the broker, not a
+# configuration problem, so the checks count such a client as accepted only with both log lines.
 CONNACK_RACE = "pro_ver of the msg is not 3, 4 or 5"
 
 

@@ -117,17 +117,22 @@ def client_context(ca: Path, cert: Path | None, key: Path | None, password: str 
     return context
 
 
-def mqtt_over_tls(port: int, context: ssl.SSLContext, name: str) -> str:
-    """TLS to 127.0.0.1:port asking for `name`, then an MQTT CONNECT; 'connected' or why not."""
+def mqtt_over_tls(port: int, context: ssl.SSLContext, name: str, client_id: str = "probe") -> str:
+    """TLS to 127.0.0.1:port asking for `name`, then an MQTT session; 'connected (…)' or why not."""
     try:
         with (
             socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw,
             context.wrap_socket(raw, server_hostname=name) as tls,
         ):
+            version = tls.version()
             client = mqtt.Client(tls, WAIT)
-            client.connect(f"probe-{time.monotonic_ns()}")
-            client.disconnect()
-            return f"connected ({tls.version()})"
+            try:
+                client.connect(client_id)
+                client.ping()
+                client.leave()
+            except (OSError, mqtt.MQTTError) as exc:
+                return f"TLS done ({version}), then: {exc}"
+            return f"connected ({version})"
     except ssl.SSLCertVerificationError as exc:
         return f"client refused the server: {exc.verify_message}"
     except ssl.SSLError as exc:
@@ -137,10 +142,16 @@ def mqtt_over_tls(port: int, context: ssl.SSLContext, name: str) -> str:
 
 
 def mqtt_into(broker: NanoMQ, port: int, context: ssl.SSLContext, name: str) -> str:
-    """mqtt_over_tls, tried a second time only when NanoMQ logged its own CONNACK race (CONNACK_RACE)."""
-    outcome = mqtt_over_tls(port, context, name)
-    if outcome.endswith("the broker closed the connection") and broker.wait_for_log(CONNACK_RACE, 2.0):
-        outcome = mqtt_over_tls(port, context, name)
+    """mqtt_over_tls, where a lost CONNACK counts as connected only when NanoMQ logged both the client
+    online (it accepted the certificate and the CONNECT) and its own CONNACK race (CONNACK_RACE)."""
+    client_id = f"probe-{time.monotonic_ns()}"
+    outcome = mqtt_over_tls(port, context, name, client_id)
+    if (
+        outcome.startswith("TLS done")
+        and broker.wait_for_log(f"{client_id} online!", 2.0)
+        and broker.wait_for_log(CONNACK_RACE, 2.0)
+    ):
+        return outcome.replace("TLS done", "connected", 1).split(", then:")[0] + ", CONNACK lost to NanoMQ's own race"
     return outcome
 
 
