@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import process
+from .recipe import Recipe
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)
@@ -119,3 +120,24 @@ def parse_openssl_date(text: str) -> dt.datetime:
     """`Nov  8 18:45:00 2036 GMT` → an aware datetime (UTC)."""
     month, day, clock, year, *_ = text.split()
     return dt.datetime.strptime(f"{month} {day} {clock} {year}", "%b %d %H:%M:%S %Y").replace(tzinfo=dt.UTC)
+
+
+def key_is_encrypted(path: Path) -> bool | None:
+    """Is the PEM key at `path` encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`, or a traditional key with a
+    `Proc-Type: 4,ENCRYPTED` header)? None when it cannot be read."""
+    try:
+        head = path.read_bytes()[:200]
+    except OSError:
+        return None
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
+
+
+def unencrypted_keys(recipe: Recipe) -> list[tuple[str, str]]:
+    """(key file, entry name) for each key the recipe gives a password but that is stored in the clear:
+    a recipe changed after the build (the key is kept, so it stays as it was)."""
+    entries = [*recipe.authorities, *recipe.leaves]
+    return [
+        (entry.key_file, entry.name)
+        for entry in entries
+        if entry.password is not None and key_is_encrypted(recipe.output_dir / entry.key_file) is False
+    ]

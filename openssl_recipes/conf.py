@@ -14,7 +14,7 @@ from typing import Any
 
 from .broker_schema import NanoMQIn, path_problem
 from .errors import UsageError
-from .recipe import Leaf, Recipe
+from .recipe import CRL_FILE, Leaf, Recipe
 
 BROKERS = ("nanomq", "mosquitto", "emqx")
 BLOCKS = ("listener", "bridge")
@@ -61,6 +61,8 @@ def context(
             "port": int(port),
             "verify_peer": verify_peer,
             "fail_if_no_peer_cert": fail,
+            # written once `revoke`/`crl` made one: mosquitto then refuses revoked client certificates
+            "crlfile": posixpath.join(cert_dir, CRL_FILE) if (recipe.output_dir / CRL_FILE).is_file() else None,
             "mode": "two-way: client certificates required"
             if fail
             else ("client certificates optional" if verify_peer else "one-way"),

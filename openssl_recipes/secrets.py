@@ -15,13 +15,14 @@ from .recipe import Secret
 MAX_PASSWORD_BYTES = 1024  # measured with OpenSSL 3.0: 1024 opens again, 1025 is cut when read back
 
 
-def resolve(secrets: list[Secret], interactive: bool | None = None) -> dict[str, str]:
-    """Read every password; return {variable openssl reads: value}. UsageError when one is missing."""
+def resolve(secrets: list[Secret], interactive: bool | None = None, confirm: bool = True) -> dict[str, str]:
+    """Read every password; return {variable openssl reads: value}. UsageError when one is missing.
+    `confirm`: a prompted password is asked twice (it may encrypt a new key); read-only commands ask once."""
     values: dict[str, str] = {}
     problems: list[str] = []
     for secret in secrets:
         try:
-            value = _read(secret, sys.stdin.isatty() if interactive is None else interactive)
+            value = _read(secret, sys.stdin.isatty() if interactive is None else interactive, confirm)
         except UsageError as exc:
             problems.append(exc.message)
             continue
@@ -40,7 +41,7 @@ def resolve(secrets: list[Secret], interactive: bool | None = None) -> dict[str,
     return values
 
 
-def _read(secret: Secret, interactive: bool) -> str:
+def _read(secret: Secret, interactive: bool, confirm: bool = True) -> str:
     if secret.source == "env":
         value = os.environ.get(secret.where)
         if value is None:
@@ -61,7 +62,7 @@ def _read(secret: Secret, interactive: bool) -> str:
     import getpass
 
     first = getpass.getpass(f"Password for {secret.where}'s key: ")
-    if first and getpass.getpass("Again: ") != first:
+    if confirm and first and getpass.getpass("Again: ") != first:
         raise UsageError(f"the two passwords for {secret.where}'s key differ")
     return first
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import mbedtls_check, process
-from .artifacts import Inspector
+from .artifacts import Inspector, key_is_encrypted
 from .conf import used_by_nanomq
 from .openssl import child_environment
 from .recipe import CertificateAuthority, Leaf, Recipe
@@ -185,6 +185,10 @@ class _Checker:
         if not (self.folder / key).exists():
             return Check("fail", f"{key} is missing")
         passin = f"env:{password.env_name}" if password else None  # type: ignore[attr-defined]
+        if password and key_is_encrypted(self.folder / key) is False:
+            return Check(
+                "fail", f"{key} is not encrypted, but the recipe gives it a password: `renew NAME --rekey` makes it again"
+            )
         verdict = self.inspector.certificate(cert, key, passin)
         if verdict.good:
             return Check("pass")

@@ -102,8 +102,11 @@ def test_renew_reissues_only_what_expires_keeping_the_key(tmp_path):
     assert rekeyed.code == 0 and "with a new key" in rekeyed.stdout, rekeyed
     assert cert_public_bytes(load_cert(folder / "short.pem")) != cert_public_bytes(new_short)
     assert cli("verify", "--recipe", str(recipe)).code == 0
-    nothing = cli("renew", "client", "--within", "30", "--recipe", str(recipe))
-    assert "nothing to renew" in nothing.stdout
+    nothing = cli("renew", "--within", "5", "--recipe", str(recipe))
+    assert "nothing to renew" in nothing.stdout, nothing  # short has 10 days, client years
+    named = cli("renew", "client", "--recipe", str(recipe))  # naming an entry renews it, whatever its expiry
+    assert named.code == 0 and "renewed client.pem" in named.stdout, named
+    assert (folder / "client.pem").read_bytes() != old_client
 
 
 def test_revoked_client_is_listed_refused_by_a_crl_checking_server_and_flagged_by_verify(tmp_path):
@@ -158,3 +161,39 @@ def test_lifecycle_commands_appear_in_help():
     result = cli("--help")
     for command in ("show", "export", "issue", "renew", "revoke", "crl"):
         assert command in result.stdout
+
+
+def test_revoking_twice_is_a_clear_error_and_mosquitto_gets_the_crl(tmp_path):
+    import socket
+
+    from openssl_recipes import mqtt
+
+    from .brokers import free_port, mosquitto
+
+    recipe, folder = built(tmp_path)
+    assert cli("revoke", "client", "--recipe", str(recipe)).code == 0
+    again = cli("revoke", "client", "--recipe", str(recipe))
+    assert again.code == 2 and "client.pem is already revoked; crl.pem lists it" in again.stderr, again
+    assert "ERROR:" not in again.output
+    port = free_port()
+    recipe.write_text(TWO_CLIENTS + f"nanomq: {{listener: {{bind: '127.0.0.1:{port}'}}}}\n")
+    listener = cli("conf", "mosquitto", "--recipe", str(recipe), "--block", "listener")
+    assert listener.code == 0 and f"\ncrlfile {folder}/crl.pem\n" in listener.stdout, listener
+    outcomes = {}
+    (tmp_path / "mosquitto").mkdir()
+    with mosquitto(listener.stdout + "allow_anonymous true\n", tmp_path / "mosquitto", [port]):
+        for name in ("client", "short"):
+            context = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+            context.load_cert_chain(folder / f"{name}.pem", folder / f"{name}.key")
+            try:
+                with (
+                    socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+                    context.wrap_socket(raw, server_hostname="localhost") as tls,
+                ):
+                    session = mqtt.Client(tls, 10)
+                    session.connect(f"crl-{name}")
+                    session.leave()
+                outcomes[name] = "accepted"
+            except (ssl.SSLError, OSError, mqtt.MQTTError) as exc:
+                outcomes[name] = f"refused: {exc}"
+    assert outcomes["short"] == "accepted" and outcomes["client"].startswith("refused"), outcomes

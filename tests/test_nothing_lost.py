@@ -155,3 +155,20 @@ def test_the_document_style_says_at_plan_time_that_it_drops_the_sans(tmp_path):
     recipe = write_recipe(tmp_path, "style: document\n" + SMALL_RECIPE)
     result = cli("plan", "--recipe", str(recipe))
     assert result.code == 0 and "servers[0].san: the document style's commands carry no extensions" in result.stderr, result
+
+
+def test_a_key_the_recipe_now_encrypts_is_reported_by_build_and_failed_by_verify(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    recipe.write_text(recipe.read_text() + "    password: {env: CLIENT_PASS}\n")  # the operator edits the recipe
+    env = {"CLIENT_PASS": "now-encrypted"}
+    again = cli("build", "--recipe", str(recipe), env=env)
+    assert again.code == 0 and "made 0" in again.stdout, again
+    assert "kept client.key, which is not encrypted, but the recipe now gives client a password" in again.stderr
+    assert "renew client --rekey" in again.stderr
+    checked = cli("verify", "--recipe", str(recipe), env=env)
+    assert checked.code == 1 and "client.key is not encrypted, but the recipe gives it a password" in checked.stdout, checked
+    fixed = cli("renew", "client", "--rekey", "--recipe", str(recipe), env=env)  # the advice works as given
+    assert fixed.code == 0 and "with a new key" in fixed.stdout, fixed
+    assert load_key(tmp_path / "certs" / "client.key", b"now-encrypted")
+    assert cli("verify", "--recipe", str(recipe), env=env).code == 0

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(render_conf(loaded, broker.value, blocks, None, templates), nl=False)
             return 0
         secret = carries_password(loaded, blocks)
-        text = render_conf(loaded, broker.value, blocks, resolve(loaded.secrets()) if secret else {}, templates)
+        text = render_conf(loaded, broker.value, blocks, resolve(loaded.secrets(), confirm=False) if secret else {}, templates)
         target = out or into
         assert target is not None
         if into:

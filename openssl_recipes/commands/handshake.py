@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         missing = [leaf.cert_file for leaf in loaded.leaves if not (loaded.output_dir / leaf.cert_file).exists()]
         if missing:
             raise UsageError(f"{', '.join(missing)} missing in {loaded.output_dir}: run `openssl-recipes build` first")
-        secret_values = resolve(loaded.secrets())
+        secret_values = resolve(loaded.secrets(), confirm=False)
         openssl_command = find_openssl(openssl).command
         binary = None
         if binary_path is not None and not nanomq:

@@ -135,8 +135,8 @@ def register(app: typer.Typer) -> None:
         rekey: Annotated[bool, typer.Option("--rekey", help="Make a new key too (default: keep the key).")] = False,
         dry_run: DryRun = False,
     ) -> int:
-        """Re-issue the certificates that expire within --within days (same key unless --rekey);
-        the previous certificate (and key) is kept as NAME.<time>.bak."""
+        """Re-issue the named certificates, or without names those that expire within --within days
+        (same key unless --rekey); the previous certificate (and key) is kept as NAME.<time>.bak."""
         from ..lifecycle import due_for_renewal
         from ..plan import build_plan
         from ..runner import BuildOptions, build
@@ -188,12 +188,20 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Record the revocation in the tool's CA database and write a fresh crl.pem."""
+        from ..errors import RunError, UsageError
         from ..lifecycle import revoke
         from ..secrets import resolve
 
         loaded = load(recipe, out, warn=False)
         values = {} if dry_run else resolve([s for s in [loaded.issuer.password] if s])
-        _perform(revoke(loaded, find_openssl(openssl).command, loaded.leaf(name), reason.value, crl_days, values), dry_run)
+        try:
+            _perform(revoke(loaded, find_openssl(openssl).command, loaded.leaf(name), reason.value, crl_days, values), dry_run)
+        except RunError as exc:
+            if any("Already revoked" in line for line in exc.details):
+                raise UsageError(
+                    f"{loaded.leaf(name).cert_file} is already revoked; crl.pem lists it (run `crl` to refresh it)"
+                ) from None
+            raise
         if not dry_run:
             typer.echo(f"revoked {loaded.leaf(name).cert_file}; wrote crl.pem (give it to the brokers: mosquitto `crlfile`)")
         return 0

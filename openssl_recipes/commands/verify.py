@@ -32,7 +32,11 @@ def register(app: typer.Typer) -> None:
         from ..lifecycle import CRL_FILE
 
         report = verify(
-            loaded, find_openssl(openssl).command, resolve(loaded.secrets()), warn_days, crl=CRL_FILE if crl else None
+            loaded,
+            find_openssl(openssl).command,
+            resolve(loaded.secrets(), confirm=False),
+            warn_days,
+            crl=CRL_FILE if crl else None,
         )
         typer.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if as_json else report.table(), nl=as_json)
         return 0 if report.ok else 1
