@@ -125,7 +125,16 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
 
     with Pool(max(1, options.jobs)) as pool:
         verdicts = list(pool.map(lambda leaf: _leaf_verdicts(leaf, inspector, options.force), leaves))
-    unopenable = [f"{leaf.key_file}: {key_v.reason}" for leaf, (key_v, _) in zip(leaves, verdicts) if key_v.state == "unopenable"]
+    unopenable = [
+        f"{leaf.key_file}: {key_v.reason}"
+        + (
+            f"; if the recipe's password for {leaf.name} changed, `openssl-recipes renew {leaf.name} --rekey` makes a new key with it"
+            if leaf.password
+            else ""
+        )
+        for leaf, (key_v, _) in zip(leaves, verdicts)
+        if key_v.state == "unopenable"
+    ]
     if unopenable:
         raise RunError("refusing to replace existing keys that do not open", unopenable)
     candidates = [leaf.cert_file for leaf, (key_v, cert_v) in zip(leaves, verdicts) if key_v.good and cert_v.good]
