@@ -153,7 +153,12 @@ class _Checker:
         parent = None if role == "ca" else self.recipe.ca.cert_file
         row.checks["chain"] = self._chain(ca.cert_file, "any", parent)
         row.checks["names"] = Check("n/a")
-        row.checks["validity"] = self._validity(ca.cert_file, None, server=False)
+        row.checks["validity"] = self._validity(
+            ca.cert_file,
+            None,
+            server=False,
+            fix="`openssl-recipes build --new-ca` (then every certificate it signed is made again)",
+        )
         row.checks["key mode"] = Check("n/a") if offline else self._mode(ca.key_file)
         row.checks["nanomq"] = Check("n/a")
         return row
@@ -169,7 +174,12 @@ class _Checker:
             leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted, self.crl
         )
         row.checks["names"] = self._names(leaf, untrusted) if leaf.role == "server" else Check("n/a")
-        row.checks["validity"] = self._validity(leaf.cert_file, issuer.cert_file, server=leaf.role == "server")
+        row.checks["validity"] = self._validity(
+            leaf.cert_file,
+            issuer.cert_file,
+            server=leaf.role == "server",
+            fix=f"`openssl-recipes renew {leaf.name}` re-issues it",
+        )
         row.checks["key mode"] = self._mode(leaf.key_file)
         row.checks["nanomq"] = self._nanomq(leaf) if leaf.nanomq else Check("n/a")
         return row
@@ -230,10 +240,13 @@ class _Checker:
             if not self._run(*args, "--", leaf.cert_file).ok:
                 bad.append(san.value)
         if bad:
-            return Check("fail", f"not valid for {', '.join(bad)} (declared in the recipe; run build --force to re-issue)")
+            return Check(
+                "fail",
+                f"not valid for {', '.join(bad)} (declared in the recipe): `openssl-recipes renew {leaf.name}` re-issues it, same key",
+            )
         return Check("pass")
 
-    def _validity(self, cert: str, issuer: str | None, server: bool) -> Check:
+    def _validity(self, cert: str, issuer: str | None, server: bool, fix: str) -> Check:
         dates = self.inspector.validity(cert)
         if dates is None:
             return Check("fail", "cannot read the validity dates")
@@ -241,7 +254,7 @@ class _Checker:
         if self.now < start:
             return Check("fail", f"not valid before {start:%Y-%m-%d %H:%M} UTC")
         if self.now > end:
-            return Check("fail", f"expired on {end:%Y-%m-%d} (run renew or build --force)")
+            return Check("fail", f"expired on {end:%Y-%m-%d}: {fix}")
         left = (end - self.now).days
         warnings = []
         if left < self.warn_days:

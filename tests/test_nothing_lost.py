@@ -172,3 +172,20 @@ def test_a_key_the_recipe_now_encrypts_is_reported_by_build_and_failed_by_verify
     assert fixed.code == 0 and "with a new key" in fixed.stdout, fixed
     assert load_key(tmp_path / "certs" / "client.key", b"now-encrypted")
     assert cli("verify", "--recipe", str(recipe), env=env).code == 0
+
+
+def test_a_san_added_to_the_recipe_gets_the_narrowest_advice_and_it_works(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    client_before = (tmp_path / "certs" / "client.pem").read_bytes()
+    recipe.write_text(
+        recipe.read_text().replace("san: [localhost, 127.0.0.1]", "san: [localhost, 127.0.0.1, broker.example.com]")
+    )
+    checked = cli("verify", "--recipe", str(recipe))
+    assert checked.code == 1 and "not valid for broker.example.com" in checked.stdout, checked
+    assert "`openssl-recipes renew server` re-issues it, same key" in checked.stdout and "--force" not in checked.stdout
+    key_before = (tmp_path / "certs" / "server.key").read_bytes()
+    assert (renewed := cli("renew", "server", "--recipe", str(recipe))).code == 0, renewed
+    assert cli("verify", "--recipe", str(recipe)).code == 0
+    assert (tmp_path / "certs" / "server.key").read_bytes() == key_before  # same key
+    assert (tmp_path / "certs" / "client.pem").read_bytes() == client_before  # nothing wider than asked

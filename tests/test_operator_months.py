@@ -60,8 +60,13 @@ class OperatorMonths(RuleBasedStateMachine):
         (self.work / "underscore.pass").write_text("underscore-password\r\n")
         self.env = {"CA_PASS": "ca-password", "CLIENT_PASS": "client-password-0"}
         # every password an entry has had; a key must open with one of its own and none of the others'
-        self.passwords = {"ca": {"ca-password"}, "server": {None}, "client": {"client-password-0"},
-                          "c-1": {"dash-password"}, "c_1": {"underscore-password"}}
+        self.passwords = {
+            "ca": {"ca-password"},
+            "server": {None},
+            "client": {"client-password-0"},
+            "c-1": {"dash-password"},
+            "c_1": {"underscore-password"},
+        }
         self.ca_keys: set[bytes] = set()
         self.edits = 0
         self.run("build")
@@ -136,7 +141,10 @@ class OperatorMonths(RuleBasedStateMachine):
         before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
         proc = subprocess.Popen(
             [sys.executable, "-m", "openssl_recipes", "build", "--force", "--recipe", str(self.work / "recipes.yaml")],
-            env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
@@ -189,11 +197,15 @@ class OperatorMonths(RuleBasedStateMachine):
             if not key_path.exists() or not cert_path.exists():
                 independent = False
                 continue
-            current = None if name == "server" else (self.env["CLIENT_PASS"] if name == "client" else next(iter(self.passwords[name])))
+            current = (
+                None if name == "server" else (self.env["CLIENT_PASS"] if name == "client" else next(iter(self.passwords[name])))
+            )
             key = try_open(key_path, current)
             if key is None or public_bytes(key) != public_bytes_of_cert(cert_path):
                 independent = False
-            checked = subprocess.run([require("openssl"), "verify", "-CAfile", str(folder / "ca.pem"), str(cert_path)], capture_output=True)
+            checked = subprocess.run(
+                [require("openssl"), "verify", "-CAfile", str(folder / "ca.pem"), str(cert_path)], capture_output=True
+            )
             independent &= checked.returncode == 0
         if verdict == 0:
             assert independent, "verify passed where the independent check fails"
