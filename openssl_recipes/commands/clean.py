@@ -13,10 +13,9 @@ def register(app: typer.Typer) -> None:
     def clean_command(recipe: RecipeOption = DEFAULT_RECIPE, out: OutOption = None) -> int:
         """Delete the files the recipe declares (keys, requests, certificates, the extension file)
         from the output folder, then the folder if it is empty. Asks nothing; touches nothing else."""
-        from ..lifecycle import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER
         from ..openssl import ASSUMED
         from ..plan import build_plan
-        from ..recipe import RESERVED_PREFIX
+        from ..recipe import LIFECYCLE_FILES, RESERVED_PREFIX, export_files
         from ..script import display_path
 
         loaded = load(recipe, out, warn=False)
@@ -24,17 +23,8 @@ def register(app: typer.Typer) -> None:
         plan = build_plan(loaded, ASSUMED)
         names = {name for step in plan.steps for name in step.outputs} | set(plan.files)
         names |= {f"{plan.recipe.ca.cert_file.rsplit('.', 1)[0]}.srl", f"{RESERVED_PREFIX}.lock"}
-        names |= {
-            CA_CONFIG,
-            CA_DATABASE,
-            f"{CA_DATABASE}.attr",
-            f"{CA_DATABASE}.old",
-            f"{CA_DATABASE}.attr.old",
-            CRL_NUMBER,
-            f"{CRL_NUMBER}.old",
-            CRL_FILE,
-        }  # revoke / crl
-        names |= {f"{leaf.name}{suffix}" for leaf in loaded.leaves for suffix in (".p12", "-fullchain.pem")}  # export
+        names |= set(LIFECYCLE_FILES)  # revoke / crl
+        names |= {exported for leaf in loaded.leaves for exported in export_files(leaf.name)}  # export
         removed = 0
         for name in sorted(names):
             path = folder / name
