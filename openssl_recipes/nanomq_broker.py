@@ -194,13 +194,13 @@ def _wait_for_port(broker: NanoMQ, port: int, timeout: float) -> None:
             how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with {code}"
             broker.drain()
             raise BrokerFailed(f"NanoMQ {how} before listening on 127.0.0.1:{port}:\n{broker.tail()}")
-        if _listening(port):
+        if listening(port):
             return
         time.sleep(0.05)
     raise BrokerFailed(f"NanoMQ did not listen on 127.0.0.1:{port} within {timeout} s:\n{broker.tail()}")
 
 
-def _listening(port: int) -> bool:
+def listening(port: int) -> bool:
     """Is something listening on 127.0.0.1:`port`? Read from /proc/net/tcp where there is one: a test
     connection would show up in NanoMQ's log as a failed negotiation (an ERROR line)."""
     table = Path("/proc/net/tcp")

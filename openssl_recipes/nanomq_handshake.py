@@ -2,16 +2,20 @@
 the recipe (only the listener's `bind` and the bridge's `server` moved onto free 127.0.0.1 ports), then
 tried the way the field will: the recipe's clients are accepted by NanoMQ's TLS listener, a client
 without a certificate and one from a foreign CA are refused; when the recipe has a bridge, it connects
-over mutual TLS to a local far end (a second NanoMQ serving the recipe's server certificate, requiring
-client certificates) and carries a message each way it is configured for.
+over mutual TLS to a local far end serving the recipe's server certificate and requiring client
+certificates (mosquitto configured by `conf mosquitto` when it is installed, else a second NanoMQ) and
+carries a message each way it is configured for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import shutil
 import socket
 import ssl
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,7 +24,7 @@ from pathlib import Path
 from . import mqtt
 from .conf import render_conf, used_by_nanomq
 from .handshake import NO_NAMES, Case, Identity, Outcome, load_identity, server_names
-from .nanomq_broker import CONNACK_RACE, BrokerFailed, NanoMQ, free_ports, harness_conf, running_nanomq, short
+from .nanomq_broker import CONNACK_RACE, BrokerFailed, NanoMQ, free_ports, harness_conf, listening, running_nanomq, short
 from .recipe import Leaf, Recipe
 
 LISTENER = "NanoMQ listener"
@@ -39,9 +43,10 @@ def run_nanomq_cases(recipe: Recipe, secret_values: dict[str, str], binary: str,
         conf_text = harness_conf(tcp, wss) + render_conf(local, "nanomq", blocks, secret_values)
         with contextlib.ExitStack() as stack:
             try:
+                far_end = ""
                 if has_bridge:
                     assert server is not None, "a bridge's far end serves the recipe's server certificate"
-                    stack.enter_context(
+                    far_end = stack.enter_context(
                         _far_end(recipe, secret_values, binary, scratch / "far", far_port, far_tcp, far_wss, timeout)
                     )
                 ports = [tcp, listen] if server is not None else [tcp]
@@ -51,7 +56,7 @@ def run_nanomq_cases(recipe: Recipe, secret_values: dict[str, str], binary: str,
             if problems := broker.problems():
                 cases.append(Case("NanoMQ", "start-up", "its log", "accepted", "refused", " | ".join(map(short, problems[:5]))))
             if has_bridge:
-                cases += _bridge_cases(local, broker, far_port, tcp, far_tcp, timeout)
+                cases += _bridge_cases(local, broker, far_end, far_port, tcp, far_tcp, timeout)
             if server is not None:
                 cases += _listener_cases(recipe, server, secret_values, foreign, listen, timeout, broker)
             if not broker.alive() or any("killed by signal" in line for line in broker.problems()):
@@ -79,8 +84,11 @@ def _moved(recipe: Recipe, listen: int, far_port: int | None) -> Recipe:
 @contextlib.contextmanager
 def _far_end(
     recipe: Recipe, secret_values: dict[str, str], binary: str, folder: Path, port: int, tcp: int, wss: int, timeout: float
-) -> Iterator[NanoMQ]:
-    """A second NanoMQ serving the recipe's server certificate on `port`, requiring client certificates."""
+) -> Iterator[str]:
+    """The bridge's far end on `port`, serving the recipe's server certificate and requiring client
+    certificates, with a plain listener on `tcp`: mosquitto with the listener `conf mosquitto` renders
+    when it is installed and the server key is not encrypted (mosquitto cannot be given a password),
+    else a second NanoMQ with the listener `conf nanomq` renders. Yields what it is, for the report."""
     from .broker_schema import NanoMQIn
 
     section = recipe.nanomq or NanoMQIn()
@@ -88,18 +96,56 @@ def _far_end(
         update={"bind": f"127.0.0.1:{port}", "verify_peer": True, "fail_if_no_peer_cert": True}
     )
     far = dataclasses.replace(recipe, nanomq=section.model_copy(update={"listener": listener}))
+    server = _chosen(recipe)[0]
+    mosquitto = shutil.which("mosquitto")
+    folder.mkdir(parents=True, exist_ok=True)
+    if mosquitto and server is not None and server.password is None:
+        text = (
+            ("user root\n" if os.geteuid() == 0 else "")  # as root it would drop to a user that cannot read 0600 keys
+            + f"per_listener_settings false\nallow_anonymous true\npersistence false\nlistener {tcp} 127.0.0.1\n"
+            + render_conf(far, "mosquitto", ("listener",), secret_values)
+        )
+        with _running_mosquitto(mosquitto, text, folder, [tcp, port], timeout):
+            yield "a far-end mosquitto"
+        return
     text = harness_conf(tcp, wss) + render_conf(far, "nanomq", ("listener",), secret_values)
     try:
-        with running_nanomq(binary, text, folder, [tcp, port], timeout) as broker:
-            yield broker
+        with running_nanomq(binary, text, folder, [tcp, port], timeout):
+            yield "a far-end NanoMQ"
     except BrokerFailed as exc:
         raise BrokerFailed(f"the far end (a second NanoMQ with the recipe's server certificate): {exc}") from None
 
 
-def _bridge_cases(recipe: Recipe, broker: NanoMQ, far_port: int, tcp: int, far_tcp: int, timeout: float) -> list[Case]:
+@contextlib.contextmanager
+def _running_mosquitto(binary: str, conf_text: str, folder: Path, ports: list[int], timeout: float) -> Iterator[None]:
+    conf, log = folder / "mosquitto.conf", folder / "mosquitto.log"
+    conf.write_text(conf_text, encoding="utf-8")
+    with log.open("wb") as log_file:
+        process = subprocess.Popen([binary, "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            for port in ports:
+                while not listening(port):
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+                        raise BrokerFailed(f"the far end (mosquitto) did not listen on 127.0.0.1:{port}: {' | '.join(tail)}")
+                    time.sleep(0.05)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _bridge_cases(
+    recipe: Recipe, broker: NanoMQ, target: str, far_port: int, tcp: int, far_tcp: int, timeout: float
+) -> list[Case]:
     assert recipe.nanomq is not None
     spec = recipe.nanomq.bridge
-    me, target = f"NanoMQ bridge {spec.name}", "a far-end NanoMQ"
+    me = f"NanoMQ bridge {spec.name}"
     dialer_failed = any("init_dialer_tls failed" in line for line in broker.log())
     connected = (
         None if dialer_failed else broker.wait_for_log(f"Bridge [tls+mqtt-tcp://127.0.0.1:{far_port}] connected!", timeout)

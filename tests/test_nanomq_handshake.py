@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from .helpers import SMALL_RECIPE, cli, foreign_pki, write_recipe
+from .helpers import SMALL_RECIPE, cli, foreign_pki, require, write_recipe
 from .nanomq_peer import nanomq_binary
 
 BRIDGE = """\
@@ -25,22 +25,39 @@ def recipe_with_bridge(tmp_path, client_extra: str = ""):
 
 def test_a_good_recipe_passes_every_case_in_a_real_nanomq(tmp_path):
     binary = nanomq_binary()
+    require("mosquitto")  # the far end of the bridge when the server key is not encrypted
     recipe = recipe_with_bridge(tmp_path, "    password: {env: CLIENT_PASS}\n")
     env = {"CLIENT_PASS": PASSWORD}
     assert (built := cli("build", "--recipe", str(recipe), env=env)).code == 0, built
     result = cli("handshake", "--recipe", str(recipe), "--nanomq", binary, env=env)
     assert result.code == 0, result
     out = result.stdout
-    assert "✔ NanoMQ bridge emqx1 → a far-end NanoMQ as mutual TLS: accepted — connected" in out
-    assert "✔ NanoMQ bridge emqx1 → a far-end NanoMQ as forward edge/up → cloud/up: accepted — the message arrived" in out
+    assert "✔ NanoMQ bridge emqx1 → a far-end mosquitto as mutual TLS: accepted — connected" in out
+    assert "✔ NanoMQ bridge emqx1 → a far-end mosquitto as forward edge/up → cloud/up: accepted — the message arrived" in out
     assert (
-        "✔ NanoMQ bridge emqx1 → a far-end NanoMQ as subscription cloud/down → edge/down: accepted — the message arrived" in out
+        "✔ NanoMQ bridge emqx1 → a far-end mosquitto as subscription cloud/down → edge/down: accepted — the message arrived"
+        in out
     )
     for name in ("localhost", "127.0.0.1"):
-        assert f"✔ client → NanoMQ listener (server) as {name}: accepted — TLSv1.2, MQTT CONNACK" in out
+        assert f"✔ client → NanoMQ listener (server) as {name}: accepted — TLSv1.2" in out  # CONNACK, or its race
     assert "✔ no certificate → NanoMQ listener (server) as localhost: refused — NanoMQ refused" in out
     assert "✔ foreign CA → NanoMQ listener (server) as localhost: refused — NanoMQ refused" in out
     assert "✘" not in out and PASSWORD not in result.output
+
+
+def test_with_an_encrypted_server_key_the_far_end_is_a_second_nanomq(tmp_path):
+    binary = nanomq_binary()
+    text = SMALL_RECIPE.replace(
+        "    san: [localhost, 127.0.0.1]\n", "    san: [localhost, 127.0.0.1]\n    password: {env: SERVER_PASS}\n"
+    )
+    recipe = write_recipe(tmp_path, text + BRIDGE.format(certs=tmp_path / "certs"))
+    env = {"SERVER_PASS": PASSWORD}
+    assert (built := cli("build", "--recipe", str(recipe), env=env)).code == 0, built
+    result = cli("handshake", "--recipe", str(recipe), "--nanomq", binary, env=env)
+    assert result.code == 0, result
+    assert (
+        "✔ NanoMQ bridge emqx1 → a far-end NanoMQ as forward edge/up → cloud/up: accepted — the message arrived" in result.stdout
+    )
 
 
 def test_nanomq_is_found_through_the_environment_or_refused_clearly(tmp_path):
@@ -62,7 +79,7 @@ def test_a_key_form_nanomq_cannot_read_is_caught(tmp_path):
     recipe.write_text(recipe.read_text().replace("    nanomq: false\n", ""))
     result = cli("handshake", "--recipe", str(recipe), "--nanomq", binary, env=env)
     assert result.code == 1, result
-    assert "✘ NanoMQ bridge emqx1 → a far-end NanoMQ as mutual TLS: refused (expected: accepted)" in result.stdout
+    assert "✘ NanoMQ bridge emqx1 → a far-end mosquitto as mutual TLS: refused (expected: accepted)" in result.stdout
     assert "mbedtls_pk_parse_key" in result.stdout and "init_dialer_tls failed" in result.stdout
     assert "✔ client → NanoMQ listener (server) as localhost: accepted" in result.stdout  # Python reads it: only NanoMQ fails
 
@@ -79,7 +96,7 @@ def test_a_wrong_password_and_a_certificate_that_does_not_match_its_key_are_caug
     shutil.copy(foreign / "client.pem", tmp_path / "certs" / "client.pem")  # another key's certificate
     mismatch = cli("handshake", "--recipe", str(recipe), "--nanomq", binary, env={"CLIENT_PASS": "right-password"})
     assert mismatch.code == 1 and "client.pem does not match client.key" in mismatch.stdout, mismatch
-    assert "✘ NanoMQ bridge emqx1 → a far-end NanoMQ as mutual TLS: refused (expected: accepted)" in mismatch.stdout
+    assert "✘ NanoMQ bridge emqx1 → a far-end mosquitto as mutual TLS: refused (expected: accepted)" in mismatch.stdout
 
 
 def test_a_chain_that_does_not_lead_to_the_configured_ca_is_caught(tmp_path):
