@@ -79,6 +79,7 @@ def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None
     now = now or dt.datetime.now(dt.UTC)
     entries = [entry(recipe, n) for n in names] if names else [*recipe.authorities, *recipe.leaves]
     inspector = Inspector(openssl, folder, child_environment())
+    revoked = revocations(folder)
     blocks = []
     for item in entries:
         role = getattr(item, "role", "ca" if item is recipe.ca else "intermediate")
@@ -135,10 +136,34 @@ def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None
                     f"  serial    {fields.get('serial', '?')}",
                     f"  valid     {valid}",
                     f"  sha256    {fields.get('sha256 Fingerprint', '?')}",
+                    *(
+                        [f"  REVOKED   {revoked[fields.get('serial', '').upper()]}"]
+                        if fields.get("serial", "").upper() in revoked
+                        else []
+                    ),
                 ]
             )
         )
     return "\n\n".join(blocks) + "\n"
+
+
+def revocations(folder: Path) -> dict[str, str]:
+    """Serial (hex, upper case) → when and why, from the CA database `revoke` keeps (index.txt)."""
+    try:
+        lines = (folder / CA_DATABASE).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    found = {}
+    for line in lines:
+        fields = line.split("\t")
+        if len(fields) >= 4 and fields[0] == "R":
+            when, _, reason = fields[2].partition(",")
+            try:
+                date = dt.datetime.strptime(when, "%y%m%d%H%M%SZ").strftime("%Y-%m-%d")
+            except ValueError:
+                date = when
+            found[fields[3].upper()] = f"on {date}" + (f" ({reason})" if reason else "") + f", listed in {CRL_FILE} by `crl`"
+    return found
 
 
 # -- export ------------------------------------------------------------------------------------------

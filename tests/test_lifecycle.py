@@ -175,6 +175,9 @@ def test_revoking_twice_is_a_clear_error_and_mosquitto_gets_the_crl(tmp_path):
     again = cli("revoke", "client", "--recipe", str(recipe))
     assert again.code == 2 and "client.pem is already revoked; crl.pem lists it" in again.stderr, again
     assert "ERROR:" not in again.output
+    shown = cli("show", "client", "short", "--recipe", str(recipe))
+    assert shown.code == 0 and shown.stdout.count("REVOKED") == 1, shown
+    assert "REVOKED   on " in shown.stdout.split("short.pem")[0]  # in client's block, not short's
     port = free_port()
     recipe.write_text(TWO_CLIENTS + f"nanomq: {{listener: {{bind: '127.0.0.1:{port}'}}}}\n")
     listener = cli("conf", "mosquitto", "--recipe", str(recipe), "--block", "listener")
