@@ -162,7 +162,7 @@ def revocations(folder: Path) -> dict[str, str]:
                 date = dt.datetime.strptime(when, "%y%m%d%H%M%SZ").strftime("%Y-%m-%d")
             except ValueError:
                 date = when
-            found[fields[3].upper()] = f"on {date}" + (f" ({reason})" if reason else "") + f", listed in {CRL_FILE} by `crl`"
+            found[fields[3].upper()] = f"on {date}" + (f" ({reason})" if reason else "") + f", listed in {CRL_FILE} by crl"
     return found
 
 
