@@ -193,4 +193,12 @@ def logging_openssl(folder: Path) -> tuple[dict[str, str], Path]:
 def read_calls(log: Path) -> list[dict]:
     import json
 
-    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    if not log.exists():
+        return []
+    calls = []
+    for line in log.read_text().splitlines():
+        try:
+            calls.append(json.loads(line))
+        except json.JSONDecodeError:  # the last line, still being written by a running openssl wrapper
+            break
+    return calls
