@@ -48,11 +48,9 @@ def context(
         }
 
     listener = None
-    server = _pick(recipe.servers, section.listener.server)
+    server, client = nanomq_leaves(recipe)
     if server is not None:
-        two_way = bool(recipe.clients)
-        verify_peer = two_way if section.listener.verify_peer is None else section.listener.verify_peer
-        fail = verify_peer if section.listener.fail_if_no_peer_cert is None else section.listener.fail_if_no_peer_cert
+        verify_peer, fail = listener_verification(recipe)
         host, port = section.listener.bind.rsplit(":", 1)
         listener = {
             **files(server),
@@ -68,7 +66,6 @@ def context(
             else ("client certificates optional" if verify_peer else "one-way"),
         }
     bridge = None
-    client = _pick(recipe.clients, section.bridge.client)
     if client is not None:
         spec = section.bridge
         bridge = {
@@ -89,21 +86,32 @@ def render_conf(
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
+def nanomq_leaves(recipe: Recipe) -> tuple[Leaf | None, Leaf | None]:
+    """The server NanoMQ's listener serves and the client its bridge presents (the nanomq section's
+    choice, else the first of each)."""
+    section = recipe.nanomq or NanoMQIn()
+    return _pick(recipe.servers, section.listener.server), _pick(recipe.clients, section.bridge.client)
+
+
+def listener_verification(recipe: Recipe) -> tuple[bool, bool]:
+    """(verify_peer, fail_if_no_peer_cert) of the listener: two-way when the recipe has clients,
+    unless the nanomq section says otherwise."""
+    listener = (recipe.nanomq or NanoMQIn()).listener
+    verify_peer = bool(recipe.clients) if listener.verify_peer is None else listener.verify_peer
+    fail = verify_peer if listener.fail_if_no_peer_cert is None else listener.fail_if_no_peer_cert
+    return verify_peer, fail
+
+
 def used_by_nanomq(recipe: Recipe) -> list[Leaf]:
-    """The server NanoMQ's listener serves and the client its bridge presents, per the nanomq section."""
+    """The leaves a recipe's explicit nanomq section puts into NanoMQ (none without the section)."""
     if recipe.nanomq is None:
         return []
-    chosen = (_pick(recipe.servers, recipe.nanomq.listener.server), _pick(recipe.clients, recipe.nanomq.bridge.client))
-    return [leaf for leaf in chosen if leaf is not None]
+    return [leaf for leaf in nanomq_leaves(recipe) if leaf is not None]
 
 
 def carries_password(recipe: Recipe, blocks: tuple[str, ...]) -> bool:
-    section = recipe.nanomq or NanoMQIn()
-    used = []
-    if "listener" in blocks:
-        used.append(_pick(recipe.servers, section.listener.server))
-    if "bridge" in blocks:
-        used.append(_pick(recipe.clients, section.bridge.client))
+    server, client = nanomq_leaves(recipe)
+    used = ([server] if "listener" in blocks else []) + ([client] if "bridge" in blocks else [])
     return any(leaf is not None and leaf.password is not None for leaf in used)
 
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from . import mqtt
-from .conf import render_conf, used_by_nanomq
+from .conf import listener_verification, nanomq_leaves, render_conf
 from .handshake import NO_NAMES, Case, Identity, Outcome, load_identity, server_names
 from .nanomq_broker import CONNACK_RACE, BrokerFailed, NanoMQ, free_ports, harness_conf, listening, running_nanomq, short
 from .recipe import Leaf, Recipe
@@ -32,7 +32,7 @@ LISTENER = "NanoMQ listener"
 
 def run_nanomq_cases(recipe: Recipe, secret_values: dict[str, str], binary: str, foreign: Identity, timeout: float) -> list[Case]:
     section = recipe.nanomq
-    server, bridge_client = _chosen(recipe)
+    server, bridge_client = nanomq_leaves(recipe)
     has_bridge = bridge_client is not None and section is not None and section.bridge.host is not None
     tcp, wss, listen, far_port, far_tcp, far_wss = free_ports(6)
     local = _moved(recipe, listen, far_port if has_bridge else None)
@@ -64,13 +64,6 @@ def run_nanomq_cases(recipe: Recipe, secret_values: dict[str, str], binary: str,
     return cases
 
 
-def _chosen(recipe: Recipe) -> tuple[Leaf | None, Leaf | None]:
-    used = used_by_nanomq(recipe) if recipe.nanomq else []
-    server = next((leaf for leaf in used if leaf.role == "server"), recipe.servers[0] if recipe.servers else None)
-    client = next((leaf for leaf in used if leaf.role == "client"), None)
-    return server, client
-
-
 def _moved(recipe: Recipe, listen: int, far_port: int | None) -> Recipe:
     """The recipe with NanoMQ's listener on 127.0.0.1:`listen` and its bridge aimed at `far_port`."""
     from .broker_schema import NanoMQIn
@@ -96,7 +89,7 @@ def _far_end(
         update={"bind": f"127.0.0.1:{port}", "verify_peer": True, "fail_if_no_peer_cert": True}
     )
     far = dataclasses.replace(recipe, nanomq=section.model_copy(update={"listener": listener}))
-    server = _chosen(recipe)[0]
+    server = nanomq_leaves(recipe)[0]
     mosquitto = shutil.which("mosquitto")
     folder.mkdir(parents=True, exist_ok=True)
     if mosquitto and server is not None and server.password is None:
@@ -211,12 +204,7 @@ def _listener_cases(
     recipe: Recipe, server: Leaf, secret_values: dict[str, str], foreign: Identity, port: int, timeout: float, broker: NanoMQ
 ) -> list[Case]:
     folder = recipe.output_dir
-    section = recipe.nanomq
-    two_way = bool(recipe.clients)
-    if section is not None and section.listener.verify_peer is not None:
-        two_way = section.listener.verify_peer
-    if section is not None and section.listener.fail_if_no_peer_cert is not None:
-        two_way = section.listener.fail_if_no_peer_cert
+    two_way = listener_verification(recipe)[1]  # clients without a certificate are refused
     names = server_names(server)
     if not names:
         return [Case(f"{LISTENER} ({server.name})", "its certificate", "-", "accepted", "refused", NO_NAMES)]
