@@ -72,9 +72,8 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         inspector = Inspector(plan.openssl.command, folder, env, secret_values)
         decision = decide(plan, inspector, options)
         if options.new_ca:
-            report.backups = workspace.set_aside(
-                folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)]
-            )
+            moved = workspace.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
+            report.backups = list(moved.values())
         for name, content in plan.files.items():
             workspace.write_atomically(folder / name, content)
         to_run = [i for i, run in enumerate(decision) if run]

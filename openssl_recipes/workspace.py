@@ -6,7 +6,6 @@ import errno
 import fcntl
 import itertools
 import os
-import re
 import sys
 import time
 from contextlib import contextmanager
@@ -60,10 +59,8 @@ def _could_be_ours(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
             head = handle.read(11)
-    except FileNotFoundError:
-        return True
     except OSError:
-        return True  # unreadable or a folder: the build's own checks report it
+        return True  # missing; or unreadable, or a folder: the build's own checks report it
     return head == b"" or head == b"-----BEGIN "[: len(head)]
 
 
@@ -112,28 +109,19 @@ def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
     return True
 
 
-def set_aside(folder: Path, names: list[str]) -> list[str]:
-    """Rename existing files to NAME.<time>.bak (so a build makes them again); returns the backups."""
+def set_aside(folder: Path, names: list[str]) -> dict[str, str]:
+    """Rename existing files to NAME.<time>.bak (so a build makes them again); returns {name: backup}."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    saved = []
-    for name in names:
-        path = folder / name
-        if path.exists():
-            saved.append(_move_to_new_backup(path, stamp))
-    return saved
+    return {name: _move_to_new_backup(folder / name, stamp) for name in names if (folder / name).exists()}
 
 
-BACKUP_NAME = re.compile(r"^(?P<name>.+)\.\d{8}-\d{6}(-\d+)?\.bak$")
-
-
-def restore(folder: Path, backups: list[str]) -> list[str]:
+def restore(folder: Path, backups: dict[str, str]) -> list[str]:
     """Put backups made by `set_aside` back under their names (after a failed run); the names restored."""
     restored = []
-    for backup in backups:
-        match = BACKUP_NAME.match(backup)
-        if match and (folder / backup).exists():
-            os.replace(folder / backup, folder / match.group("name"))
-            restored.append(match.group("name"))
+    for name, backup in backups.items():
+        if (folder / backup).exists():
+            os.replace(folder / backup, folder / name)
+            restored.append(name)
     return restored
 
 

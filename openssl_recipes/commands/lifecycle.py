@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
         for leaf, until in due:
             was = f"{until:%Y-%m-%d}" if until else "unreadable"
             typer.echo(f"renewed {leaf.cert_file} (was valid until {was}){' with a new key' if rekey else ''}")
-        err(f"previous files kept as {', '.join(backups)}")
+        err(f"previous files kept as {', '.join(backups.values())}")
         return 0
 
     @app.command("revoke")
