@@ -266,14 +266,9 @@ def ca_database_files(recipe: Recipe, crl_days: int) -> dict[str, tuple[str, int
 
 
 def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int, secret_values: dict[str, str]) -> Action:
-    issuer = recipe.issuer
-    action = Action(recipe.output_dir, files=ca_database_files(recipe, crl_days))
-    action.commands.append(
-        (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password))
-    )
-    action.commands.append(_gencrl(openssl, issuer))
-    action.outputs[CRL_FILE] = 0o644  # brokers that drop privileges must read it
-    action.secrets.update(_issuer_secret(issuer, secret_values))
+    action = crl(recipe, openssl, crl_days, secret_values)  # the record first, then a fresh crl.pem
+    revocation = (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason)
+    action.commands.insert(0, (*revocation, *_passin(recipe.issuer.password)))
     return action
 
 
