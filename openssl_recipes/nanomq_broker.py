@@ -24,12 +24,13 @@ from pathlib import Path
 
 STOP_LINE = "sig_handler: signal signumber: 15 received!"  # our own SIGTERM, logged at ERROR level
 PROBLEM_LEVELS = (" ERROR ", " FATAL ")
-# NanoMQ 0.25.5 now and then loses the CONNACK of a new TLS client, logging this ERROR and closing the
-# connection, mostly on a loaded machine (about one matrix run in five under full-suite load; 2 of 40
-# connections in a loop with the CPUs busy); once a worker is in that state, later clients meet it too,
-# and once it was followed by an abort (SIGABRT, a garbled client id in the log). It happens after the TLS
-# handshake and the CONNECT were accepted ("<client id> online!" is logged): a race in the broker, not a
-# configuration problem, so the checks count such a client as accepted only with both log lines.
+# NanoMQ 0.25.5 now and then loses the CONNACK of a new TLS client, logging this ERROR (its TLS transport
+# found the pipe's protocol version unset) and closing the connection. Measured on 127.0.0.1: 2-10 of 100
+# TLS sessions in a row, loaded or not, with num_taskq_thread = 1 or any `parallel`; 0 of 100 on its plain
+# TCP listener. Afterwards it may abort ("malloc(): unaligned fastbin chunk detected", SIGABRT): 3 of 8
+# runs of 60-100 sessions. It happens after the TLS handshake and the CONNECT were accepted ("<client id>
+# online!" is logged): a bug in the broker, not a configuration problem. So a client is counted accepted
+# only with both log lines, and a run spoiled by it is tried again on a fresh broker.
 CONNACK_RACE = "pro_ver of the msg is not 3, 4 or 5"
 
 
