@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import process
-from .recipe import Recipe
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)
@@ -130,14 +129,3 @@ def key_is_encrypted(path: Path) -> bool | None:
     except OSError:
         return None
     return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
-
-
-def unencrypted_keys(recipe: Recipe) -> list[tuple[str, str]]:
-    """(key file, entry name) for each key the recipe gives a password but that is stored in the clear:
-    a recipe changed after the build (the key is kept, so it stays as it was)."""
-    entries = [*recipe.authorities, *recipe.leaves]
-    return [
-        (entry.key_file, entry.name)
-        for entry in entries
-        if entry.password is not None and key_is_encrypted(recipe.output_dir / entry.key_file) is False
-    ]

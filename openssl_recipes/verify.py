@@ -1,5 +1,5 @@
 """Checks of the built certificates, before they are deployed: one row per certificate, one column per
-check, each with a reason. Everything is asked of openssl (the package has no X.509 parser of its own).
+check, each with a reason. Everything is asked of openssl (`der` only notices recipe drift).
 
 Columns: key (matches the certificate), chain (`openssl verify -x509_strict` with the right purpose),
 names (each declared DNS name / IP of a server), validity (dates, with warnings), key mode (not

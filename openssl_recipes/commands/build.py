@@ -44,12 +44,8 @@ def register(app: typer.Typer) -> None:
         options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
         report = build(plan, values, options)
         typer.echo(report.summary(display_path(plan.output_dir)))
-        from ..artifacts import unencrypted_keys
+        from ..drift import drifted
 
-        for key_file, name in unencrypted_keys(loaded):  # kept from before the recipe gave it a password
-            typer.echo(
-                f"warning: kept {key_file}, which is not encrypted, but the recipe now gives {name} a password: "
-                f"run `openssl-recipes renew {name} --rekey`",
-                err=True,
-            )
+        for drift in drifted(loaded):  # kept from before the recipe changed
+            typer.echo(f"warning: {drift.line()}", err=True)
         return 0
