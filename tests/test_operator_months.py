@@ -1,11 +1,12 @@
 """Months of an operator's commands (hypothesis RuleBasedStateMachine, real openssl): build, a changed
-password, renew, revoke, crl, export, clean, --new-ca, a killed build. After every step:
+password, an edited subject, renew, revoke, crl, export, clean, --new-ca, a killed build. After every step:
 
 - every key opens with one of its own entry's passwords and with no other entry's (nothing crossed);
 - the user's own files, inside and outside the output folder, are untouched (nothing destroyed);
 - every backup is a distinct file, and a backed-up key still opens;
 - every CA key ever made is the live one or a backup, unless `clean` was asked for;
-- when `verify` passes, an independent check (cryptography + `openssl verify`) passes too.
+- when `verify` passes, an independent check (cryptography + `openssl verify`) passes too;
+- a build that keeps a certificate whose subject the recipe no longer has says so.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class OperatorMonths(RuleBasedStateMachine):
         }
         self.ca_keys: set[bytes] = set()
         self.edits = 0
+        self.server_cn = "localhost"
         self.run("build")
 
     def teardown(self) -> None:
@@ -97,6 +99,13 @@ class OperatorMonths(RuleBasedStateMachine):
         says how to make a new one."""
         result = self.run("build", *extra)
         assert result.code == 0 or "renew client --rekey" in result.stderr, result
+        if result.code == 0:  # a certificate kept with another subject than the recipe's is reported
+            from cryptography.x509.oid import NameOID
+
+            cert = load_cert(self.work / "certs" / "server.pem")
+            stale = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value != self.server_cn
+            assert stale == ("server.pem no longer matches" in result.stderr), (self.server_cn, result)
+            assert not stale or "renew server`" in result.stderr, result
 
     @rule()
     def build(self) -> None:
@@ -107,6 +116,14 @@ class OperatorMonths(RuleBasedStateMachine):
         self.edits += 1
         self.env["CLIENT_PASS"] = f"client-password-{self.edits}"
         self.passwords["client"].add(self.env["CLIENT_PASS"])
+
+    @rule()
+    def edit_the_server_subject(self) -> None:
+        self.edits += 1
+        recipe = self.work / "recipes.yaml"
+        new_cn = f"localhost-{self.edits}"
+        recipe.write_text(recipe.read_text().replace(f"subject: {{CN: {self.server_cn}}}", f"subject: {{CN: {new_cn}}}"))
+        self.server_cn = new_cn
 
     @rule(name=st.sampled_from(LEAVES), rekey=st.booleans())
     def renew(self, name: str, rekey: bool) -> None:
@@ -175,7 +192,7 @@ class OperatorMonths(RuleBasedStateMachine):
     def the_users_files_are_untouched(self) -> None:
         for name, content in USER_FILES.items():
             assert (self.work / name).read_bytes() == content, name
-        assert (self.work / "recipes.yaml").read_text() == RECIPE
+        assert (self.work / "recipes.yaml").read_text() == RECIPE.replace("{CN: localhost}", f"{{CN: {self.server_cn}}}")
 
     @invariant()
     def every_ca_key_ever_made_is_kept(self) -> None:
