@@ -14,7 +14,8 @@ from typing import Any
 
 from .broker_schema import NanoMQIn, path_problem
 from .errors import UsageError
-from .recipe import CRL_FILE, Leaf, Recipe
+from .file_names import CRL_FILE
+from .recipe import Leaf, Recipe
 
 BROKERS = ("nanomq", "mosquitto", "emqx")
 BLOCKS = ("listener", "bridge")

@@ -200,7 +200,7 @@ def foreign_client(scratch: Path, openssl: str) -> Identity:
     """A CA and client certificate that have nothing to do with the recipe, made by this tool."""
     from .openssl import probe
     from .plan import build_plan
-    from .recipe import parse_recipe
+    from .recipe_loading import parse_recipe
     from .runner import BuildOptions, build
 
     text = (

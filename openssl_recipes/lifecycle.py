@@ -13,8 +13,9 @@ from pathlib import Path
 from . import process, workspace
 from .artifacts import Inspector
 from .errors import RunError, UsageError
+from .file_names import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, export_files
 from .openssl import child_environment
-from .recipe import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, CertificateAuthority, Leaf, Recipe, Secret, export_files
+from .recipe import CertificateAuthority, Leaf, Recipe, Secret
 from .script import command_line
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from .file_names import CONFIG_FILE_NAME
 from .openssl import Openssl
-from .recipe import CONFIG_FILE_NAME, CertificateAuthority, KeySpec, Leaf, Recipe, Secret
+from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Secret
 from .subject import needs_utf8, subj_argument
 
 StepKind = Literal["key", "csr", "cert", "bundle"]  # bundle: certificates concatenated (argv `cat a b`, output to file)

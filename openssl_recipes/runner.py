@@ -21,9 +21,10 @@ from typing import Callable
 from . import process, workspace
 from .artifacts import Inspector, Verdict
 from .errors import Interrupted, RunError, UsageError
+from .file_names import RESERVED_PREFIX
 from .openssl import child_environment
 from .plan import Plan, Step
-from .recipe import RESERVED_PREFIX, CertificateAuthority, Leaf, Secret
+from .recipe import CertificateAuthority, Leaf, Secret
 from .script import command_line
 from .secrets import mask
 

@@ -14,7 +14,7 @@ from typing import Iterator
 
 from . import process
 from .errors import UsageError
-from .recipe import CONFIG_FILE_NAME, RESERVED_PREFIX
+from .file_names import CONFIG_FILE_NAME, RESERVED_PREFIX
 
 LOCK_NAME = f"{RESERVED_PREFIX}.lock"
 BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller

@@ -7,7 +7,7 @@ import subprocess
 
 from openssl_recipes.openssl import ASSUMED, Openssl
 from openssl_recipes.plan import build_plan
-from openssl_recipes.recipe import load_recipe, parse_recipe
+from openssl_recipes.recipe_loading import load_recipe, parse_recipe
 from openssl_recipes.script import plan_script
 
 from .helpers import DEFAULT_RECIPE, cli, require, write_recipe

@@ -13,9 +13,9 @@ def register(app: typer.Typer) -> None:
     def clean_command(recipe: RecipeOption = DEFAULT_RECIPE, out: OutOption = None) -> int:
         """Delete the files the recipe declares (keys, requests, certificates, the extension file)
         from the output folder, then the folder if it is empty. Asks nothing; touches nothing else."""
+        from ..file_names import LIFECYCLE_FILES, RESERVED_PREFIX, export_files
         from ..openssl import ASSUMED
         from ..plan import build_plan
-        from ..recipe import LIFECYCLE_FILES, RESERVED_PREFIX, export_files
         from ..script import display_path
 
         loaded = load(recipe, out, warn=False)

@@ -64,7 +64,7 @@ def handle_errors(command: F) -> F:
 
 
 def load(recipe: Path, out: Path | None = None, warn: bool = True) -> Recipe:
-    from ..recipe import load_recipe
+    from ..recipe_loading import load_recipe
 
     loaded = load_recipe(recipe, out)
     if warn:
