@@ -17,6 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from .errors import Problem
+
 DNS_NAME = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 DURATION = re.compile(r"^\s*(\d{1,6})\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)?\s*$", re.I)
@@ -188,17 +190,15 @@ def path_problem(value: str) -> str | None:
     return None
 
 
-def cross_check(section: NanoMQIn | None, servers: list[str], clients: list[str]) -> list[str]:
-    """Errors (with field paths) for names the section uses that the recipe does not declare."""
+def cross_check(section: NanoMQIn | None, servers: list[str], clients: list[str]) -> list[Problem]:
+    """Problems (with field paths) for names the section uses that the recipe does not declare."""
     if section is None:
         return []
-    errors = []
+    problems = []
     if section.listener.server is not None and section.listener.server not in servers:
-        errors.append(
-            f"nanomq.listener.server: {section.listener.server!r} is not one of the recipe's servers ({', '.join(servers) or 'none'})"
-        )
+        message = f"{section.listener.server!r} is not one of the recipe's servers ({', '.join(servers) or 'none'})"
+        problems.append(Problem(("nanomq", "listener", "server"), message))
     if section.bridge.client is not None and section.bridge.client not in clients:
-        errors.append(
-            f"nanomq.bridge.client: {section.bridge.client!r} is not one of the recipe's clients ({', '.join(clients) or 'none'})"
-        )
-    return errors
+        message = f"{section.bridge.client!r} is not one of the recipe's clients ({', '.join(clients) or 'none'})"
+        problems.append(Problem(("nanomq", "bridge", "client"), message))
+    return problems

@@ -5,6 +5,8 @@ Every failure a user can cause or meet is one of these; anything else is a bug.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # a run that failed: openssl exited non-zero, a check failed
 EXIT_BAD_INPUT = 2  # the recipe, an option or a password reference is wrong
@@ -57,3 +59,27 @@ class CheckFailed(RecipesError):
 
 class Interrupted(Exception):
     """Ctrl-C (SIGINT) or SIGTERM during a build; the children were stopped."""
+
+
+Loc = tuple["str | int", ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a recipe: where (a field path such as ("clients", 2, "san", 0)) and what.
+    The loader adds the line and column from the YAML it read."""
+
+    loc: Loc
+    message: str
+
+    @property
+    def where(self) -> str:
+        return format_loc(self.loc)
+
+
+def format_loc(loc: Loc | list) -> str:
+    """("clients", 2, "san", 0) → clients[2].san[0]."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"

@@ -6,16 +6,15 @@ path), then the rules that span entries (`recipe_rules`).
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import RecipeError
+from .errors import Problem, RecipeError
 from .recipe import Recipe
 from .recipe_rules import resolve
-from .recipe_schema import ALL_KEYS, FieldProblem, RecipeIn
+from .recipe_schema import RecipeIn, problems_of
+from .yaml_source import Locate
 
 MAX_RECIPE_BYTES = 8 * 1024 * 1024
 
@@ -49,31 +48,23 @@ def parse_recipe(text: str, path: Path, output_override: Path | None = None) -> 
     try:
         raw = RecipeIn.model_validate(document)
     except ValidationError as exc:
-        raise RecipeError(f"{path}: the recipe is not valid", [_describe(e, locate) for e in exc.errors()]) from None
+        raise _invalid(path, problems_of(exc), locate) from None
     except RecursionError:
         raise RecipeError(f"{path}: the recipe is nested too deeply") from None
     base = path.resolve().parent
     output_dir = output_override.resolve() if output_override else (base / raw.output).resolve()
-    return resolve(raw, path, base, output_dir, locate)
+    recipe, problems = resolve(raw, path, base, output_dir)
+    if recipe is None:
+        raise _invalid(path, problems, locate)
+    return recipe
 
 
-def _describe(error: Any, locate: Any) -> str:
-    loc = list(error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        key = str(loc[-1])
-        close = difflib.get_close_matches(key, ALL_KEYS, n=1)
-        message = f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
-    problem = error.get("ctx", {}).get("error")
-    if isinstance(problem, FieldProblem):
-        loc.append(problem.sub)
-    where = format_loc(loc)
-    line = locate(loc)
-    return f"{where}: {message}" + (f" (line {line})" if line else "")
+def _invalid(path: Path, problems: list[Problem], locate: Locate) -> RecipeError:
+    """One error listing every problem: its field path, what is wrong, and where the YAML says it."""
 
+    def described(problem: Problem) -> str:
+        place = locate(list(problem.loc))
+        where = f" (line {place[0]}, column {place[1]})" if place else ""
+        return f"{problem.where}: {problem.message}{where}"
 
-def format_loc(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return RecipeError(f"{path}: the recipe is not valid", [described(problem) for problem in problems])

@@ -1,16 +1,21 @@
-"""A schema-valid recipe → the resolved `Recipe`, with the checks that span entries: defaults, fleet
-expansion, files written twice, names used twice, SANs, password variables, leaves outliving their CA.
+"""A schema-valid recipe → the resolved `Recipe`, with the rules that span entries: defaults, fleet
+expansion (each member validated by the schema like any entry), files written twice, names used
+twice, SANs, one password variable per secret, leaves outliving their CA.
+
+Problems travel as data (`Problem`: field path + message); the loader adds lines and columns.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+
+from pydantic import ValidationError
 
 from .broker_schema import cross_check
-from .errors import RecipeError
+from .errors import Loc, Problem, format_loc
 from .file_names import CONFIG_FILE_NAME, LIFECYCLE_FILES, export_files, file_name_problem
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Role, San, Secret
 from .recipe_schema import (
@@ -22,6 +27,7 @@ from .recipe_schema import (
     PasswordIn,
     RecipeIn,
     SubjectIn,
+    problems_of,
     subject_value_problem,
 )
 from .sans import is_host_name, is_ip, parse_san
@@ -29,297 +35,300 @@ from .subject import SUBJECT_FIELDS
 
 ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 FLEET_PATTERN = re.compile(r"\{n(?::(0?)(\d{1,2})d)?\}")
+ENTRY_FILES = ("key_file", "csr_file", "cert_file", "chain_file")
 
 
-def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path, locate: Any) -> Recipe:
-    errors: list[str] = []
-    warnings: list[str] = []
-    d = raw.defaults
-
-    def key_of(entry: KeyFields) -> KeySpec:
-        return KeySpec(
-            type=entry.key_type or d.key_type or "rsa",
-            size=entry.key_size or d.key_size or 2048,
-            curve=entry.curve or d.curve or "P-256",
-        )
-
-    def secret_of(entry: PasswordIn | None, label: str) -> Secret | None:
-        if entry is None:
-            return None
-        # one variable per entry: the readable part alone collides ('a-1' and 'a_1', 'CA' and 'ca')
-        digest = hashlib.sha256(label.encode("utf-8")).hexdigest()[:8].upper()
-        variable = "OPENSSL_RECIPES_PASSWORD_" + re.sub(r"[^A-Za-z0-9]", "_", label).upper() + "_" + digest
-        if entry.env is not None:
-            return Secret("env", entry.env, entry.env)
-        if entry.file is not None:
-            file_path = Path(entry.file).expanduser()
-            return Secret("file", str(file_path if file_path.is_absolute() else (base / file_path)), variable)
-        return Secret("prompt", label, variable)
-
-    def subject_of(entry_subject: SubjectIn) -> dict[str, str]:
-        merged = {**d.subject.fields(), **entry_subject.fields()}
-        return {k: merged[k] for k in SUBJECT_FIELDS if k in merged}
-
-    def check_file(name: str, where: str) -> None:
-        problem = file_name_problem(name)
-        if problem:
-            errors.append(f"{where}: {problem}")
-
-    def authority_of(entry: CAIn, where: str) -> CertificateAuthority:
-        """The root CA (`ca`) or the intermediate, with the defaults filled in."""
-        if not ENTRY_NAME.match(entry.name):
-            errors.append(f"{where}.name: {entry.name!r} must be letters, digits, '.', '_' or '-'")
-        csr_file = getattr(entry, "csr_file", None) or f"{entry.name}.csr"
-        return CertificateAuthority(
-            name=entry.name,
-            key_file=entry.key_file or f"{entry.name}.key",
-            cert_file=entry.cert_file or f"{entry.name}.pem",
-            csr_file=csr_file if isinstance(entry, IntermediateIn) else None,
-            subject=subject_of(entry.subject),
-            days=entry.days or d.days or 3650,
-            key=key_of(entry),
-            digest=entry.digest or d.digest or "sha256",
-            password=secret_of(entry.password, entry.name),
-        )
-
-    ca = authority_of(raw.ca, "ca")
-    check_file(ca.key_file, "ca.key_file")
-    check_file(ca.cert_file, "ca.cert_file")
-    if raw.style == "strict" and not ca.subject:
-        errors.append("ca.subject: give at least a CN (the strict style does not prompt)")
-    intermediate = None
-    if raw.intermediate is not None:
-        intermediate = authority_of(raw.intermediate, "intermediate")
-        if raw.style != "strict":
-            errors.append(
-                "intermediate: an intermediate CA needs style: strict (the document's commands give it no CA extensions)"
-            )
-        if not intermediate.subject:
-            errors.append("intermediate.subject: give at least a CN")
-        if intermediate.days > ca.days:
-            warnings.append(f"intermediate: valid for {intermediate.days} days, longer than its root CA ({ca.days} days)")
-    issuer = intermediate or ca
-
-    leaves: dict[Role, list[Leaf]] = {"server": [], "client": []}
+def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Recipe | None, list[Problem]]:
+    """The recipe, or None and every problem found (all of them, not the first)."""
+    rules = _Rules(raw, base)
     declared = sum(entry.count or 1 for entry in (*raw.servers, *raw.clients))
     if declared > MAX_FLEET:  # before anything is expanded: memory and time stay bounded
-        errors.append(
-            f"clients: the recipe declares {declared} certificates (counting each fleet's count); "
+        message = (
+            f"the recipe declares {declared} certificates (counting each fleet's count); "
             f"at most {MAX_FLEET} in one recipe: split it into several recipes"
         )
-        raise RecipeError(f"{path}: the recipe is not valid", [_with_line(e, locate) for e in errors])
+        return None, [Problem(("clients",), message)]
+    ca = rules.authority(raw.ca, ("ca",))
+    intermediate = rules.authority(raw.intermediate, ("intermediate",)) if raw.intermediate else None
+    issuer = intermediate or ca
+    leaves: dict[Role, list[Leaf]] = {"server": [], "client": []}
+    placed: list[tuple[Leaf, Loc]] = []  # each leaf with the field path of the entry it came from
     for role, entries in (("server", raw.servers), ("client", raw.clients)):
         for index, entry in enumerate(entries):
-            where = f"{role}s[{index}]"
-            if raw.style == "document" and entry.san:
-                warnings.append(
-                    f"{where}.san: the document style's commands carry no extensions, so these names are not in "
-                    "the certificate (verify's names and the handshake will fail on them): use style: strict"
-                )
-            for member in _expand_fleet(entry, where, errors):
-                leaf = _leaf(role, member, where, issuer, raw, key_of, secret_of, subject_of, errors)
-                if leaf is not None:
-                    leaves[role].append(leaf)
-                    if leaf.key.type == "ed25519" and leaf.nanomq:
-                        warnings.append(
-                            f"{where} ({leaf.name}): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients "
-                            "cannot use it; set nanomq: false if no NanoMQ uses this entry"
-                        )
-                    if leaf.days > issuer.days:
-                        warnings.append(
-                            f"{where} ({leaf.name}): valid for {leaf.days} days, longer than its CA ({issuer.days} days)"
-                        )
-
-    all_leaves = leaves["server"] + leaves["client"]
-    owners: dict[str, str] = {}
-    reserved = {
-        CONFIG_FILE_NAME: "the extension file",
-        **{name: "the revocation commands (revoke, crl)" for name in LIFECYCLE_FILES},
-    }
-    if raw.style == "document":
-        reserved[f"{Path(ca.cert_file).stem}.srl"] = "the CA's serial file (document style)"
-    owners.update(reserved)
-    names: dict[str, str] = {ca.name: "ca"}
-    declared = [("ca", (("key_file", ca.key_file), ("cert_file", ca.cert_file)))]
-    if intermediate:
-        if intermediate.name in names:
-            errors.append(f"intermediate.name: {intermediate.name!r} is also the name of the root CA")
-        names[intermediate.name] = "intermediate"
-        declared.append(
-            (
-                "intermediate",
-                (("key_file", intermediate.key_file), ("csr_file", intermediate.csr_file), ("cert_file", intermediate.cert_file)),
-            )
-        )
-        declared.append(("bundle_file", (("", raw.bundle_file),)))
-    declared += [
-        (
-            leaf.path,
-            (
-                ("key_file", leaf.key_file),
-                ("csr_file", leaf.csr_file),
-                ("cert_file", leaf.cert_file),
-                *((("chain_file", leaf.chain_file),) if leaf.chain_file else ()),
-            ),
-        )
-        for leaf in all_leaves
-    ]
-    for where, files in declared:
-        for attr, name in files:
-            label = f"{where}.{attr}" if attr else where
-            problem = file_name_problem(name)
-            if problem and where in ("intermediate", "bundle_file"):
-                errors.append(f"{label}: {problem}")
-            elif name in owners:
-                errors.append(f"{label}: {name!r} is also written by {owners[name]}")
-            else:
-                owners[name] = label
-    for leaf in all_leaves:  # what `export NAME` writes belongs to that entry too
-        for exported in export_files(leaf.name):
-            if exported in owners:
-                errors.append(f"{owners[exported]}: {exported!r} is also written by `export {leaf.name}`")
-            owners[exported] = f"`export {leaf.name}`"
-    for leaf in all_leaves:
-        if leaf.name in names:
-            errors.append(f"{leaf.path}.name: {leaf.name!r} is also the name of {names[leaf.name]}")
-        else:
-            names[leaf.name] = leaf.path
-
-    errors += cross_check(raw.nanomq, [leaf.name for leaf in leaves["server"]], [leaf.name for leaf in leaves["client"]])
-    if errors:
-        raise RecipeError(f"{path}: the recipe is not valid", [_with_line(e, locate) for e in errors])
-    return Recipe(
+            loc = (f"{role}s", index)
+            made = rules.leaves(role, entry, loc, issuer)
+            leaves[role] += made
+            placed += [(leaf, loc) for leaf in made]
+    rules.check_files_and_names(ca, intermediate, placed)
+    rules.problems += cross_check(raw.nanomq, [leaf.name for leaf in leaves["server"]], [leaf.name for leaf in leaves["client"]])
+    if rules.problems:
+        return None, rules.problems
+    recipe = Recipe(
         path=path,
         output_dir=output_dir,
         style=raw.style,
         ca=ca,
         servers=tuple(leaves["server"]),
         clients=tuple(leaves["client"]),
-        warnings=tuple(warnings),
+        warnings=tuple(rules.warnings),
         nanomq=raw.nanomq,
         intermediate=intermediate,
         bundle_file=raw.bundle_file if intermediate else None,
     )
+    return recipe, []
 
 
-def _with_line(message: str, locate: Any) -> str:
-    where = message.split(":", 1)[0].split(" ", 1)[0]
-    loc: list[Any] = []
-    for part in re.findall(r"[A-Za-z_]\w*|\[\d+\]", where):
-        loc.append(int(part[1:-1]) if part.startswith("[") else part)
-    line = locate(loc) if loc else None
-    return message + (f" (line {line})" if line else "")
+class _Rules:
+    """Resolves entries against the defaults, collecting problems and warnings as it goes."""
+
+    def __init__(self, raw: RecipeIn, base: Path) -> None:
+        self.raw = raw
+        self.defaults = raw.defaults
+        self.base = base  # relative password files are read from the recipe's folder
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def problem(self, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(loc, message))
+
+    def warn(self, loc: Loc, message: str, member: str | None = None) -> None:
+        """A warning; `member` names the leaf when the entry is a fleet's (or any entry's) template."""
+        self.warnings.append(f"{format_loc(loc)}{f' ({member})' if member else ''}: {message}")
+
+    # -- defaults --
+
+    def key_of(self, entry: KeyFields) -> KeySpec:
+        d = self.defaults
+        return KeySpec(
+            type=entry.key_type or d.key_type or "rsa",
+            size=entry.key_size or d.key_size or 2048,
+            curve=entry.curve or d.curve or "P-256",
+        )
+
+    def secret_of(self, entry: PasswordIn | None, label: str) -> Secret | None:
+        if entry is None:
+            return None
+        if entry.env is not None:
+            return Secret("env", entry.env, entry.env)
+        # one variable per entry: the readable part alone collides ('a-1' and 'a_1', 'CA' and 'ca')
+        digest = hashlib.sha256(label.encode("utf-8")).hexdigest()[:8].upper()
+        variable = "OPENSSL_RECIPES_PASSWORD_" + re.sub(r"[^A-Za-z0-9]", "_", label).upper() + "_" + digest
+        if entry.file is not None:
+            file_path = Path(entry.file).expanduser()
+            return Secret("file", str(file_path if file_path.is_absolute() else (self.base / file_path)), variable)
+        return Secret("prompt", label, variable)
+
+    def subject_of(self, entry_subject: SubjectIn) -> dict[str, str]:
+        merged = {**self.defaults.subject.fields(), **entry_subject.fields()}
+        return {k: merged[k] for k in SUBJECT_FIELDS if k in merged}
+
+    # -- the CAs --
+
+    def authority(self, entry: CAIn, loc: Loc) -> CertificateAuthority:
+        """The root CA (`ca`) or the intermediate, with the defaults filled in."""
+        if not ENTRY_NAME.match(entry.name):
+            self.problem((*loc, "name"), f"{entry.name!r} must be letters, digits, '.', '_' or '-'")
+        is_intermediate = isinstance(entry, IntermediateIn)
+        authority = CertificateAuthority(
+            name=entry.name,
+            key_file=entry.key_file or f"{entry.name}.key",
+            cert_file=entry.cert_file or f"{entry.name}.pem",
+            csr_file=(entry.csr_file or f"{entry.name}.csr") if isinstance(entry, IntermediateIn) else None,
+            subject=self.subject_of(entry.subject),
+            days=entry.days or self.defaults.days or 3650,
+            key=self.key_of(entry),
+            digest=entry.digest or self.defaults.digest or "sha256",
+            password=self.secret_of(entry.password, entry.name),
+        )
+        if not authority.subject and (is_intermediate or self.raw.style == "strict"):
+            self.problem((*loc, "subject"), "give at least a CN (the strict style does not prompt)")
+        if is_intermediate:
+            if self.raw.style != "strict":
+                self.problem(loc, "an intermediate CA needs style: strict (the document's commands give it no CA extensions)")
+            root_days = self.raw.ca.days or self.defaults.days or 3650
+            if authority.days > root_days:
+                self.warn(loc, f"valid for {authority.days} days, longer than its root CA ({root_days} days)")
+        return authority
+
+    # -- servers and clients --
+
+    def leaves(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> list[Leaf]:
+        if self.raw.style == "document" and entry.san:
+            self.warn(
+                (*loc, "san"),
+                "the document style's commands carry no extensions, so these names are not in the certificate "
+                "(verify's names and the handshake will fail on them): use style: strict",
+            )
+        found = []
+        for member in self.fleet(entry, loc):
+            leaf = self.leaf(role, member, loc, issuer)
+            if leaf is None:
+                break  # one member's problem is every member's: say it once
+            found.append(leaf)
+            if leaf.key.type == "ed25519" and leaf.nanomq:
+                self.warn(
+                    loc,
+                    "an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; "
+                    "set nanomq: false if no NanoMQ uses this entry",
+                    leaf.name,
+                )
+            if leaf.days > issuer.days:
+                self.warn(loc, f"valid for {leaf.days} days, longer than its CA ({issuer.days} days)", leaf.name)
+        return found
+
+    def fleet(self, entry: LeafIn, loc: Loc) -> Iterator[LeafIn]:
+        """The entry itself, or each member of its fleet: the name, files, SANs and subject with the
+        number filled in, then validated by the schema like any entry (one problem stops the fleet)."""
+        if entry.count is None:
+            yield entry
+            return
+        if not FLEET_PATTERN.search(entry.name):
+            self.problem((*loc, "name"), "with count, the name must hold the number, e.g. 'device-{n:04d}'")
+            return
+        template = entry.model_dump(exclude_none=True, exclude={"count"})
+        for n in range(1, entry.count + 1):
+            data = _filled(template, n)
+            try:
+                yield LeafIn.model_validate(data)
+            except ValidationError as exc:
+                for problem in problems_of(exc, loc):
+                    self.problem(problem.loc, f"{problem.message} (fleet member {data['name']!r})")
+                return
+
+    def leaf(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> Leaf | None:
+        before = len(self.problems)
+        raw = self.raw
+        if not ENTRY_NAME.match(entry.name):
+            self.problem((*loc, "name"), f"{entry.name!r} must be letters, digits, '.', '_' or '-'")
+        subject = self.subject_of(entry.subject)
+        for key, value in subject.items():
+            if problem := subject_value_problem(key, value):
+                self.problem((*loc, "subject", key), problem)
+        sans = self.sans(role, entry, loc, subject)
+        if raw.style == "strict" and not subject:
+            self.problem((*loc, "subject"), "give at least a CN (the strict style does not prompt)")
+        if len(self.problems) > before:
+            return None
+        name = entry.name
+        leaf = Leaf(
+            role=role,
+            name=name,
+            key_file=entry.key_file or f"{name}.key",
+            csr_file=entry.csr_file or f"{name}.csr",
+            cert_file=entry.cert_file or f"{name}.pem",
+            subject=subject,
+            sans=tuple(dict.fromkeys(sans)),
+            days=entry.days or raw.defaults.days or 3650,
+            key=self.key_of(entry),
+            digest=entry.digest or raw.defaults.digest or "sha256",
+            password=self.secret_of(entry.password, name),
+            nanomq=self.uses_nanomq(entry),
+            path=format_loc(loc),
+            chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
+            one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
+        )
+        if leaf.one_step and (leaf.password or issuer.password):
+            self.problem(
+                (*loc, "one_step"),
+                "needs unencrypted keys (one openssl req cannot take two passwords); leave one_step off for this entry",
+            )
+        if leaf.one_step and raw.style != "strict":
+            self.problem((*loc, "one_step"), "not in the document style (the document makes a request, then signs it)")
+        for attr in ENTRY_FILES:
+            if (name_ := getattr(leaf, attr)) is not None and (problem := file_name_problem(name_)):
+                self.problem((*loc, attr), problem)
+        return None if len(self.problems) > before else leaf
+
+    def uses_nanomq(self, entry: LeafIn) -> bool:
+        return self.defaults.nanomq if entry.nanomq is None else entry.nanomq
+
+    def sans(self, role: Role, entry: LeafIn, loc: Loc, subject: dict[str, str]) -> list[San]:
+        """The entry's SANs; a server without any takes its CN (when it is a host name or address);
+        a server NanoMQ uses gets a DNS twin of each IPv4 address (mbedTLS 2.x never matches IP SANs)."""
+        sans: list[San] = []
+        for index, text in enumerate(entry.san):
+            try:
+                sans.append(parse_san(text))
+            except ValueError as exc:
+                self.problem((*loc, "san", index), str(exc))
+        strict = self.raw.style == "strict"
+        if role == "server" and not entry.san and strict:
+            cn = subject.get("CN")
+            if cn and is_ip(cn):
+                sans.append(San("IP", cn))
+            elif cn and is_host_name(cn):
+                sans.append(San("DNS", cn.lower()))
+            else:
+                self.problem(
+                    (*loc, "san"),
+                    f"no SANs given and CN {cn!r} is not a host name; list the names and addresses clients "
+                    "connect to, e.g. san: [broker.local, 192.0.2.10]",
+                )
+        if role == "server" and strict and self.uses_nanomq(entry):
+            present = {str(s) for s in sans}
+            sans += [
+                San("DNS", s.value)
+                for s in list(sans)
+                if s.kind == "IP" and ":" not in s.value and f"DNS:{s.value}" not in present
+            ]
+        return sans
+
+    # -- the whole recipe --
+
+    def check_files_and_names(
+        self, ca: CertificateAuthority, intermediate: CertificateAuthority | None, leaves: list[tuple[Leaf, Loc]]
+    ) -> None:
+        """No file written by two entries or commands; no name used twice; export's files are the entry's."""
+        owners: dict[str, tuple[Loc, str]] = {CONFIG_FILE_NAME: ((), "the extension file")}
+        owners |= {name: ((), "the revocation commands (revoke, crl)") for name in LIFECYCLE_FILES}
+        if self.raw.style == "document":
+            owners[f"{Path(ca.cert_file).stem}.srl"] = ((), "the CA's serial file (document style)")
+        declared: list[tuple[Loc, str, bool]] = [
+            (("ca", "key_file"), ca.key_file, True),
+            (("ca", "cert_file"), ca.cert_file, True),
+        ]
+        names: dict[str, str] = {ca.name: "ca"}
+        if intermediate:
+            if intermediate.name in names:
+                self.problem(("intermediate", "name"), f"{intermediate.name!r} is also the name of the root CA")
+            names[intermediate.name] = "intermediate"
+            declared += [
+                (("intermediate", attr), getattr(intermediate, attr), True) for attr in ("key_file", "csr_file", "cert_file")
+            ]
+            declared.append((("bundle_file",), self.raw.bundle_file, True))
+        for leaf, loc in leaves:
+            declared += [((*loc, attr), getattr(leaf, attr), False) for attr in ENTRY_FILES if getattr(leaf, attr)]
+        for loc, name, check_name in declared:
+            problem = file_name_problem(name) if check_name else None
+            if problem:
+                self.problem(loc, problem)
+            elif name in owners:
+                self.problem(loc, f"{name!r} is also written by {owners[name][1]}")
+            else:
+                owners[name] = (loc, format_loc(loc))
+        for leaf, loc in leaves:  # what `export NAME` writes belongs to that entry too
+            for exported in export_files(leaf.name):
+                if exported in owners:
+                    self.problem(owners[exported][0], f"{exported!r} is also written by `export {leaf.name}`")
+                owners[exported] = (loc, f"`export {leaf.name}`")
+        for leaf, loc in leaves:
+            if leaf.name in names:
+                self.problem((*loc, "name"), f"{leaf.name!r} is also the name of {names[leaf.name]}")
+            else:
+                names[leaf.name] = leaf.path
 
 
-def _expand_fleet(entry: LeafIn, where: str, errors: list[str]) -> list[LeafIn]:
-    if entry.count is None:
-        return [entry]
-    if not FLEET_PATTERN.search(entry.name):
-        errors.append(f"{where}.name: with count, the name must hold the number, e.g. 'device-{{n:04d}}'")
-        return []
+def _filled(template: dict, n: int) -> dict:
+    """A fleet member's fields: `{n}` / `{n:04d}` replaced by its number wherever a name is made."""
 
-    def fill(text: str, n: int) -> str:
+    def fill(text: str) -> str:
         return FLEET_PATTERN.sub(lambda m: f"{n:0{m.group(2)}d}" if m.group(2) else str(n), text)
 
-    members = []
-    for n in range(1, entry.count + 1):
-        data = entry.model_dump(exclude_none=True, exclude={"count"})
-        data["name"] = fill(entry.name, n)
-        for attr in ("key_file", "csr_file", "cert_file", "chain_file"):
-            if attr in data:
-                data[attr] = fill(data[attr], n)
-        data["san"] = [fill(s, n) for s in entry.san]
-        data["subject"] = {k: fill(v, n) for k, v in entry.subject.fields().items()}
-        # model_copy keeps nested models (the password reference) as models; model_dump made them dicts
-        members.append(
-            entry.model_copy(
-                update={
-                    **data,
-                    "password": entry.password,
-                    "subject": SubjectIn.model_construct(**data["subject"]),
-                    "count": None,
-                }
-            )
-        )
-    return members
-
-
-def _leaf(
-    role: Role,
-    entry: LeafIn,
-    where: str,
-    ca: CertificateAuthority,
-    raw: RecipeIn,
-    key_of: Any,
-    secret_of: Any,
-    subject_of: Any,
-    errors: list[str],
-) -> Leaf | None:
-    before = len(errors)
-    if not ENTRY_NAME.match(entry.name):
-        errors.append(f"{where}.name: {entry.name!r} must be letters, digits, '.', '_' or '-'")
-    subject = subject_of(entry.subject)
-    for key, value in subject.items():
-        problem = subject_value_problem(key, value)
-        if problem:
-            errors.append(f"{where}.subject.{key}: {problem}")
-    sans: list[San] = []
-    for index, text in enumerate(entry.san):
-        try:
-            sans.append(parse_san(text))
-        except ValueError as exc:
-            errors.append(f"{where}.san[{index}]: {exc}")
-    nanomq = raw.defaults.nanomq if entry.nanomq is None else entry.nanomq
-    if role == "server" and not sans and raw.style == "strict":
-        cn = subject.get("CN")
-        if cn and is_ip(cn):
-            sans.append(San("IP", cn))
-        elif cn and is_host_name(cn):
-            sans.append(San("DNS", cn.lower()))
-        else:
-            errors.append(
-                f"{where}.san: no SANs given and CN {cn!r} is not a host name; list the names "
-                "and addresses clients connect to, e.g. san: [broker.local, 192.0.2.10]"
-            )
-    if role == "server" and nanomq and raw.style == "strict":
-        # mbedTLS 2.x (NanoMQ) never matches IP SANs: give each IPv4 address a DNS twin.
-        present = {str(s) for s in sans}
-        for san in list(sans):
-            if san.kind == "IP" and ":" not in san.value and f"DNS:{san.value}" not in present:
-                sans.append(San("DNS", san.value))
-    if raw.style == "strict" and not subject:
-        errors.append(f"{where}.subject: give at least a CN (the strict style does not prompt)")
-    if len(errors) > before:
-        return None
-    name = entry.name
-    leaf = Leaf(
-        role=role,
-        name=name,
-        key_file=entry.key_file or f"{name}.key",
-        csr_file=entry.csr_file or f"{name}.csr",
-        cert_file=entry.cert_file or f"{name}.pem",
-        subject=subject,
-        sans=tuple(dict.fromkeys(sans)),
-        days=entry.days or raw.defaults.days or 3650,
-        key=key_of(entry),
-        digest=entry.digest or raw.defaults.digest or "sha256",
-        password=secret_of(entry.password, name),
-        nanomq=nanomq,
-        path=where,
-        chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
-        one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
-    )
-    if leaf.one_step and (leaf.password or ca.password):
-        errors.append(
-            f"{where}.one_step: needs unencrypted keys (one openssl req cannot take two passwords); "
-            "leave one_step off for this entry"
-        )
-    if leaf.one_step and raw.style != "strict":
-        errors.append(f"{where}.one_step: not in the document style (the document makes a request, then signs it)")
-    problems = [
-        f"{where}.{attr}: {p}"
-        for attr in ("key_file", "csr_file", "cert_file", "chain_file")
-        if getattr(leaf, attr) is not None and (p := file_name_problem(getattr(leaf, attr)))
-    ]
-    errors.extend(problems)
-    return None if problems else leaf
+    data = dict(template)
+    data["name"] = fill(template["name"])
+    for attr in ENTRY_FILES:
+        if attr in data:
+            data[attr] = fill(data[attr])
+    data["san"] = [fill(s) for s in template.get("san", [])]
+    data["subject"] = {k: fill(v) for k, v in template.get("subject", {}).items()}
+    return data

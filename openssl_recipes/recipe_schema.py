@@ -5,12 +5,14 @@ They describe the file only; `recipe_rules` turns a valid one into the `Recipe` 
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from .broker_schema import NanoMQIn
+from .errors import Loc, Problem
 from .recipe import Curve, KeyType, Style
 from .sans import san_problem
 from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
@@ -250,3 +252,21 @@ ALL_KEYS = sorted(
     {name for model in (RecipeIn, DefaultsIn, IntermediateIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields}
 )
 ALL_KEYS = sorted({*ALL_KEYS, *(name for model in NanoMQIn.all_models() for name in model.model_fields)})
+
+
+def problems_of(error: ValidationError, prefix: Loc = ()) -> list[Problem]:
+    """pydantic's errors as Problems: the field path (under `prefix`), a message for a person, an
+    unknown key with the closest known one."""
+    problems = []
+    for item in error.errors():
+        loc = [*prefix, *item["loc"]]
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            close = difflib.get_close_matches(key, ALL_KEYS, n=1)
+            message = f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        found = item.get("ctx", {}).get("error")
+        if isinstance(found, FieldProblem):
+            loc.append(found.sub)
+        problems.append(Problem(tuple(loc), message))
+    return problems

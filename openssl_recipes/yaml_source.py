@@ -12,7 +12,7 @@ import yaml
 
 from .errors import RecipeError
 
-Locate = Callable[[list[Any]], "int | None"]
+Locate = Callable[[list[Any]], "tuple[int, int] | None"]  # a field path → (line, column), from 1
 MAX_DEPTH = 64
 
 
@@ -36,7 +36,7 @@ def parse(text: str, source: str) -> tuple[Any, Locate]:
         raise RecipeError(f"{source}: the recipe is nested too deeply") from None
     finally:
         loader.dispose()
-    return data, lambda loc: _line_of(node, loc)
+    return data, lambda loc: _place_of(node, loc)
 
 
 def _check_tree(root: yaml.Node, source: str) -> None:
@@ -66,7 +66,8 @@ def _check_tree(root: yaml.Node, source: str) -> None:
             stack.extend((child, depth + 1) for child in node.value)
 
 
-def _line_of(root: yaml.Node, loc: list[Any]) -> int | None:
+def _place_of(root: yaml.Node, loc: list[Any]) -> tuple[int, int] | None:
+    """Where the value at `loc` starts (or the deepest part of `loc` that exists)."""
     node = root
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -78,4 +79,4 @@ def _line_of(root: yaml.Node, loc: list[Any]) -> int | None:
             node = node.value[part]
         else:
             break
-    return node.start_mark.line + 1 if node is not root else None
+    return (node.start_mark.line + 1, node.start_mark.column + 1) if node is not root else None

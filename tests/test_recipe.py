@@ -135,7 +135,7 @@ def test_bad_input_names_the_field(tmp_path, text, expected):
 
 def test_schema_errors_carry_the_line(tmp_path):
     message = error_of("ca: {subject: {CN: Root}}\nclients:\n  - name: a\n    subject: {CN: a}\n    san: [1.2.3.999]\n", tmp_path)
-    assert "clients[0].san[0]: '1.2.3.999' is not an IP address (line 5)" in message, message
+    assert "clients[0].san[0]: '1.2.3.999' is not an IP address (line 5, column 11)" in message, message
 
 
 def test_yaml_syntax_error_has_line_and_column(tmp_path):
@@ -195,3 +195,13 @@ def test_ed25519_for_nanomq_is_a_warning(tmp_path):
     assert [w for w in recipe.warnings if "Ed25519" in w] == [
         "clients[0] (a): an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; set nanomq: false if no NanoMQ uses this entry"
     ]
+
+
+def test_a_fleet_member_is_validated_like_any_entry_and_reported_once_with_its_place(tmp_path):
+    text = "ca: {subject: {CN: R}}\nclients:\n  - {name: 'd-{n}', count: 3, subject: {CN: 'd-{n}'}, san: ['{n}.-bad']}\n"
+    with pytest.raises(RecipeError) as caught:
+        parse(text, tmp_path)
+    details = caught.value.details
+    assert len(details) == 1, details  # the same mistake in every member: said once
+    assert details[0].startswith("clients[0].san[0]: ") and "(fleet member 'd-1')" in details[0], details
+    assert details[0].endswith("(line 3, column 61)"), details  # the SAN itself
