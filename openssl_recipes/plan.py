@@ -20,7 +20,10 @@ from .openssl import Openssl
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Secret
 from .subject import needs_utf8, subj_argument
 
-StepKind = Literal["key", "csr", "cert", "bundle"]  # bundle: certificates concatenated (argv `cat a b`, output to file)
+# bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl, p12: the lifecycle commands
+StepKind = Literal["key", "csr", "cert", "bundle", "revoke", "crl", "p12"]
+MODES: dict[str, int | None] = {"csr": 0o644, "cert": 0o644, "bundle": 0o644, "crl": 0o644, "p12": 0o600}  # key: 0600 by umask
+IN_PLACE = {"revoke", "crl", "p12"}  # openssl replaces these only once it has them whole: a failure keeps the old one
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,15 @@ class Step:
     @property
     def artifact(self) -> str:
         return self.outputs[0]
+
+    @property
+    def mode(self) -> int | None:
+        """The artifact's mode once the step succeeded (None: as openssl made it, 0600 under umask 077)."""
+        return MODES.get(self.kind)
+
+    @property
+    def discard_on_failure(self) -> bool:
+        return self.kind not in IN_PLACE
 
 
 @dataclass(frozen=True)

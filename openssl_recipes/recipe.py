@@ -120,3 +120,8 @@ class Recipe:
     def secrets(self) -> list[Secret]:
         found = [e.password for e in (*self.authorities, *self.leaves) if e.password]
         return list(dict.fromkeys(found))
+
+    def secret_names(self) -> set[str]:
+        """Every variable a password of this recipe is read from: no openssl child sees one unless its
+        own command reads it."""
+        return {secret.env_name for secret in self.secrets()}

@@ -8,25 +8,22 @@ removes what they were writing.
 
 from __future__ import annotations
 
-import heapq
 import os
 import re
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import process, workspace
+from . import workspace
 from .artifacts import Inspector, Verdict
-from .errors import Interrupted, RunError, UsageError
+from .errors import RunError, UsageError
+from .execute import execute
 from .file_names import RESERVED_PREFIX
 from .openssl import child_environment
 from .plan import Plan, Step
 from .recipe import CertificateAuthority, Leaf, Secret
-from .script import command_line
-from .secrets import mask
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
             "terminal: give the subject in the recipe"
         )
     workspace.prepare(folder, writes)
-    env = child_environment(secret_values)  # each child gets only the passwords its own command reads (see _execute)
+    env = child_environment({*secret_values, *plan.recipe.secret_names()})  # each step adds back only its own (execute)
     report = BuildReport()
     with workspace.locked(folder):
         _remove_leftovers(folder, plan)
@@ -83,7 +80,8 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         lines = _Lines(plan, decision, folder, say if listing else (lambda _line: None))
         progress = _progress(options, len(to_run))
         try:
-            _execute(plan, to_run, env, secret_values, jobs, lines.done, progress)
+            advance = progress.advance if progress is not None else (lambda: None)  # type: ignore[attr-defined]
+            execute(folder, plan.steps, to_run, env, secret_values, jobs, lines.done, advance)
         finally:
             if progress is not None:
                 progress.stop()
@@ -194,15 +192,6 @@ def _bundle_is_current(step: Step, folder: Path) -> bool:
         return False
 
 
-def _concatenate(step: Step, folder: Path) -> process.Result:
-    """Run a bundle step (`cat a b > out`) in-process, atomically."""
-    try:
-        workspace.concatenate(folder, step.inputs, step.artifact)
-    except (OSError, UnicodeDecodeError) as exc:
-        return process.Result(step.argv, 1, b"", str(exc).encode())
-    return process.Result(step.argv, 0, b"", b"")
-
-
 def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdict, Verdict]:
     if force:
         return Verdict("missing", "--force"), Verdict("missing", "--force")
@@ -235,111 +224,6 @@ def _remove_leftovers(folder: Path, plan: Plan) -> None:
 
 
 # -- running ----------------------------------------------------------------------------------------
-
-
-def _dependencies(plan: Plan, to_run: list[int]) -> dict[int, set[int]]:
-    """Each running step waits for the last running step that writes a file it reads or writes."""
-    last_writer: dict[str, int] = {}
-    deps: dict[int, set[int]] = {}
-    for i in to_run:
-        step = plan.steps[i]
-        deps[i] = {last_writer[name] for name in (*step.inputs, *step.outputs) if name in last_writer}
-        for name in step.outputs:
-            last_writer[name] = i
-    return deps
-
-
-def _execute(
-    plan: Plan,
-    to_run: list[int],
-    env: dict[str, str],
-    secret_values: dict[str, str],
-    jobs: int,
-    done: Callable[[int], None],
-    progress: object | None,
-) -> None:
-    deps = _dependencies(plan, to_run)
-    waiting_on = {i: len(d) for i, d in deps.items()}
-    dependants: dict[int, list[int]] = {i: [] for i in to_run}
-    for i, d in deps.items():
-        for j in d:
-            dependants[j].append(i)
-
-    # In parallel, key generations first: they are the long steps (RSA ~0.2 s, requests and
-    # signatures ~5 ms), so starting them early shortens the build. One at a time: the plan's order.
-    def priority(i: int) -> tuple[int, int]:
-        return (0 if jobs > 1 and plan.steps[i].kind == "key" else 1, i)
-
-    ready = [priority(i) for i in to_run if not deps[i]]
-    heapq.heapify(ready)
-    running: dict[Future[process.Result], int] = {}
-    failure: tuple[int, process.Result | OSError] | None = None
-    folder = plan.output_dir
-
-    def start(i: int) -> Future[process.Result]:
-        step = plan.steps[i]
-        if step.kind == "bundle":
-            return pool.submit(_concatenate, step, folder)
-        own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
-        return pool.submit(process.run, step.argv, folder, {**env, **own} if own else env, None, step.prompts)
-
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    try:
-        while (ready and failure is None) or running:
-            while ready and failure is None and len(running) < jobs:
-                _, i = heapq.heappop(ready)
-                running[start(i)] = i
-            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
-            for future in finished:
-                i = running.pop(future)
-                try:
-                    result = future.result()
-                except OSError as exc:
-                    failure = failure or (i, exc)
-                    _discard_outputs(plan.steps[i], folder)
-                    continue
-                if not result.ok:
-                    failure = failure or (i, result)
-                    _discard_outputs(plan.steps[i], folder)
-                    continue
-                _publish(plan.steps[i], folder)
-                done(i)
-                if progress is not None:
-                    progress.advance()  # type: ignore[attr-defined]
-                for j in dependants[i]:
-                    waiting_on[j] -= 1
-                    if waiting_on[j] == 0:
-                        heapq.heappush(ready, priority(j))
-    except KeyboardInterrupt:
-        process.stop_all()
-        pool.shutdown(wait=True, cancel_futures=True)
-        for i in running.values():
-            _discard_outputs(plan.steps[i], folder)
-        raise Interrupted(f"stopped {len(running)} running openssl command(s); run build again to finish") from None
-    pool.shutdown(wait=True)
-    if failure is not None:
-        i, outcome = failure
-        step = plan.steps[i]
-        shown = mask(command_line(step.argv), secret_values)
-        if isinstance(outcome, OSError):
-            raise RunError(f"cannot run {shown}: {outcome.strerror}")
-        stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
-        raise RunError(
-            f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
-            [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])],
-        )
-
-
-def _publish(step: Step, folder: Path) -> None:
-    """Children run with umask 077; requests and certificates are public, so 0644 once complete."""
-    if step.kind != "key":
-        os.chmod(folder / step.artifact, 0o644)
-
-
-def _discard_outputs(step: Step, folder: Path) -> None:
-    """A command that failed or was stopped may have left a partial file: never keep it."""
-    for name in step.outputs:
-        (folder / name).unlink(missing_ok=True)
 
 
 class _Lines:

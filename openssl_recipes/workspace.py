@@ -21,8 +21,11 @@ BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates ar
 MARGIN_BYTES = 64 * 1024
 
 
-def prepare(folder: Path, writes: list[str]) -> None:
-    """Create the folder (0700) if needed; refuse a folder that cannot take the writes."""
+def prepare(folder: Path, writes: list[str], pem: list[str] | None = None) -> None:
+    """Create the folder (0700) if needed; refuse a folder that cannot take the writes: a symbolic link
+    at any of them, or a file that is not PEM at one of `pem` (default: every write but the extension
+    file and serial files) — the tool did not make it."""
+    checked = set(pem) if pem is not None else {n for n in writes if n != CONFIG_FILE_NAME and not n.endswith(".srl")}
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"output {folder} exists and is not a folder")
     if not folder.exists():
@@ -40,7 +43,7 @@ def prepare(folder: Path, writes: list[str]) -> None:
         target = folder / name
         if target.is_symlink():
             raise UsageError(f"{target} is a symbolic link (to {os.readlink(target)}); refusing to write through it")
-        if name != CONFIG_FILE_NAME and not name.endswith(".srl") and not _could_be_ours(target):
+        if name in checked and not _could_be_ours(target):
             raise UsageError(
                 f"{target} exists and is not a PEM file, so this tool did not make it; it would be overwritten: "
                 "move it away, or give the entry another file name in the recipe; nothing was changed"

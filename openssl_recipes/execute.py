@@ -1,0 +1,166 @@
+"""The one way a command runs openssl: steps, each an argv run exactly as `plan` / `--dry-run` print it.
+
+Every command that runs openssl (build, issue, renew, export, revoke, crl) hands its steps to
+`execute`: independent steps at once (a `graphlib` order over the files they read and write), each
+child with the passwords its own step reads and no other, a failure reported with every secret
+masked, what a failed step was writing removed (unless the step changes a file in place). `run_steps`
+adds what a command needs around it: the output folder checked and locked, its files written first.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+from . import process, workspace
+from .errors import Interrupted, RunError
+from .openssl import child_environment
+from .plan import Step
+from .script import command_line
+from .secrets import mask
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file a command writes itself before its steps (a configuration, an empty database)."""
+
+    content: str
+    mode: int = 0o644
+    replace: bool = True  # False: written only when absent (a database openssl then keeps)
+
+
+def run_steps(
+    folder: Path,
+    steps: Sequence[Step],
+    secret_values: Mapping[str, str],
+    hidden: Iterable[str],
+    files: Mapping[str, NewFile] | None = None,
+    jobs: int = 1,
+) -> None:
+    """Check and lock the folder, write `files`, run every step. `hidden`: every password variable of
+    the recipe, kept from every child except the steps that read it."""
+    files = files or {}
+    outputs = [name for step in steps for name in step.outputs]
+    workspace.prepare(folder, [*outputs, *files], pem=[n for n in outputs if n.endswith(".pem")])
+    env = child_environment({*hidden, *secret_values})
+    with workspace.locked(folder):
+        for name, new in files.items():
+            if new.replace or not (folder / name).exists():
+                (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
+                workspace.write_atomically(folder / name, new.content, new.mode)
+        execute(folder, steps, range(len(steps)), env, secret_values, jobs)
+
+
+def execute(
+    folder: Path,
+    steps: Sequence[Step],
+    to_run: Iterable[int],
+    env: Mapping[str, str],
+    secret_values: Mapping[str, str],
+    jobs: int,
+    done: Callable[[int], None] = lambda _i: None,
+    advance: Callable[[], None] = lambda: None,
+) -> None:
+    """Run `steps[i]` for each i in `to_run`: a step starts once every earlier step writing a file it
+    reads or writes has finished; in parallel, key generations first (the long steps)."""
+    order = TopologicalSorter(_dependencies(steps, to_run))
+    order.prepare()
+
+    def priority(i: int) -> tuple[int, int]:
+        return (0 if jobs > 1 and steps[i].kind == "key" else 1, i)
+
+    ready = [priority(i) for i in order.get_ready()]
+    heapq.heapify(ready)
+    running: dict[Future[process.Result], int] = {}
+    failure: tuple[int, process.Result | OSError] | None = None
+
+    def start(i: int) -> Future[process.Result]:
+        step = steps[i]
+        if step.kind == "bundle":
+            return pool.submit(_concatenate, step, folder)
+        own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
+        return pool.submit(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        while (ready and failure is None) or running:
+            while ready and failure is None and len(running) < jobs:
+                _, i = heapq.heappop(ready)
+                running[start(i)] = i
+            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = running.pop(future)
+                try:
+                    result: process.Result | OSError = future.result()
+                except OSError as exc:
+                    result = exc
+                if isinstance(result, OSError) or not result.ok:
+                    failure = failure or (i, result)
+                    _discard_outputs(steps[i], folder)
+                    continue
+                _publish(steps[i], folder)
+                done(i)
+                advance()
+                order.done(i)
+                for j in order.get_ready():
+                    heapq.heappush(ready, priority(j))
+    except KeyboardInterrupt:
+        process.stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for i in running.values():
+            _discard_outputs(steps[i], folder)
+        raise Interrupted(f"stopped {len(running)} running openssl command(s); run the command again to finish") from None
+    pool.shutdown(wait=True)
+    if failure is not None:
+        _report(steps[failure[0]], failure[1], secret_values)
+
+
+def _dependencies(steps: Sequence[Step], to_run: Iterable[int]) -> dict[int, set[int]]:
+    """Each running step waits for the last running step that writes a file it reads or writes."""
+    last_writer: dict[str, int] = {}
+    graph: dict[int, set[int]] = {}
+    for i in to_run:
+        step = steps[i]
+        graph[i] = {last_writer[name] for name in (*step.inputs, *step.outputs) if name in last_writer}
+        for name in step.outputs:
+            last_writer[name] = i
+    return graph
+
+
+def _report(step: Step, outcome: process.Result | OSError, secret_values: Mapping[str, str]) -> None:
+    shown = mask(command_line(step.argv), secret_values)
+    if isinstance(outcome, OSError):
+        raise RunError(f"cannot run {shown}: {outcome.strerror}")
+    stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
+    raise RunError(
+        f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
+        [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])],
+    )
+
+
+def _concatenate(step: Step, folder: Path) -> process.Result:
+    """Run a bundle step (`cat a b > out`) in-process, atomically."""
+    try:
+        workspace.concatenate(folder, step.inputs, step.artifact)
+    except (OSError, UnicodeDecodeError) as exc:
+        return process.Result(step.argv, 1, b"", str(exc).encode())
+    return process.Result(step.argv, 0, b"", b"")
+
+
+def _publish(step: Step, folder: Path) -> None:
+    """Children run with umask 077; what a step makes gets its mode once complete (public 0644)."""
+    if step.mode is not None and (folder / step.artifact).exists():
+        os.chmod(folder / step.artifact, step.mode)
+
+
+def _discard_outputs(step: Step, folder: Path) -> None:
+    """A command that failed or was stopped may have left a partial file: never keep it. A step that
+    changes a file in place (the CA database) or replaces one only when it succeeds keeps it."""
+    if step.discard_on_failure:
+        for name in step.outputs:
+            (folder / name).unlink(missing_ok=True)
