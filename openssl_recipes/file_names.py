@@ -13,21 +13,24 @@ RESERVED_PREFIX = ".openssl-recipes"  # lock file and other private files
 FILE_NAME = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9._@+-]*$")  # no leading "-": openssl and the shell would read an option
 MAX_FILE_NAME = 200
 
-# Files the lifecycle commands write in the output folder: no recipe entry may be named like them.
-CA_CONFIG = "openssl-recipes-ca.cnf"
-CA_DATABASE = "index.txt"
-CRL_NUMBER = "crlnumber"
+# What the revocation commands write: crl.pem beside the certificates (brokers read it), the CA
+# database `openssl ca` keeps in a folder of its own. No recipe entry may be named like any of them,
+# nor like the files earlier versions kept at the top of the folder (moved into CA_DIR on first use).
 CRL_FILE = "crl.pem"
-LIFECYCLE_FILES = (
-    CA_CONFIG,
-    CRL_FILE,
-    CA_DATABASE,
-    f"{CA_DATABASE}.attr",
-    f"{CA_DATABASE}.old",
-    f"{CA_DATABASE}.attr.old",
-    CRL_NUMBER,
-    f"{CRL_NUMBER}.old",
+CA_DIR = "ca-database"
+CA_CONFIG = f"{CA_DIR}/openssl-recipes-ca.cnf"
+CA_DATABASE = f"{CA_DIR}/index.txt"
+CRL_NUMBER = f"{CA_DIR}/crlnumber"
+LEGACY_CA_FILES = (
+    "openssl-recipes-ca.cnf",
+    "index.txt",
+    "index.txt.attr",
+    "index.txt.old",
+    "index.txt.attr.old",
+    "crlnumber",
+    "crlnumber.old",
 )
+LIFECYCLE_FILES = (CRL_FILE, CA_DIR, *LEGACY_CA_FILES)
 
 
 def export_files(name: str) -> tuple[str, str]:

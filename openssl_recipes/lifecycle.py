@@ -1,5 +1,6 @@
-"""Life after day one: inspect, export, renew, revoke. Each action is a list of openssl argv lists
-(printed by `--dry-run` exactly as it runs) plus the files the tool itself writes, like `plan`/`build`.
+"""Life after day one: inspect, export, renew, revoke. Each command that changes files is a `Work`:
+the files the tool writes itself, then steps run by the one executor (`execute.run_steps`), printed by
+`--dry-run` exactly as they run.
 """
 
 from __future__ import annotations
@@ -7,58 +8,59 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import process, workspace
+from . import process
 from .artifacts import Inspector
-from .errors import RunError, UsageError
-from .file_names import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, export_files
+from .errors import UsageError
+from .execute import NewFile, run_steps
+from .file_names import CA_CONFIG, CA_DATABASE, CA_DIR, CRL_FILE, CRL_NUMBER, LEGACY_CA_FILES, export_files
 from .openssl import child_environment
+from .plan import Step
 from .recipe import CertificateAuthority, Leaf, Recipe, Secret
-from .script import command_line
+from .script import step_line
 
 
 @dataclass
-class Action:
-    """What a lifecycle command does: files written first, then commands, in order."""
+class Work:
+    """What a lifecycle command does: files the tool writes first, then openssl steps, in order."""
 
-    folder: Path
-    files: dict[str, tuple[str, int]] = field(default_factory=dict)  # name → (content, mode); only if absent
-    commands: list[tuple[str, ...]] = field(default_factory=list)
-    secrets: dict[str, str] = field(default_factory=dict)  # env name → value, for the children
-    concatenations: dict[str, list[str]] = field(default_factory=dict)  # output → parts (`cat a b > out`)
-    outputs: dict[str, int] = field(default_factory=dict)  # what the commands write → its mode afterwards
+    recipe: Recipe
+    steps: list[Step] = field(default_factory=list)
+    files: dict[str, NewFile] = field(default_factory=dict)
+    secret_values: dict[str, str] = field(default_factory=dict)  # env name → value, for the steps that read it
 
     def lines(self) -> list[str]:
-        out = [
-            f"test -e {name} || cat > {name} <<'EOF'\n{content.rstrip()}\nEOF" if content else f"test -e {name} || : > {name}"
-            for name, (content, _) in self.files.items()
-        ]
-        out += [command_line(argv) for argv in self.commands]
-        out += [f"{command_line(('cat', *parts))} > {target}" for target, parts in self.concatenations.items()]
-        return out
+        """The bash `--dry-run` prints: runnable as shown, in the output folder."""
+        folders = sorted({str(Path(name).parent) for name in self.files if "/" in name})
+        out = [f"mkdir -p {shlex.quote(folder)}" for folder in folders]
+        for name, new in self.files.items():
+            write = (
+                f"cat > {shlex.quote(name)} <<'EOF'\n{new.content.rstrip()}\nEOF" if new.content else f": > {shlex.quote(name)}"
+            )
+            out.append(write if new.replace else f"test -e {shlex.quote(name)} || {write}")
+        return out + [step_line(step) for step in self.steps]
 
     def run(self) -> None:
-        for name in [*self.outputs, *self.concatenations, *self.files]:
-            if (self.folder / name).is_symlink():  # openssl would write wherever it points
-                raise UsageError(f"{self.folder / name} is a symbolic link: remove it, the tool writes only plain files here")
-        env = {**child_environment(), **self.secrets}
-        for name, (content, mode) in self.files.items():
-            if not (self.folder / name).exists():
-                workspace.write_atomically(self.folder / name, content, mode)
-        for argv in self.commands:
-            result = process.run(argv, cwd=self.folder, env=env)
-            if not result.ok:
-                raise RunError(
-                    f"openssl failed (exit code {result.returncode})",
-                    [f"command: {command_line(argv)}", *(f"stderr: {line}" for line in result.stderr_text().splitlines()[-8:])],
-                )
-        for target, parts in self.concatenations.items():
-            workspace.concatenate(self.folder, parts, target)
-        for name, mode in self.outputs.items():  # whatever mode an earlier file had: public 0644, secret 0600
-            if (self.folder / name).exists():
-                os.chmod(self.folder / name, mode)
+        folder = self.recipe.output_dir
+        if any(name.startswith(f"{CA_DIR}/") for name in self.files):
+            _move_legacy_database(folder)
+        run_steps(folder, self.steps, self.secret_values, self.recipe.secret_names(), self.files)
+
+
+def _move_legacy_database(folder: Path) -> None:
+    """Earlier versions kept the CA database beside the certificates: move it into CA_DIR once."""
+    legacy = [name for name in LEGACY_CA_FILES if (folder / name).is_file() and not (folder / name).is_symlink()]
+    if not legacy or (folder / CA_DATABASE).exists():
+        return
+    (folder / CA_DIR).mkdir(mode=0o700, exist_ok=True)
+    for name in legacy:
+        if name == Path(CA_CONFIG).name:
+            (folder / name).unlink()  # ours, and written again below with the new paths
+        else:
+            os.replace(folder / name, folder / CA_DIR / name)
 
 
 def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
@@ -79,7 +81,8 @@ def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None
     folder = recipe.output_dir
     now = now or dt.datetime.now(dt.UTC)
     entries = [entry(recipe, n) for n in names] if names else [*recipe.authorities, *recipe.leaves]
-    inspector = Inspector(openssl, folder, child_environment())
+    env = child_environment(recipe.secret_names())  # a read-only command: no child sees a password
+    inspector = Inspector(openssl, folder, env)
     revoked = revocations(folder)
     blocks = []
     for item in entries:
@@ -108,7 +111,7 @@ def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None
                 "no_header,no_version,no_serial,no_signame,no_validity,no_subject,no_issuer,no_extensions,no_sigdump,no_aux",
             ),
             cwd=folder,
-            env=child_environment(),
+            env=env,
         )
         text = result.stdout_text()
         fields = dict(
@@ -150,9 +153,13 @@ def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None
 
 def revocations(folder: Path) -> dict[str, str]:
     """Serial (hex, upper case) → when and why, from the CA database `revoke` keeps (index.txt)."""
-    try:
-        lines = (folder / CA_DATABASE).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+    for database in (folder / CA_DATABASE, folder / LEGACY_CA_FILES[1]):  # the legacy place until first moved
+        try:
+            lines = database.read_text(encoding="utf-8").splitlines()
+            break
+        except (OSError, UnicodeDecodeError):
+            continue
+    else:
         return {}
     found = {}
     for line in lines:
@@ -179,45 +186,26 @@ def export(
     fullchain: bool,
     p12: bool,
     secret_values: dict[str, str],
-) -> Action:
-    action = Action(recipe.output_dir)
+) -> Work:
+    work = Work(recipe)
     chain = [recipe.intermediate.cert_file] if recipe.intermediate else []
+    p12_file, fullchain_file = export_files(leaf.name)
     if p12:
         if p12_password is None:
             raise UsageError(f"{leaf.name} has no password in the recipe: give the PKCS#12 password with --password-env VAR")
         bundle = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
-        argv = [
-            openssl,
-            "pkcs12",
-            "-export",
-            "-inkey",
-            leaf.key_file,
-            "-in",
-            leaf.cert_file,
-            "-certfile",
-            bundle,
-            "-name",
-            leaf.name,
-            "-out",
-            export_files(leaf.name)[0],
-            "-passout",
-            f"env:{p12_password.env_name}",
-            *_passin(leaf.password),
-        ]
+        argv = [openssl, "pkcs12", "-export", "-inkey", leaf.key_file, "-in", leaf.cert_file, "-certfile", bundle]
+        argv += ["-name", leaf.name, "-out", p12_file, "-passout", f"env:{p12_password.env_name}", *_passin(leaf.password)]
         if legacy:
             argv.append("-legacy")  # RC2/3DES for old consumers (Windows 7, old Java, some embedded stacks)
-        action.commands.append(tuple(argv))
-        action.outputs[export_files(leaf.name)[0]] = 0o600  # it holds the private key
-        action.secrets.update(
-            {
-                k: v
-                for k, v in secret_values.items()
-                if k in (p12_password.env_name, *(s.env_name for s in ([leaf.password] if leaf.password else [])))
-            }
-        )
+        secrets = tuple(s for s in (p12_password, leaf.password) if s)
+        inputs = (leaf.key_file, leaf.cert_file, bundle)
+        work.steps.append(Step(tuple(argv), "p12", leaf.name, inputs, (p12_file,), secrets))  # 0600: it holds the key
+        work.secret_values = {s.env_name: secret_values[s.env_name] for s in secrets if s.env_name in secret_values}
     if fullchain:
-        action.concatenations[export_files(leaf.name)[1]] = [leaf.cert_file, *chain, recipe.ca.cert_file]
-    return action
+        parts = (leaf.cert_file, *chain, recipe.ca.cert_file)
+        work.steps.append(Step(("cat", *parts), "bundle", leaf.name, parts, (fullchain_file,)))
+    return work
 
 
 # -- renew -------------------------------------------------------------------------------------------
@@ -230,7 +218,7 @@ def due_for_renewal(
     whose certificate expires within `within_days` (or is unreadable)."""
     now = now or dt.datetime.now(dt.UTC)
     leaves = [recipe.leaf(n) for n in names] if names else list(recipe.leaves)
-    inspector = Inspector(openssl, recipe.output_dir, child_environment())
+    inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
     due = []
     for leaf in leaves:
         if not (recipe.output_dir / leaf.cert_file).exists():
@@ -244,51 +232,42 @@ def due_for_renewal(
 # -- revocation ---------------------------------------------------------------------------------------
 
 
-def ca_database_files(recipe: Recipe, crl_days: int) -> dict[str, tuple[str, int]]:
+def ca_database_files(recipe: Recipe) -> dict[str, NewFile]:
+    """What `openssl ca` needs to revoke and to write a CRL, in CA_DIR. The configuration is written
+    each time (it follows the recipe's issuer); the database and the CRL number only when absent."""
     from .render import render
 
     issuer = recipe.issuer
-    config = render(
-        "openssl-ca.cnf.j2",
-        {
-            "certificate": issuer.cert_file,
-            "private_key": issuer.key_file,
-            "database": CA_DATABASE,
-            "crlnumber": CRL_NUMBER,
-            "crl_days": crl_days,
-        },
-    )
+    context = {"certificate": issuer.cert_file, "private_key": issuer.key_file, "database": CA_DATABASE}
+    config = render("openssl-ca.cnf.j2", {**context, "crlnumber": CRL_NUMBER, "crl_days": 30})
     return {
-        CA_CONFIG: (config, 0o644),
-        CA_DATABASE: ("", 0o644),
-        f"{CA_DATABASE}.attr": ("unique_subject = no\n", 0o644),
-        CRL_NUMBER: ("1000\n", 0o644),
+        CA_CONFIG: NewFile(config),
+        CA_DATABASE: NewFile("", replace=False),
+        f"{CA_DATABASE}.attr": NewFile("unique_subject = no\n", replace=False),
+        CRL_NUMBER: NewFile("1000\n", replace=False),
     }
 
 
-def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int, secret_values: dict[str, str]) -> Action:
-    action = crl(recipe, openssl, crl_days, secret_values)  # the record first, then a fresh crl.pem
-    revocation = (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason)
-    action.commands.insert(0, (*revocation, *_passin(recipe.issuer.password)))
-    return action
-
-
-def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, str]) -> Action:
+def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int, secret_values: dict[str, str]) -> Work:
+    """The revocation recorded in the CA database, then a fresh crl.pem that lists it."""
+    work = crl(recipe, openssl, crl_days, secret_values)
     issuer = recipe.issuer
-    action = Action(recipe.output_dir, files=ca_database_files(recipe, crl_days))
-    action.commands.append(_gencrl(openssl, issuer))
-    action.outputs[CRL_FILE] = 0o644  # brokers that drop privileges must read it
-    action.secrets.update(_issuer_secret(issuer, secret_values))
-    return action
+    argv = (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password))
+    inputs = (CA_CONFIG, leaf.cert_file, issuer.cert_file, issuer.key_file)
+    work.steps.insert(0, Step(argv, "revoke", leaf.name, inputs, (CA_DATABASE,), _secrets(issuer)))
+    return work
 
 
-def _gencrl(openssl: str, issuer: CertificateAuthority) -> tuple[str, ...]:
-    return (openssl, "ca", "-config", CA_CONFIG, "-gencrl", "-out", CRL_FILE, *_passin(issuer.password))
+def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, str]) -> Work:
+    """crl.pem from the CA database (empty when nothing is revoked), valid for `crl_days`: given on the
+    command line, so it takes effect every time."""
+    issuer = recipe.issuer
+    argv = (openssl, "ca", "-config", CA_CONFIG, "-gencrl", "-crldays", str(crl_days), "-out", CRL_FILE)
+    inputs = (CA_CONFIG, CA_DATABASE, issuer.cert_file, issuer.key_file)
+    step = Step((*argv, *_passin(issuer.password)), "crl", issuer.name, inputs, (CRL_FILE, CRL_NUMBER), _secrets(issuer))
+    values = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
+    return Work(recipe, [step], ca_database_files(recipe), values)
 
 
-def _issuer_secret(issuer: CertificateAuthority, secret_values: dict[str, str]) -> dict[str, str]:
-    return (
-        {issuer.password.env_name: secret_values[issuer.password.env_name]}
-        if issuer.password and issuer.password.env_name in secret_values
-        else {}
-    )
+def _secrets(issuer: CertificateAuthority) -> tuple[Secret, ...]:
+    return (issuer.password,) if issuer.password else ()

@@ -57,15 +57,16 @@ def command_name(explicit: str | None) -> str:
     return explicit or os.environ.get("OPENSSL") or "openssl"
 
 
-def probe(command: str) -> Openssl:
-    """Run `openssl version`; a one-line error when it is missing, broken or too old."""
+def probe(command: str, hidden: Iterable[str] = ()) -> Openssl:
+    """Run `openssl version` (without the `hidden` password variables); a one-line error when it is
+    missing, broken or too old."""
     path = shutil.which(command)
     if path is None:
         raise OpensslError(
             f"openssl not found: {command!r} is not an executable on PATH (install OpenSSL 3.x, or give --openssl PATH)"
         )
     try:
-        result = process.run([command, "version"], timeout=30)
+        result = process.run([command, "version"], env=child_environment(hidden), timeout=30)
     except OSError as exc:
         raise OpensslError(f"cannot run {command}: {exc.strerror}") from None
     stdout = result.stdout_text().strip()

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from ..secrets import resolve
 
         loaded = load(recipe, out)
-        plan = build_plan(loaded, find_openssl(openssl), templates)
+        plan = build_plan(loaded, find_openssl(openssl, loaded), templates)
         values = resolve(loaded.secrets())
         options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
         report = build(plan, values, options)

@@ -1,6 +1,8 @@
-"""`openssl-recipes clean`: remove what the recipe's build writes, and nothing else."""
+"""`openssl-recipes clean`: remove what the recipe's commands wrote, and nothing else."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
@@ -10,33 +12,47 @@ from .common import DEFAULT_RECIPE, OutOption, RecipeOption, handle_errors, load
 def register(app: typer.Typer) -> None:
     @app.command("clean")
     @handle_errors
-    def clean_command(recipe: RecipeOption = DEFAULT_RECIPE, out: OutOption = None) -> int:
-        """Delete the files the recipe declares (keys, requests, certificates, the extension file)
-        from the output folder, then the folder if it is empty. Asks nothing; touches nothing else."""
-        from ..file_names import LIFECYCLE_FILES, RESERVED_PREFIX, export_files
+    def clean_command(
+        recipe: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        everything: Annotated[
+            bool, typer.Option("--all", help="Also remove the revocation database (which certificates were revoked).")
+        ] = False,
+    ) -> int:
+        """Delete the files the recipe's commands write (keys, requests, certificates, the extension
+        file, exports, crl.pem) from the output folder and list them; the revocation database stays
+        unless --all. Then the folder, if it is empty. Asks nothing; touches nothing else."""
+        from ..file_names import CA_DIR, RESERVED_PREFIX
         from ..openssl import ASSUMED
+        from ..ownership import REVOCATION_DATABASE, owned_files
         from ..plan import build_plan
         from ..script import display_path
 
         loaded = load(recipe, out, warn=False)
         folder = loaded.output_dir
-        plan = build_plan(loaded, ASSUMED)
-        names = {name for step in plan.steps for name in step.outputs} | set(plan.files)
-        names |= {f"{plan.recipe.ca.cert_file.rsplit('.', 1)[0]}.srl", f"{RESERVED_PREFIX}.lock"}
-        names |= set(LIFECYCLE_FILES)  # revoke / crl
-        names |= {exported for leaf in loaded.leaves for exported in export_files(leaf.name)}  # export
-        removed = 0
-        for name in sorted(names):
+        owned = owned_files(build_plan(loaded, ASSUMED))
+        removed, kept = [], []
+        for name, writer in sorted(owned.items()):
             path = folder / name
-            if path.is_file() or path.is_symlink():
-                path.unlink()
-                removed += 1
+            if not (path.is_file() or path.is_symlink()):
+                continue
+            if writer == REVOCATION_DATABASE and not everything:
+                kept.append(name)
+                continue
+            path.unlink()
+            if not name.startswith(RESERVED_PREFIX):
+                removed.append(name)
         for leftover in folder.glob(f"{RESERVED_PREFIX}.tmp.*") if folder.is_dir() else []:
             leftover.unlink()
-        try:
-            folder.rmdir()
-            gone = " and the empty folder"
-        except OSError:
-            gone = ""
-        typer.echo(f"removed {removed} files{gone} from {display_path(folder)}")
+        for empty in (folder / CA_DIR, folder):
+            try:
+                empty.rmdir()
+            except OSError:
+                pass
+        shown = display_path(folder)
+        typer.echo(f"removed {len(removed)} files from {shown}" + (f": {', '.join(removed)}" if removed else ""))
+        if kept:
+            typer.echo(f"kept {REVOCATION_DATABASE} ({CA_DIR}/): clean --all removes it too")
+        if not folder.exists():
+            typer.echo(f"removed the empty folder {shown}")
         return 0

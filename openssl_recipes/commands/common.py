@@ -73,9 +73,11 @@ def load(recipe: Path, out: Path | None = None, warn: bool = True) -> Recipe:
     return loaded
 
 
-def find_openssl(explicit: str | None, probe: bool = True) -> Openssl:
+def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidden: frozenset[str] = frozenset()) -> Openssl:
+    """The openssl to run, probed (`openssl version`) without any of the recipe's password variables
+    (nor the `hidden` ones a command adds, e.g. export's --password-env)."""
     from ..openssl import Openssl, command_name
     from ..openssl import probe as run_probe
 
     name = command_name(explicit)
-    return run_probe(name) if probe else Openssl(name)
+    return run_probe(name, {*recipe.secret_names(), *hidden}) if probe else Openssl(name)

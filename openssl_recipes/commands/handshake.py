@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         if missing:
             raise UsageError(f"{', '.join(missing)} missing in {loaded.output_dir}: run `openssl-recipes build` first")
         secret_values = resolve(loaded.secrets(), confirm=False)
-        openssl_command = find_openssl(openssl).command
+        openssl_command = find_openssl(openssl, loaded).command
         binary = None
         if binary_path is not None and not nanomq:
             raise UsageError(f"{binary_path!r}: a NanoMQ binary is given with --nanomq (handshake --nanomq {binary_path})")

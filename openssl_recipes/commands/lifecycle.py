@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         from ..lifecycle import show
 
         loaded = load(recipe, out, warn=False)
-        typer.echo(show(loaded, find_openssl(openssl).command, names or []), nl=False)
+        typer.echo(show(loaded, find_openssl(openssl, loaded).command, names or []), nl=False)
         return 0
 
     @app.command("export")
@@ -81,7 +81,8 @@ def register(app: typer.Typer) -> None:
         password = Secret("env", password_env, password_env) if password_env else leaf.password
         wanted = [s for s in (password, leaf.password) if s]
         values = {} if dry_run else resolve(wanted)
-        _perform(export(loaded, find_openssl(openssl).command, leaf, password, legacy, fullchain, p12, values), dry_run)
+        found = find_openssl(openssl, loaded, hidden=frozenset({password_env} if password_env else ()))
+        _perform(export(loaded, found.command, leaf, password, legacy, fullchain, p12, values), dry_run)
         return 0
 
     @app.command("issue")
@@ -111,7 +112,7 @@ def register(app: typer.Typer) -> None:
         issuer = loaded.issuer
         if not (loaded.output_dir / issuer.cert_file).exists():
             raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
-        plan = build_plan(loaded, find_openssl(openssl))
+        plan = build_plan(loaded, find_openssl(openssl, loaded))
         if dry_run:
             for step in plan.steps:
                 if step.entry == name:
@@ -145,7 +146,7 @@ def register(app: typer.Typer) -> None:
         from ..workspace import restore, set_aside
 
         loaded = load(recipe, out)
-        found = find_openssl(openssl)
+        found = find_openssl(openssl, loaded)
         due = due_for_renewal(loaded, found.command, names or [], within)
         if not due:
             typer.echo(f"nothing to renew: no certificate expires within {within} days")
@@ -195,7 +196,9 @@ def register(app: typer.Typer) -> None:
         loaded = load(recipe, out, warn=False)
         values = {} if dry_run else resolve([s for s in [loaded.issuer.password] if s])
         try:
-            _perform(revoke(loaded, find_openssl(openssl).command, loaded.leaf(name), reason.value, crl_days, values), dry_run)
+            _perform(
+                revoke(loaded, find_openssl(openssl, loaded).command, loaded.leaf(name), reason.value, crl_days, values), dry_run
+            )
         except RunError as exc:
             if any("Already revoked" in line for line in exc.details):
                 raise UsageError(
@@ -221,7 +224,7 @@ def register(app: typer.Typer) -> None:
 
         loaded = load(recipe, out, warn=False)
         values = {} if dry_run else resolve([s for s in [loaded.issuer.password] if s])
-        _perform(crl(loaded, find_openssl(openssl).command, crl_days, values), dry_run)
+        _perform(crl(loaded, find_openssl(openssl, loaded).command, crl_days, values), dry_run)
         if not dry_run:
             typer.echo("wrote crl.pem")
         return 0

@@ -27,6 +27,6 @@ def register(app: typer.Typer) -> None:
         from ..script import plan_script, plan_text
 
         loaded = load(recipe, out)
-        plan = build_plan(loaded, find_openssl(openssl, probe=not assume_openssl3), templates)
+        plan = build_plan(loaded, find_openssl(openssl, loaded, probe=not assume_openssl3), templates)
         typer.echo(plan_script(plan) if script else plan_text(plan), nl=False)
         return 0

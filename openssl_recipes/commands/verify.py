@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
         report = verify(
             loaded,
-            find_openssl(openssl).command,
+            find_openssl(openssl, loaded).command,
             resolve(loaded.secrets(), confirm=False),
             warn_days,
             crl=CRL_FILE if crl else None,
