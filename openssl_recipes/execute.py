@@ -20,9 +20,9 @@ from pathlib import Path
 from . import process, workspace
 from .errors import Interrupted, RunError
 from .openssl import child_environment
-from .plan import Step
 from .script import command_line
 from .secrets import mask
+from .steps import Step
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from .errors import UsageError
 from .execute import NewFile, run_steps
 from .file_names import CA_CONFIG, CA_DATABASE, CA_DIR, CRL_FILE, CRL_NUMBER, LEGACY_CA_FILES, export_files
 from .openssl import child_environment
-from .plan import Step
 from .recipe import CertificateAuthority, Leaf, Recipe, Secret
 from .script import step_line
+from .steps import Step
 
 
 @dataclass

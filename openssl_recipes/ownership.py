@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .file_names import CA_DIR, CRL_FILE, LEGACY_CA_FILES, RESERVED_PREFIX, export_files
-from .plan import Plan
+from .steps import Plan
 
 REVOCATION_DATABASE = "the revocation database"
 

@@ -11,56 +11,14 @@ Two styles:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
+from .extensions import extension_file, leaf_sections, section_name
 from .file_names import CONFIG_FILE_NAME
 from .openssl import Openssl
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Secret
+from .steps import Plan, Step
 from .subject import needs_utf8, subj_argument
-
-# bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl, p12: the lifecycle commands
-StepKind = Literal["key", "csr", "cert", "bundle", "revoke", "crl", "p12"]
-MODES: dict[str, int | None] = {"csr": 0o644, "cert": 0o644, "bundle": 0o644, "crl": 0o644, "p12": 0o600}  # key: 0600 by umask
-IN_PLACE = {"revoke", "crl", "p12"}  # openssl replaces these only once it has them whole: a failure keeps the old one
-
-
-@dataclass(frozen=True)
-class Step:
-    argv: tuple[str, ...]
-    kind: StepKind
-    entry: str  # the name of the CA, server or client this step makes
-    inputs: tuple[str, ...]  # file names in the output folder
-    outputs: tuple[str, ...]  # the first one is the artifact; others are side files (ca.srl)
-    secrets: tuple[Secret, ...] = ()  # passwords openssl reads as env:NAME
-    is_ca: bool = False
-    prompts: bool = False  # openssl will ask for the subject on the terminal
-
-    @property
-    def artifact(self) -> str:
-        return self.outputs[0]
-
-    @property
-    def mode(self) -> int | None:
-        """The artifact's mode once the step succeeded (None: as openssl made it, 0600 under umask 077)."""
-        return MODES.get(self.kind)
-
-    @property
-    def discard_on_failure(self) -> bool:
-        return self.kind not in IN_PLACE
-
-
-@dataclass(frozen=True)
-class Plan:
-    recipe: Recipe
-    openssl: Openssl
-    files: dict[str, str] = field(default_factory=dict)  # written (atomically) before any step
-    steps: tuple[Step, ...] = ()
-
-    @property
-    def output_dir(self) -> Path:
-        return self.recipe.output_dir
 
 
 def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = None) -> Plan:
@@ -76,51 +34,6 @@ def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = No
     if recipe.style == "strict":
         files[CONFIG_FILE_NAME] = extension_file(recipe, sections, templates_dir)
     return Plan(recipe=recipe, openssl=openssl, files=files, steps=tuple(steps))
-
-
-def leaf_extensions(leaf: Leaf) -> tuple[str, str, tuple[str, ...]]:
-    """(keyUsage, extendedKeyUsage, SANs) of a server or client certificate."""
-    return (
-        "digitalSignature, keyEncipherment" if leaf.key.type == "rsa" else "digitalSignature",
-        "serverAuth" if leaf.role == "server" else "clientAuth",
-        tuple(str(san) for san in leaf.sans),
-    )
-
-
-def leaf_sections(recipe: Recipe) -> dict[str, str]:
-    """Each leaf's section in the extension file. Leaves with the same extensions share one section,
-    named after the first of them: a fleet without per-device SANs needs one section, not a thousand
-    (each signature parses the whole file: 7.8 ms with 1000 sections against 5.0 ms with a few)."""
-    first: dict[tuple[str, str, tuple[str, ...]], str] = {}
-    return {leaf.name: first.setdefault(leaf_extensions(leaf), section_name(leaf.name)) for leaf in recipe.leaves}
-
-
-def extension_file(recipe: Recipe, sections: dict[str, str], templates_dir: Path | None = None) -> str:
-    from .render import render
-
-    def leaf_context(leaf: Leaf) -> dict[str, object]:
-        key_usage, extended_key_usage, sans = leaf_extensions(leaf)
-        return {
-            "section": sections[leaf.name],
-            "key_usage": key_usage,
-            "extended_key_usage": extended_key_usage,
-            "sans": list(sans),
-        }
-
-    return render(
-        "openssl-extensions.cnf.j2",
-        {
-            "recipe_name": recipe.path.name,
-            "ca": {"section": section_name(recipe.ca.name)},
-            "intermediate": {"section": section_name(recipe.intermediate.name)} if recipe.intermediate else None,
-            "leaves": [leaf_context(leaf) for leaf in recipe.leaves if sections[leaf.name] == section_name(leaf.name)],
-        },
-        templates_dir,
-    )
-
-
-def section_name(entry_name: str) -> str:
-    return f"{entry_name}_ext"
 
 
 class _Planner:
@@ -155,57 +68,23 @@ class _Planner:
             is_ca=True,
             prompts=not ca.subject,
         )
-        return [self._key_step(ca.name, ca.key_file, ca.key, ca.password, nanomq=False, is_ca=True), cert]
+        return [self._key_step(ca, nanomq=False, is_ca=True), cert]
 
     # -- servers and clients --------------------------------------------------------------------
 
     def intermediate_steps(self, im: CertificateAuthority) -> list[Step]:
         assert im.csr_file is not None
-        key = self._key_step(im.name, im.key_file, im.key, im.password, nanomq=False, is_ca=True)
-        return [
-            key,
-            *self._request_and_sign(
-                im.name,
-                im.key_file,
-                im.csr_file,
-                im.cert_file,
-                im.subject,
-                im.password,
-                im.days,
-                im.digest,
-                im.key,
-                self.ca,
-                here="",
-                document_client=False,
-                is_ca=True,
-            ),
-        ]
+        return [self._key_step(im, nanomq=False, is_ca=True), *self._request_and_sign(im, im.csr_file, self.ca, is_ca=True)]
 
     def leaf_steps(self, leaf: Leaf) -> list[Step]:
         # The document writes `./server.key` and `./server.csr` for the server and bare names for
         # the client; the document style keeps that, character for character.
         here = "./" if (not self.strict and leaf.role == "server") else ""
         document_client = not self.strict and leaf.role == "client"
-        key = self._key_step(leaf.name, leaf.key_file, leaf.key, leaf.password, leaf.nanomq)
+        key = self._key_step(leaf, leaf.nanomq)
         if leaf.one_step and self.strict and self.openssl.is_openssl3:
             return [key, self._one_step_sign(leaf)]
-        return [
-            key,
-            *self._request_and_sign(
-                leaf.name,
-                leaf.key_file,
-                leaf.csr_file,
-                leaf.cert_file,
-                leaf.subject,
-                leaf.password,
-                leaf.days,
-                leaf.digest,
-                leaf.key,
-                self.issuer,
-                here,
-                document_client,
-            ),
-        ]
+        return [key, *self._request_and_sign(leaf, leaf.csr_file, self.issuer, here, document_client)]
 
     def bundle_steps(self) -> list[Step]:
         """With an intermediate: each leaf's chain (leaf + intermediate) and the CA bundle (intermediate + root)."""
@@ -270,20 +149,17 @@ class _Planner:
 
     def _request_and_sign(
         self,
-        name: str,
-        key_file: str,
+        entry: CertificateAuthority | Leaf,
         csr_file: str,
-        cert_file: str,
-        subject: dict[str, str],
-        password: Secret | None,
-        days: int,
-        digest: str,
-        key: KeySpec,
         issuer: CertificateAuthority,
-        here: str,
-        document_client: bool,
+        here: str = "",
+        document_client: bool = False,
         is_ca: bool = False,
     ) -> list[Step]:
+        """`req -new` then `x509 -req` for `entry`, signed by `issuer`. `here`: the document's `./`
+        before the server's files; `document_client`: the document's argument order for the client."""
+        name, key_file, cert_file, subject = entry.name, entry.key_file, entry.cert_file, entry.subject
+        password, days, digest, key = entry.password, entry.days, entry.digest, entry.key
         csr_argv = [self.openssl.command, "req", "-new", "-key", here + key_file, "-out", csr_file]
         csr_argv += self._subject(subject) + self._passin(password)
         if self.strict:
@@ -353,9 +229,8 @@ class _Planner:
 
     # -- pieces ---------------------------------------------------------------------------------
 
-    def _key_step(
-        self, entry: str, key_file: str, key: KeySpec, password: Secret | None, nanomq: bool, is_ca: bool = False
-    ) -> Step:
+    def _key_step(self, entry: CertificateAuthority | Leaf, nanomq: bool, is_ca: bool = False) -> Step:
+        key, key_file, password = entry.key, entry.key_file, entry.password
         openssl = self.openssl.command
         if key.type == "rsa":
             argv = [openssl, "genrsa"]
@@ -373,7 +248,13 @@ class _Planner:
                 argv += ["-des3" if nanomq else "-aes256", "-pass", f"env:{password.env_name}"]
             argv += ["-out", key_file]
         return Step(
-            argv=tuple(argv), kind="key", entry=entry, inputs=(), outputs=(key_file,), secrets=_secrets(password), is_ca=is_ca
+            argv=tuple(argv),
+            kind="key",
+            entry=entry.name,
+            inputs=(),
+            outputs=(key_file,),
+            secrets=_secrets(password),
+            is_ca=is_ca,
         )
 
     @staticmethod

@@ -22,8 +22,8 @@ from .errors import RunError, UsageError
 from .execute import execute
 from .file_names import RESERVED_PREFIX
 from .openssl import child_environment
-from .plan import Plan, Step
 from .recipe import CertificateAuthority, Leaf, Secret
+from .steps import Plan, Step
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import os
 import shlex
 from pathlib import Path
 
-from .plan import Plan, Step
 from .recipe import Secret
+from .steps import Plan, Step
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
