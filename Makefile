@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 TOOL   := $(BIN)/openssl-recipes
 ARGS   := --recipe $(RECIPE) $(if $(OUT),--out $(OUT),)
 
-.PHONY: certs plan script conf verify handshake test lint bench clean distclean help
+.PHONY: certs plan script conf verify handshake test test-fast lint bench clean distclean help
 
 help:
 	@echo "make certs      build the PKI from $(RECIPE) (creates $(VENV) if needed)"
@@ -21,7 +21,8 @@ help:
 	@echo "make conf       render the NanoMQ configuration for the PKI"
 	@echo "make verify     check every certificate (chain, key, names, expiry, modes)"
 	@echo "make handshake  live mutual-TLS check on 127.0.0.1 (and in your NanoMQ when one is found)"
-	@echo "make test       run the test suite (real openssl, real mosquitto)"
+	@echo "make test       run the whole test suite (real openssl, mosquitto, NanoMQ, Go, mbedTLS)"
+	@echo "make test-fast  the tests not marked slow, on two workers (under 30 s)"
 	@echo "make lint       ruff"
 	@echo "make bench      time build against the document's bash commands"
 	@echo "make clean      remove the generated certificates (only the recipe's files)"
@@ -52,6 +53,9 @@ handshake: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m "not slow" -n 2
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check openssl_recipes tests bench

@@ -28,6 +28,8 @@ from .helpers import (
     write_recipe,
 )
 
+pytestmark = pytest.mark.slow  # end-to-end builds of RSA PKIs: `make test-fast` skips them
+
 
 def openssl_verify(folder, *args):
     return subprocess.run(["openssl", "verify", *args], cwd=folder, capture_output=True, text=True)

@@ -8,12 +8,15 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .helpers import DEFAULT_RECIPE, cli, load_cert, tree, write_recipe
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 VALID = yaml.safe_load(DEFAULT_RECIPE.read_text())

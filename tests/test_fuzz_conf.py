@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyhocon import ConfigFactory
 
 from .helpers import SMALL_RECIPE, cli
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 BASE = yaml.safe_load(SMALL_RECIPE)
 BASE["nanomq"] = {

@@ -10,6 +10,8 @@ import pytest
 
 from .helpers import DEFAULT_RECIPE, cli, require, write_recipe
 
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
+
 GO_SOURCE = Path(__file__).parent / "go" / "verify_tls.go"
 
 

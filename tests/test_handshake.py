@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from .helpers import DEFAULT_RECIPE, SMALL_RECIPE, cli, foreign_pki, write_recipe
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 
 def test_default_pki_two_way_by_name_and_address(default_pki):

@@ -7,9 +7,12 @@ import ssl
 import subprocess
 import threading
 
+import pytest
 from cryptography import x509
 
 from .helpers import cli, load_cert, tree, write_recipe
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 RECIPE = """\
 output: certs

@@ -5,12 +5,15 @@ from __future__ import annotations
 import ssl
 import subprocess
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from openssl_recipes.handshake import EchoServer, connect, strict_context
 
 from .helpers import SMALL_RECIPE, cert_public_bytes, cli, load_cert, tree, write_recipe
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 TWO_CLIENTS = SMALL_RECIPE + "  - name: short\n    subject: {CN: short}\n    days: 10\n"
 

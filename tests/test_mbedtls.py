@@ -12,6 +12,8 @@ from openssl_recipes.mbedtls_check import Identity
 
 from .helpers import IN_CI, SMALL_RECIPE, cli, write_recipe
 
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
+
 PASSWORD = 'p"a$s# w{r}d ${HOME}'
 
 

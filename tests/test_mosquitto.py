@@ -9,6 +9,8 @@ import pytest
 from .brokers import free_port, listener_conf, mosquitto
 from .helpers import foreign_pki, require
 
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
+
 
 def pub(port: int, folder, cert: str | None, key: str | None, topic: str, message: str, retain: bool = True):
     args = [

@@ -28,6 +28,8 @@ from .brokers import mosquitto
 from .helpers import SMALL_RECIPE, cli, foreign_pki, require, write_recipe
 from .nanomq_peer import nanomq_binary
 
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
+
 DATA = Path(__file__).parent / "data"
 # Every HOCON special NanoMQ 0.25.5 reads back (a backslash it does not: see test_a_backslash_…)
 HOCON_PASSWORD = 'p"a$s# w{r}d ${HOME} // x=1,[2]:ä'

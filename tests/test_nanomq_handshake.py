@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from .helpers import SMALL_RECIPE, cli, foreign_pki, require, write_recipe
 from .nanomq_peer import nanomq_binary
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 BRIDGE = """\
 nanomq:

@@ -13,6 +13,8 @@ from cryptography import x509
 
 from .helpers import cli, logging_openssl, read_calls, tree, write_recipe
 
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
+
 RECIPE = """\
 output: certs
 defaults: {key_type: ec, subject: {O: Path}}

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from .helpers import cli, fake_openssl, load_cert, require, run, write_recipe
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 FLEET = """\
 output: certs

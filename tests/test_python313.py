@@ -10,6 +10,8 @@ import pytest
 
 from .helpers import DEFAULT_RECIPE, IN_CI, cli, write_recipe
 
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
+
 SCRIPT = Path(__file__).parent / "py313" / "default_context.py"
 CANDIDATES = ("/root/.pyenv/versions/3.13.0/bin/python3.13", "python3.13")
 

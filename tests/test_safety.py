@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import (
+    IN_CI,
     ROOT,
     SMALL_RECIPE,
     cli,
@@ -26,6 +27,8 @@ from .helpers import (
     tree,
     write_recipe,
 )
+
+pytestmark = pytest.mark.slow  # real brokers, many builds or killed builds: `make test-fast` skips it
 
 SECRET = 'Tr0ub4dor&3 "quoted" $HOME #1'
 
@@ -200,6 +203,8 @@ def small_disk(tmp_path):
     mount_point.mkdir()
     proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount_point)], capture_output=True, text=True)
     if proc.returncode != 0:
+        if IN_CI:  # CI runs as root on a machine that can: a missing check is a failure there, not a skip
+            pytest.fail(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
     yield mount_point
     subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
