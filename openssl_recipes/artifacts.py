@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import process
+from .recipe import Secret
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)
@@ -57,19 +58,19 @@ class Inspector:
             return Verdict("damaged", "empty or truncated (no complete PEM block)")
         return Verdict("good")
 
-    def key(self, name: str, passin: str | None) -> Verdict:
+    def key(self, name: str, password: Secret | None) -> Verdict:
         verdict = self.complete_pem(name)
         if not verdict.good:
             return verdict
-        if self.public_key_of_key(name, passin) is None:
+        if self.public_key_of_key(name, password) is None:
             return Verdict("unopenable", "a complete key that openssl cannot open (wrong password?)")
         return verdict
 
-    def public_key_of_key(self, name: str, passin: str | None) -> str | None:
+    def public_key_of_key(self, name: str, password: Secret | None) -> str | None:
         if name not in self._public:
             # An unencrypted key gets an empty password variable, so openssl never asks on the terminal.
-            secret = passin.removeprefix("env:") if passin and passin.startswith("env:") else None
-            result = self._run("pkey", "-in", name, "-pubout", "-passin", passin or f"env:{NO_PASSWORD}", secret=secret)
+            variable = password.env_name if password else None
+            result = self._run("pkey", "-in", name, "-pubout", "-passin", f"env:{variable or NO_PASSWORD}", secret=variable)
             self._public[name] = result.stdout_text() if result.ok else None
         return self._public[name]
 
@@ -79,7 +80,7 @@ class Inspector:
             return Verdict("damaged", "the request does not parse or its signature is wrong")
         return verdict
 
-    def certificate(self, name: str, key_name: str, key_passin: str | None) -> Verdict:
+    def certificate(self, name: str, key_name: str, key_password: Secret | None) -> Verdict:
         """Parses and carries the public key of `key_name` (the signature is `signed_by`'s job)."""
         verdict = self.complete_pem(name)
         if not verdict.good:
@@ -87,7 +88,7 @@ class Inspector:
         result = self._run("x509", "-in", name, "-noout", "-pubkey")
         if not result.ok:
             return Verdict("damaged", "the certificate does not parse")
-        if result.stdout_text() != self.public_key_of_key(key_name, key_passin):
+        if result.stdout_text() != self.public_key_of_key(key_name, key_password):
             return Verdict("mismatch", f"does not match {key_name}")
         return verdict
 

@@ -197,16 +197,30 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
 
 
 def foreign_client(scratch: Path, openssl: str) -> Identity:
-    """A CA and client certificate that have nothing to do with the recipe, made by this tool."""
+    """A CA and client certificate that have nothing to do with the recipe, made by this tool (a
+    recipe built in memory: no YAML, the same planner and executor as any build)."""
     from .openssl import probe
     from .plan import build_plan
-    from .recipe_loading import parse_recipe
+    from .recipe import CertificateAuthority, KeySpec, Leaf
     from .runner import BuildOptions, build
 
-    text = (
-        "output: pki\ndefaults: {key_type: ec}\nca: {subject: {CN: Foreign CA}}\n"
-        "clients:\n  - {name: intruder, subject: {CN: intruder}}\n"
+    key = KeySpec(type="ec")
+    ca = CertificateAuthority("ca", "ca.key", "ca.pem", {"CN": "Foreign CA"}, 30, key, "sha256", None)
+    intruder = Leaf(
+        "client",
+        "intruder",
+        "intruder.key",
+        "intruder.csr",
+        "intruder.pem",
+        {"CN": "intruder"},
+        (),
+        30,
+        key,
+        "sha256",
+        None,
+        nanomq=False,
+        path="clients[0]",
     )
-    recipe = parse_recipe(text, scratch / "foreign.yaml")
-    build(build_plan(recipe, probe(openssl)), {}, BuildOptions(jobs=2, quiet=True), say=lambda _line: None)
+    foreign = Recipe(path=scratch / "foreign", output_dir=scratch / "pki", style="strict", ca=ca, servers=(), clients=(intruder,))
+    build(build_plan(foreign, probe(openssl)), {}, BuildOptions(jobs=2, quiet=True), say=lambda _line: None)
     return Identity(scratch / "pki" / "intruder.pem", scratch / "pki" / "intruder.key")

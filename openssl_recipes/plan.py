@@ -72,9 +72,12 @@ class _Planner:
 
     # -- servers and clients --------------------------------------------------------------------
 
-    def intermediate_steps(self, im: CertificateAuthority) -> list[Step]:
-        assert im.csr_file is not None
-        return [self._key_step(im, nanomq=False, is_ca=True), *self._request_and_sign(im, im.csr_file, self.ca, is_ca=True)]
+    def intermediate_steps(self, intermediate: CertificateAuthority) -> list[Step]:
+        assert intermediate.csr_file is not None
+        return [
+            self._key_step(intermediate, nanomq=False, is_ca=True),
+            *self._request_and_sign(intermediate, intermediate.csr_file, self.ca, is_ca=True),
+        ]
 
     def leaf_steps(self, leaf: Leaf) -> list[Step]:
         # The document writes `./server.key` and `./server.csr` for the server and bare names for
@@ -88,15 +91,15 @@ class _Planner:
 
     def bundle_steps(self) -> list[Step]:
         """With an intermediate: each leaf's chain (leaf + intermediate) and the CA bundle (intermediate + root)."""
-        im, recipe = self.recipe.intermediate, self.recipe
-        if im is None or recipe.bundle_file is None:
+        intermediate, recipe = self.recipe.intermediate, self.recipe
+        if intermediate is None or recipe.bundle_file is None:
             return []
         steps = [
             Step(
-                argv=("cat", im.cert_file, self.ca.cert_file),
+                argv=("cat", intermediate.cert_file, self.ca.cert_file),
                 kind="bundle",
-                entry=im.name,
-                inputs=(im.cert_file, self.ca.cert_file),
+                entry=intermediate.name,
+                inputs=(intermediate.cert_file, self.ca.cert_file),
                 outputs=(recipe.bundle_file,),
                 is_ca=True,
             )
@@ -105,10 +108,10 @@ class _Planner:
             if leaf.chain_file:
                 steps.append(
                     Step(
-                        argv=("cat", leaf.cert_file, im.cert_file),
+                        argv=("cat", leaf.cert_file, intermediate.cert_file),
                         kind="bundle",
                         entry=leaf.name,
-                        inputs=(leaf.cert_file, im.cert_file),
+                        inputs=(leaf.cert_file, intermediate.cert_file),
                         outputs=(leaf.chain_file,),
                     )
                 )

@@ -22,7 +22,7 @@ from .errors import RunError, UsageError
 from .execute import execute
 from .file_names import RESERVED_PREFIX
 from .openssl import child_environment
-from .recipe import CertificateAuthority, Leaf, Secret
+from .recipe import CertificateAuthority, Leaf
 from .steps import Plan, Step
 
 
@@ -48,11 +48,11 @@ class BuildReport:
         return text + (f" (old CA saved as {', '.join(self.backups)})" if self.backups else "")
 
 
-Say = Callable[[str], None]
+LinePrinter = Callable[[str], None]
 LIST_LIMIT = 60  # above this many files, print the summary only
 
 
-def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: Say = print) -> BuildReport:
+def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: LinePrinter = print) -> BuildReport:
     started = time.monotonic()
     folder = plan.output_dir
     writes = sorted({name for step in plan.steps for name in step.outputs} | set(plan.files))
@@ -77,7 +77,7 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         to_run = [i for i, run in enumerate(decision) if run]
         jobs = 1 if prompts else max(1, options.jobs)
         listing = len(plan.steps) <= LIST_LIMIT and not options.quiet
-        lines = _Lines(plan, decision, folder, say if listing else (lambda _line: None))
+        lines = _InPlanOrder(plan, decision, folder, say if listing else (lambda _line: None))
         progress = _progress(options, len(to_run))
         try:
             advance = progress.advance if progress is not None else (lambda: None)  # type: ignore[attr-defined]
@@ -99,23 +99,23 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
     recipe = plan.recipe
     index = {(step.entry, step.kind): i for i, step in enumerate(plan.steps)}
     run = [False] * len(plan.steps)
-    ca, im = recipe.ca, recipe.intermediate
+    ca, intermediate = recipe.ca, recipe.intermediate
     # With an intermediate CA the root key may stay offline: it is needed only to (re)sign the intermediate.
-    ca_runs = _decide_authority(ca, inspector, options.new_ca, parent=None, offline_ok=im is not None)
+    ca_runs = _decide_authority(ca, inspector, options.new_ca, parent=None, offline_ok=intermediate is not None)
     run[index[(ca.name, "key")]] = ca_runs[0]
     run[index[(ca.name, "cert")]] = ca_runs[1]
     issuer_runs = ca_runs[1]
-    if im is not None:
-        im_runs = _decide_authority(im, inspector, options.new_ca, parent=(ca.cert_file, ca_runs[1]))
-        if im_runs[1] and not inspector.key(ca.key_file, _passin(ca.password)).good and not ca_runs[0]:
+    if intermediate is not None:
+        intermediate_runs = _decide_authority(intermediate, inspector, options.new_ca, parent=(ca.cert_file, ca_runs[1]))
+        if intermediate_runs[1] and not inspector.key(ca.key_file, ca.password).good and not ca_runs[0]:
             raise RunError(
-                f"{im.cert_file} must be signed by the root CA, but {ca.key_file} is not in the output folder "
+                f"{intermediate.cert_file} must be signed by the root CA, but {ca.key_file} is not in the output folder "
                 "(offline?): bring the root key back for this build"
             )
-        run[index[(im.name, "key")]] = im_runs[0]
-        run[index[(im.name, "csr")]] = im_runs[1]
-        run[index[(im.name, "cert")]] = im_runs[1]
-        issuer_runs = im_runs[1]
+        run[index[(intermediate.name, "key")]] = intermediate_runs[0]
+        run[index[(intermediate.name, "csr")]] = intermediate_runs[1]
+        run[index[(intermediate.name, "cert")]] = intermediate_runs[1]
+        issuer_runs = intermediate_runs[1]
     issuer = recipe.issuer
 
     leaves = [leaf for leaf in recipe.leaves if options.only is None or leaf.name in options.only]
@@ -158,8 +158,7 @@ def _decide_authority(
     than replace a CA key or a certificate that does not match it; `parent` = (its cert, being remade?)."""
     if new_ca:
         return True, True
-    passin = _passin(ca.password)
-    key_v = inspector.key(ca.key_file, passin)
+    key_v = inspector.key(ca.key_file, ca.password)
     cert_state = inspector.complete_pem(ca.cert_file).state
     hint = "restore it, or run build --new-ca to start a new CA (every certificate it signed stops working)"
     if key_v.state == "unopenable":
@@ -174,7 +173,7 @@ def _decide_authority(
             f"{' (' + key_v.reason + ')' if key_v.reason else ''}; refusing to replace the CA",
             [hint],
         )
-    cert_v = inspector.certificate(ca.cert_file, ca.key_file, passin)
+    cert_v = inspector.certificate(ca.cert_file, ca.key_file, ca.password)
     if cert_v.state == "mismatch":
         raise RunError(f"{ca.cert_file} does not match {ca.key_file}; refusing to replace the CA", [hint])
     if not cert_v.good:
@@ -195,15 +194,10 @@ def _bundle_is_current(step: Step, folder: Path) -> bool:
 def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdict, Verdict]:
     if force:
         return Verdict("missing", "--force"), Verdict("missing", "--force")
-    passin = _passin(leaf.password)
-    key_v = inspector.key(leaf.key_file, passin)
+    key_v = inspector.key(leaf.key_file, leaf.password)
     if not key_v.good:
         return key_v, Verdict("missing")
-    return key_v, inspector.certificate(leaf.cert_file, leaf.key_file, passin)
-
-
-def _passin(password: Secret | None) -> str | None:
-    return f"env:{password.env_name}" if password else None
+    return key_v, inspector.certificate(leaf.cert_file, leaf.key_file, leaf.password)
 
 
 def _remove_leftovers(folder: Path, plan: Plan) -> None:
@@ -226,10 +220,10 @@ def _remove_leftovers(folder: Path, plan: Plan) -> None:
 # -- running ----------------------------------------------------------------------------------------
 
 
-class _Lines:
+class _InPlanOrder:
     """Prints `made X` / `kept X` in plan order, however the steps finish."""
 
-    def __init__(self, plan: Plan, decision: list[bool], folder: Path, say: Say) -> None:
+    def __init__(self, plan: Plan, decision: list[bool], folder: Path, say: LinePrinter) -> None:
         self.plan = plan
         self.decision = decision
         self.folder = folder

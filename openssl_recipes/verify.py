@@ -17,7 +17,7 @@ from . import mbedtls_check, process
 from .artifacts import Inspector, key_is_encrypted
 from .conf import used_by_nanomq
 from .openssl import child_environment
-from .recipe import CertificateAuthority, Leaf, Recipe
+from .recipe import CertificateAuthority, Leaf, Recipe, Secret
 from .verify_report import COLUMNS, Check, Report, Row
 
 APPLE_MAX_DAYS = 825
@@ -119,18 +119,17 @@ class _Checker:
 
     # -- checks -----------------------------------------------------------------------------------
 
-    def _key(self, cert: str, key: str, password: object) -> Check:
+    def _key(self, cert: str, key: str, password: Secret | None) -> Check:
         if not (self.folder / key).exists():
             return Check("fail", f"{key} is missing")
-        passin = f"env:{password.env_name}" if password else None  # type: ignore[attr-defined]
         if password and key_is_encrypted(self.folder / key) is False:
             return Check(
                 "fail", f"{key} is not encrypted, but the recipe gives it a password: `renew NAME --rekey` makes it again"
             )
-        verdict = self.inspector.certificate(cert, key, passin)
+        verdict = self.inspector.certificate(cert, key, password)
         if verdict.good:
             return Check("pass")
-        if self.inspector.public_key_of_key(key, passin) is None:
+        if self.inspector.public_key_of_key(key, password) is None:
             return Check(
                 "fail",
                 f"{key} does not open" + (" with its password" if password else " (encrypted? give its password in the recipe)"),

@@ -150,23 +150,43 @@ def start_build(recipe: Path, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+HOLDING_OPENSSL = """#!{python}
+# openssl that holds the step writing {target!r} until the test releases it (so a signal lands mid-build)
+import os, sys, time
+if "{target}" in sys.argv:
+    open({held!r}, "w").close()
+    deadline = time.monotonic() + 120
+    while not os.path.exists({release!r}) and time.monotonic() < deadline:
+        time.sleep(0.01)
+os.execv({real!r}, ["openssl", *sys.argv[1:]])
+"""
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("after_calls", [1, 5, 12])
-def test_a_build_interrupted_anywhere_completes_on_the_next_run(tmp_path, sig, after_calls):
+@pytest.mark.parametrize("target", ["ca.key", "device-3.csr", "device-6.pem"])  # first, middle, late
+def test_a_build_interrupted_anywhere_completes_on_the_next_run(tmp_path, sig, target):
+    """The build is held at the step writing `target` (its openssl waits for a release file), so the
+    signal always arrives mid-build; then the next build completes a sound PKI."""
     recipe = write_recipe(tmp_path, FLEET)
-    env, log = logging_openssl(tmp_path)
-    proc = start_build(recipe, env)
+    held, release = tmp_path / "held", tmp_path / "release"
+    program = HOLDING_OPENSSL.format(
+        python=sys.executable, target=target, held=str(held), release=str(release), real=require("openssl")
+    )
+    proc = start_build(recipe, fake_openssl(tmp_path, program))
     deadline = time.monotonic() + 60
-    while len(read_calls(log)) < after_calls + 1 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)  # +1: the `openssl version` probe
+    while not held.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert held.exists() and proc.poll() is None, proc.communicate()  # the build is mid-flight
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    folder = tmp_path / "certs"
-    if proc.returncode not in (0, -signal.SIGKILL):  # it may have finished before the signal
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:
         assert proc.returncode == 130, (proc.returncode, err)
-        assert err.count("\n") == 1 and err.startswith("interrupted"), err
-        assert "Traceback" not in err
-    again = run("build", "--recipe", str(recipe))  # at once: orphans of a SIGKILL hold the lock until they exit
+        assert err.count("\n") == 1 and err.startswith("interrupted") and "Traceback" not in err, err
+    release.touch()  # a held orphan of the SIGKILL goes on (it holds the lock until it exits)
+    folder = tmp_path / "certs"
+    again = run("build", "--recipe", str(recipe))  # with the real openssl
     assert again.code == 0, again
     proc = openssl_verify_all(folder, leaf_certs(folder))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -314,13 +334,16 @@ def test_a_rerun_right_after_sigkill_waits_for_the_orphaned_openssl(tmp_path):
     (an orphan finishing device-2.key after the re-run signed device-2.pem would leave a key that does not
     match its certificate). The children hold the folder's lock until they exit, so the re-run waits."""
     recipe = write_recipe(tmp_path, FLEET)
-    started = tmp_path / "orphan-started"
+    started, release = tmp_path / "orphan-started", tmp_path / "release"
     real = require("openssl")
     env = fake_openssl(
         tmp_path,
         f"#!{sys.executable}\nimport os, sys, time\n"
         "if sys.argv[1] in ('genrsa', 'genpkey') and 'device-2.key' in sys.argv:\n"
-        f"    open({str(started)!r}, 'w').close()\n    time.sleep(3)\n"
+        f"    open({str(started)!r}, 'w').close()\n"
+        f"    deadline = time.monotonic() + 120\n"
+        f"    while not os.path.exists({str(release)!r}) and time.monotonic() < deadline:\n"
+        "        time.sleep(0.01)\n"
         f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n",
     )
     proc = start_build(recipe, env)
@@ -330,8 +353,21 @@ def test_a_rerun_right_after_sigkill_waits_for_the_orphaned_openssl(tmp_path):
     assert started.exists(), proc.communicate()
     proc.kill()  # the tool only: its children live on, as after `kill -9 <pid>`
     proc.communicate(timeout=30)
-    again = run("build", "--recipe", str(recipe))  # at once, with the real openssl
-    assert again.code == 0 and "another build is running" in again.stderr, again
+    rerun_err = tmp_path / "rerun.err"
+    with rerun_err.open("w") as err_file:  # at once, with the real openssl: it must wait for the orphan
+        rerun = subprocess.Popen(
+            [sys.executable, "-m", "openssl_recipes", "build", "--recipe", str(recipe)],
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while "another build is running" not in rerun_err.read_text() and rerun.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "another build is running" in rerun_err.read_text() and rerun.poll() is None, rerun_err.read_text()
+        release.touch()  # the orphan finishes its key; then the waiting build goes on
+        rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, rerun_err.read_text()
     folder = tmp_path / "certs"
     deadline = time.monotonic() + 30
     while processes_in(folder) and time.monotonic() < deadline:
@@ -365,15 +401,15 @@ def test_a_half_written_file_is_never_kept(tmp_path, sig, artifact):
         "out = sys.argv[sys.argv.index('-out') + 1] if '-out' in sys.argv else None\n"
         f"if out == {artifact!r}:\n"
         f"    open({artifact!r}, 'w').write({HALF_WRITTEN[artifact]!r})\n"
-        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n    time.sleep(60)\n"
+        f"    open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
+        f"    os.replace({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n    time.sleep(60)\n"
         f"os.execv({real!r}, ['openssl', *sys.argv[1:]])\n",
     )
     proc = start_build(recipe, env)
     deadline = time.monotonic() + 60
     while not pid_file.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert pid_file.exists(), proc.communicate()
-    time.sleep(0.05)  # the pid is written after the half file
+    assert pid_file.exists(), proc.communicate()  # written (atomically) after the half file
     folder = tmp_path / "certs"
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=60)

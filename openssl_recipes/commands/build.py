@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("build")
     @handle_errors
     def build_command(
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         templates: TemplatesOption = None,
@@ -38,14 +38,14 @@ def register(app: typer.Typer) -> None:
         from ..script import display_path
         from ..secrets import resolve
 
-        loaded = load(recipe, out)
-        plan = build_plan(loaded, find_openssl(openssl, loaded), templates)
-        values = resolve(loaded.secrets())
+        recipe = load(recipe_file, out)
+        plan = build_plan(recipe, find_openssl(openssl, recipe), templates)
+        values = resolve(recipe.secrets())
         options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
         report = build(plan, values, options)
         typer.echo(report.summary(display_path(plan.output_dir)))
         from ..drift import drifted
 
-        for drift in drifted(loaded):  # kept from before the recipe changed
+        for drift in drifted(recipe):  # kept from before the recipe changed
             typer.echo(f"warning: {drift.line()}", err=True)
         return 0

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("clean")
     @handle_errors
     def clean_command(
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         everything: Annotated[
             bool, typer.Option("--all", help="Also remove the revocation database (which certificates were revoked).")
@@ -28,9 +28,9 @@ def register(app: typer.Typer) -> None:
         from ..plan import build_plan
         from ..script import display_path
 
-        loaded = load(recipe, out, warn=False)
-        folder = loaded.output_dir
-        owned = owned_files(build_plan(loaded, ASSUMED))
+        recipe = load(recipe_file, out, warn=False)
+        folder = recipe.output_dir
+        owned = owned_files(build_plan(recipe, ASSUMED))
         removed, kept = [], []
         for name, writer in sorted(owned.items()):
             path = folder / name

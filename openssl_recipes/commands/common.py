@@ -63,14 +63,14 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def load(recipe: Path, out: Path | None = None, warn: bool = True) -> Recipe:
+def load(recipe_file: Path, out: Path | None = None, warn: bool = True) -> Recipe:
     from ..recipe_loading import load_recipe
 
-    loaded = load_recipe(recipe, out)
+    recipe = load_recipe(recipe_file, out)
     if warn:
-        for warning in loaded.warnings:
+        for warning in recipe.warnings:
             err(f"warning: {warning}")
-    return loaded
+    return recipe
 
 
 def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidden: frozenset[str] = frozenset()) -> Openssl:

@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def conf_command(
         broker: Annotated[Broker, typer.Argument(help="Which broker's configuration to render.")],
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         certs: Annotated[
             Path | None,
             typer.Option(
@@ -54,15 +54,15 @@ def register(app: typer.Typer) -> None:
         from ..secrets import resolve
         from ..workspace import write_atomically
 
-        loaded = load(recipe, certs, warn=False)
+        recipe = load(recipe_file, certs, warn=False)
         blocks = ("listener", "bridge") if block is Block.all else (block.value,)
         if out and into:
             raise UsageError("give --out FILE or --into FILE, not both")
         if not out and not into:
-            typer.echo(render_conf(loaded, broker.value, blocks, None, templates), nl=False)
+            typer.echo(render_conf(recipe, broker.value, blocks, None, templates), nl=False)
             return 0
-        secret = carries_password(loaded, blocks)
-        text = render_conf(loaded, broker.value, blocks, resolve(loaded.secrets(), confirm=False) if secret else {}, templates)
+        secret = carries_password(recipe, blocks)
+        text = render_conf(recipe, broker.value, blocks, resolve(recipe.secrets(), confirm=False) if secret else {}, templates)
         target = out or into
         assert target is not None
         if into:

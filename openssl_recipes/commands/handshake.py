@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("handshake")
     @handle_errors
     def handshake_command(
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds for each connection.")] = 10.0,
@@ -35,14 +35,14 @@ def register(app: typer.Typer) -> None:
         from ..handshake import run_handshakes
         from ..secrets import resolve
 
-        loaded = load(recipe, out, warn=False)
-        if not loaded.servers:
+        recipe = load(recipe_file, out, warn=False)
+        if not recipe.servers:
             raise UsageError("the recipe has no servers: nothing to serve")
-        missing = [leaf.cert_file for leaf in loaded.leaves if not (loaded.output_dir / leaf.cert_file).exists()]
+        missing = [leaf.cert_file for leaf in recipe.leaves if not (recipe.output_dir / leaf.cert_file).exists()]
         if missing:
-            raise UsageError(f"{', '.join(missing)} missing in {loaded.output_dir}: run `openssl-recipes build` first")
-        secret_values = resolve(loaded.secrets(), confirm=False)
-        openssl_command = find_openssl(openssl, loaded).command
+            raise UsageError(f"{', '.join(missing)} missing in {recipe.output_dir}: run `openssl-recipes build` first")
+        secret_values = resolve(recipe.secrets(), confirm=False)
+        openssl_command = find_openssl(openssl, recipe).command
         binary = None
         if binary_path is not None and not nanomq:
             raise UsageError(f"{binary_path!r}: a NanoMQ binary is given with --nanomq (handshake --nanomq {binary_path})")
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             if binary is None:
                 where = repr(binary_path) if binary_path else "$NANOMQ or `nanomq` on PATH"
                 raise UsageError(f"--nanomq: no NanoMQ found at {where}; give its path: --nanomq /path/to/nanomq")
-        cases = run_handshakes(loaded, secret_values, openssl_command, timeout)
+        cases = run_handshakes(recipe, secret_values, openssl_command, timeout)
         if binary is not None:
             import tempfile
             from pathlib import Path
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             from ..nanomq_handshake import run_nanomq_cases
 
             with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
-                cases += run_nanomq_cases(loaded, secret_values, binary, foreign_client(Path(scratch), openssl_command), timeout)
+                cases += run_nanomq_cases(recipe, secret_values, binary, foreign_client(Path(scratch), openssl_command), timeout)
         for case in cases:
             typer.echo(case.line())
         failed = sum(not case.ok for case in cases)

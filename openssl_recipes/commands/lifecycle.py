@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def show_command(
         names: Annotated[list[str] | None, typer.Argument(help="Entries to show (default: all).")] = None,
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
     ) -> int:
@@ -47,15 +47,15 @@ def register(app: typer.Typer) -> None:
         and days left, SHA-256 fingerprint."""
         from ..lifecycle import show
 
-        loaded = load(recipe, out, warn=False)
-        typer.echo(show(loaded, find_openssl(openssl, loaded).command, names or []), nl=False)
+        recipe = load(recipe_file, out, warn=False)
+        typer.echo(show(recipe, find_openssl(openssl, recipe).command, names or []), nl=False)
         return 0
 
     @app.command("export")
     @handle_errors
     def export_command(
         name: Annotated[str, typer.Argument(help="The server or client to export.")],
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         p12: Annotated[bool, typer.Option("--p12/--no-p12", help="Write NAME.p12 (PKCS#12: key, certificate, CA).")] = True,
@@ -76,13 +76,13 @@ def register(app: typer.Typer) -> None:
         from ..recipe import Secret
         from ..secrets import resolve
 
-        loaded = load(recipe, out, warn=False)
-        leaf = loaded.leaf(name)
+        recipe = load(recipe_file, out, warn=False)
+        leaf = recipe.leaf(name)
         password = Secret("env", password_env, password_env) if password_env else leaf.password
         wanted = [s for s in (password, leaf.password) if s]
         values = {} if dry_run else resolve(wanted)
-        found = find_openssl(openssl, loaded, hidden=frozenset({password_env} if password_env else ()))
-        _perform(export(loaded, found.command, leaf, password, legacy, fullchain, p12, values), dry_run)
+        found = find_openssl(openssl, recipe, hidden=frozenset({password_env} if password_env else ()))
+        _perform(export(recipe, found.command, leaf, password, legacy, fullchain, p12, values), dry_run)
         return 0
 
     @app.command("issue")
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
     def issue_command(
         role: Annotated[Role, typer.Argument(help="client or server")],
         name: Annotated[str, typer.Argument(help="The entry's name in the recipe.")],
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         dry_run: DryRun = False,
@@ -102,23 +102,23 @@ def register(app: typer.Typer) -> None:
         from ..script import step_line
         from ..secrets import resolve
 
-        loaded = load(recipe, out)
-        leaf = next((leaf for leaf in loaded.leaves if leaf.name == name), None)
+        recipe = load(recipe_file, out)
+        leaf = next((leaf for leaf in recipe.leaves if leaf.name == name), None)
         if leaf is None or leaf.role != role.value:
             raise UsageError(
                 f"the recipe declares no {role.value} named {name!r}: add it under {role.value}s: in "
-                f"{recipe} (name, subject, san…), then run `openssl-recipes issue {role.value} {name}`"
+                f"{recipe_file} (name, subject, san…), then run `openssl-recipes issue {role.value} {name}`"
             )
-        issuer = loaded.issuer
-        if not (loaded.output_dir / issuer.cert_file).exists():
+        issuer = recipe.issuer
+        if not (recipe.output_dir / issuer.cert_file).exists():
             raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
-        plan = build_plan(loaded, find_openssl(openssl, loaded))
+        plan = build_plan(recipe, find_openssl(openssl, recipe))
         if dry_run:
             for step in plan.steps:
                 if step.entry == name:
                     typer.echo(step_line(step))
             return 0
-        report = build(plan, resolve(loaded.secrets()), BuildOptions(only=frozenset({name}), quiet=True), say=lambda _l: None)
+        report = build(plan, resolve(recipe.secrets()), BuildOptions(only=frozenset({name}), quiet=True), say=lambda _l: None)
         made = [f for f in report.made if f != "openssl-recipes.cnf"]
         typer.echo(f"issued {leaf.cert_file}" + (f" (made {', '.join(made)})" if made else " (already there: kept)"))
         return 0
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def renew_command(
         names: Annotated[list[str] | None, typer.Argument(help="Entries to renew (default: every server and client).")] = None,
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         within: Annotated[
@@ -145,13 +145,13 @@ def register(app: typer.Typer) -> None:
         from ..secrets import resolve
         from ..workspace import restore, set_aside
 
-        loaded = load(recipe, out)
-        found = find_openssl(openssl, loaded)
-        due = due_for_renewal(loaded, found.command, names or [], within)
+        recipe = load(recipe_file, out)
+        found = find_openssl(openssl, recipe)
+        due = due_for_renewal(recipe, found.command, names or [], within)
         if not due:
             typer.echo(f"nothing to renew: no certificate expires within {within} days")
             return 0
-        plan = build_plan(loaded, found)
+        plan = build_plan(recipe, found)
         wanted = {leaf.name for leaf, _ in due}
         kinds = {"key", "csr", "cert", "bundle"} if rekey else {"csr", "cert", "bundle"}
         if dry_run:
@@ -161,14 +161,14 @@ def register(app: typer.Typer) -> None:
                 if step.entry in wanted and step.kind in kinds:
                     typer.echo(step_line(step))
             return 0
-        values = resolve(loaded.secrets())
+        values = resolve(recipe.secrets())
         backups = set_aside(
-            loaded.output_dir, [f for leaf, _ in due for f in ([leaf.cert_file] + ([leaf.key_file] if rekey else []))]
+            recipe.output_dir, [f for leaf, _ in due for f in ([leaf.cert_file] + ([leaf.key_file] if rekey else []))]
         )
         try:
             build(plan, values, BuildOptions(only=frozenset(wanted), quiet=True), say=lambda _l: None)
         except BaseException:  # a failed signature (wrong CA password, Ctrl-C): the live files come back
-            restored = restore(loaded.output_dir, backups)
+            restored = restore(recipe.output_dir, backups)
             err(f"renew failed: {', '.join(restored) or 'nothing'} put back as before, unchanged")
             raise
         for leaf, until in due:
@@ -181,7 +181,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def revoke_command(
         name: Annotated[str, typer.Argument(help="The server or client whose certificate is revoked.")],
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         reason: Annotated[Reason, typer.Option("--reason", help="The CRL reason code.")] = Reason.unspecified,
@@ -193,26 +193,26 @@ def register(app: typer.Typer) -> None:
         from ..lifecycle import revoke
         from ..secrets import resolve
 
-        loaded = load(recipe, out, warn=False)
-        values = {} if dry_run else resolve([s for s in [loaded.issuer.password] if s])
+        recipe = load(recipe_file, out, warn=False)
+        values = {} if dry_run else resolve([s for s in [recipe.issuer.password] if s])
         try:
             _perform(
-                revoke(loaded, find_openssl(openssl, loaded).command, loaded.leaf(name), reason.value, crl_days, values), dry_run
+                revoke(recipe, find_openssl(openssl, recipe).command, recipe.leaf(name), reason.value, crl_days, values), dry_run
             )
         except RunError as exc:
             if any("Already revoked" in line for line in exc.details):
                 raise UsageError(
-                    f"{loaded.leaf(name).cert_file} is already revoked; crl.pem lists it (run `crl` to refresh it)"
+                    f"{recipe.leaf(name).cert_file} is already revoked; crl.pem lists it (run `crl` to refresh it)"
                 ) from None
             raise
         if not dry_run:
-            typer.echo(f"revoked {loaded.leaf(name).cert_file}; wrote crl.pem (give it to the brokers: mosquitto `crlfile`)")
+            typer.echo(f"revoked {recipe.leaf(name).cert_file}; wrote crl.pem (give it to the brokers: mosquitto `crlfile`)")
         return 0
 
     @app.command("crl")
     @handle_errors
     def crl_command(
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         crl_days: Annotated[int, typer.Option("--crl-days", min=1, help="Days until the CRL's nextUpdate.")] = 30,
@@ -222,9 +222,9 @@ def register(app: typer.Typer) -> None:
         from ..lifecycle import crl
         from ..secrets import resolve
 
-        loaded = load(recipe, out, warn=False)
-        values = {} if dry_run else resolve([s for s in [loaded.issuer.password] if s])
-        _perform(crl(loaded, find_openssl(openssl, loaded).command, crl_days, values), dry_run)
+        recipe = load(recipe_file, out, warn=False)
+        values = {} if dry_run else resolve([s for s in [recipe.issuer.password] if s])
+        _perform(crl(recipe, find_openssl(openssl, recipe).command, crl_days, values), dry_run)
         if not dry_run:
             typer.echo("wrote crl.pem")
         return 0

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("plan")
     @handle_errors
     def plan_command(
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         templates: TemplatesOption = None,
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         from ..plan import build_plan
         from ..script import plan_script, plan_text
 
-        loaded = load(recipe, out)
-        plan = build_plan(loaded, find_openssl(openssl, loaded, probe=not assume_openssl3), templates)
+        recipe = load(recipe_file, out)
+        plan = build_plan(recipe, find_openssl(openssl, recipe, probe=not assume_openssl3), templates)
         typer.echo(plan_script(plan) if script else plan_text(plan), nl=False)
         return 0

@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     @handle_errors
     def verify_command(
-        recipe: RecipeOption = DEFAULT_RECIPE,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         warn_days: Annotated[
@@ -28,13 +28,13 @@ def register(app: typer.Typer) -> None:
         from ..secrets import resolve
         from ..verify import verify
 
-        loaded = load(recipe, out, warn=False)
+        recipe = load(recipe_file, out, warn=False)
         from ..lifecycle import CRL_FILE
 
         report = verify(
-            loaded,
-            find_openssl(openssl, loaded).command,
-            resolve(loaded.secrets(), confirm=False),
+            recipe,
+            find_openssl(openssl, recipe).command,
+            resolve(recipe.secrets(), confirm=False),
             warn_days,
             crl=CRL_FILE if crl else None,
         )
