@@ -30,13 +30,15 @@ def verify(
     warn_days: int = 30,
     now: dt.datetime | None = None,
     crl: str | None = None,
+    within: int | None = None,
 ) -> Report:
-    """`crl`: a CRL file in the output folder; leaves it lists fail the chain check as revoked."""
+    """`crl`: a CRL file in the output folder; leaves it lists fail the chain check as revoked.
+    `within`: a certificate that expires within that many days fails (for cron jobs)."""
     folder = recipe.output_dir
-    checker = _Checker(
-        recipe, openssl, folder, child_environment(secret_values), secret_values, warn_days, now or dt.datetime.now(dt.UTC)
-    )
+    env = child_environment({*secret_values, *recipe.secret_names()})
+    checker = _Checker(recipe, openssl, folder, env, secret_values, warn_days, now or dt.datetime.now(dt.UTC))
     checker.crl = crl
+    checker.within = within
     rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
     rows += [checker.leaf(leaf) for leaf in recipe.leaves]
     return Report(rows)
@@ -64,6 +66,7 @@ class _Checker:
         self.mbedtls = mbedtls_check.available()
         self.nanomq_uses = {leaf.name for leaf in used_by_nanomq(recipe)}
         self.crl: str | None = None
+        self.within: int | None = None  # days: expiring within them fails
 
     def _run(self, *args: str) -> process.Result:
         return process.run((self.openssl, *args), cwd=self.folder, env=self.env)
@@ -74,6 +77,7 @@ class _Checker:
         row = Row(ca.name, role, ca.cert_file)
         if not (self.folder / ca.cert_file).exists():
             return self._missing(row, ca.cert_file)
+        row.dates = self.inspector.validity(ca.cert_file)
         offline = role == "ca" and self.recipe.intermediate is not None and not (self.folder / ca.key_file).exists()
         row.checks["key"] = (
             Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
@@ -95,6 +99,7 @@ class _Checker:
         row = Row(leaf.name, leaf.role, leaf.cert_file)
         if not (self.folder / leaf.cert_file).exists():
             return self._missing(row, leaf.cert_file)
+        row.dates = self.inspector.validity(leaf.cert_file)
         issuer = self.recipe.issuer
         untrusted = issuer.cert_file if self.recipe.intermediate else None
         row.checks["key"] = self._key(leaf.cert_file, leaf.key_file, leaf.password)
@@ -183,6 +188,8 @@ class _Checker:
         if self.now > end:
             return Check("fail", f"expired on {end:%Y-%m-%d}: {fix}")
         left = (end - self.now).days
+        if self.within is not None and end - self.now <= dt.timedelta(days=self.within):
+            return Check("fail", f"expires in {left} days, on {end:%Y-%m-%d} (--within {self.within}): {fix}")
         warnings = []
         if left < self.warn_days:
             warnings.append(f"expires in {left} days, on {end:%Y-%m-%d}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,6 +23,7 @@ class Row:
     role: str  # ca, intermediate, server, client
     cert_file: str
     checks: dict[str, Check] = field(default_factory=dict)
+    dates: tuple[dt.datetime, dt.datetime] | None = None  # notBefore, notAfter (UTC), when readable
 
     @property
     def failed(self) -> bool:
@@ -45,6 +47,8 @@ class Report:
                     "role": r.role,
                     "file": r.cert_file,
                     "ok": not r.failed,
+                    "not_before": r.dates[0].isoformat() if r.dates else None,
+                    "not_after": r.dates[1].isoformat() if r.dates else None,
                     "checks": {col: {"status": c.status, "reason": c.reason} for col, c in r.checks.items()},
                 }
                 for r in self.rows

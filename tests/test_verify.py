@@ -145,3 +145,19 @@ def test_nanomq_warns_about_a_key_form_mbedtls_cannot_read(tmp_path):
     assert result.code == 0, result
     assert "! client.pem nanomq: client.key is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read" in result.stdout
     assert "correct horse" not in result.output
+
+
+def test_within_fails_for_what_expires_soon_names_it_and_json_carries_the_dates(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    days: 10\n")  # the client expires in 10 days
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    soon = cli("verify", "--within", "30", "--recipe", str(recipe))
+    assert soon.code == 1, soon
+    failing = [line for line in soon.stdout.splitlines() if line.startswith("✘")]
+    assert len(failing) == 1 and failing[0].startswith("✘ client.pem validity: expires in 9 days"), soon.stdout
+    assert "(--within 30): `openssl-recipes renew client` re-issues it" in failing[0]
+    report = json.loads(cli("verify", "--within", "30", "--json", "--recipe", str(recipe)).stdout)
+    rows = {row["file"]: row for row in report["certificates"]}
+    assert report["ok"] is False and rows["client.pem"]["ok"] is False and rows["server.pem"]["ok"] is True
+    cert = load_cert(tmp_path / "certs" / "client.pem")
+    assert dt.datetime.fromisoformat(rows["client.pem"]["not_after"]) == cert.not_valid_after_utc
+    assert cli("verify", "--within", "5", "--recipe", str(recipe)).code == 0  # 10 days left: not within 5

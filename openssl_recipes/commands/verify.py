@@ -22,9 +22,15 @@ def register(app: typer.Typer) -> None:
         ] = 30,
         as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
         crl: Annotated[bool, typer.Option("--crl", help="Also check the leaves against crl.pem (see `revoke`, `crl`).")] = False,
+        within: Annotated[
+            int | None,
+            typer.Option("--within", min=0, help="Fail (exit 1) when a certificate expires within this many days: for cron."),
+        ] = None,
     ) -> int:
         """Check each certificate: key matches, chain (-x509_strict, purpose), names, dates, key file
-        mode, NanoMQ key form. Exit 0 only if nothing failed (warnings do not fail)."""
+        mode, NanoMQ key form. Exit 0 only if nothing failed (warnings do not fail).
+
+        Examples: `openssl-recipes verify`; from cron, `openssl-recipes verify --within 30 --json`."""
         from ..secrets import resolve
         from ..verify import verify
 
@@ -37,6 +43,7 @@ def register(app: typer.Typer) -> None:
             resolve(recipe.secrets(), confirm=False),
             warn_days,
             crl=CRL_FILE if crl else None,
+            within=within,
         )
         typer.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if as_json else report.table(), nl=as_json)
         return 0 if report.ok else 1
