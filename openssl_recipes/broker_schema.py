@@ -15,7 +15,7 @@ import re
 import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .errors import Problem
 
@@ -64,10 +64,14 @@ def parse_seconds(value: object) -> int:
 
 
 class ListenerIn(_Strict):
-    server: str | None = None  # default: the first server
-    bind: str = "0.0.0.0:8883"
-    verify_peer: bool | None = None  # default: true when the recipe has clients (two-way)
-    fail_if_no_peer_cert: bool | None = None
+    server: str | None = Field(
+        None, description="The server entry NanoMQ's TLS listener uses (default: the first server)."
+    )  # default: the first server
+    bind: str = Field("0.0.0.0:8883", description="host:port the listener binds (default 0.0.0.0:8883).")
+    verify_peer: bool | None = Field(
+        None, description="Ask clients for a certificate (default: true when the recipe has clients)."
+    )  # default: true when the recipe has clients (two-way)
+    fail_if_no_peer_cert: bool | None = Field(None, description="Refuse clients without a certificate (default: as verify_peer).")
 
     @field_validator("bind")
     @classmethod
@@ -96,8 +100,8 @@ def topic(value: str) -> str:
 
 
 class _Topics(_Strict):
-    remote_topic: str
-    local_topic: str
+    remote_topic: str = Field(description="The topic on the remote broker (exact, no wildcards).")
+    local_topic: str = Field(description="The topic on NanoMQ (exact, no wildcards).")
 
     @field_validator("remote_topic", "local_topic")
     @classmethod
@@ -106,24 +110,30 @@ class _Topics(_Strict):
 
 
 class ForwardIn(_Topics):
-    qos: Literal[0, 1, 2] | None = None
+    qos: Literal[0, 1, 2] | None = Field(None, description="QoS of forwarded messages (0, 1 or 2).")
 
 
 class SubscriptionIn(_Topics):
-    qos: Literal[0, 1, 2] = 1
+    qos: Literal[0, 1, 2] = Field(1, description="QoS of the subscription (default 1).")
 
 
 class BridgeIn(_Strict):
-    name: str = "emqx1"
-    client: str | None = None  # default: the first client
-    host: str | None = None  # the remote broker; without it only the ssl block is rendered
-    port: int = 8883
-    clientid: str = "bridge_client"
-    proto_ver: Literal[4, 5] = 4
-    keepalive: int = 60  # seconds; the recipe may say 60, "60s", "1m", "1 minute"
-    clean_start: bool = False
-    forwards: list[ForwardIn] = []
-    subscription: list[SubscriptionIn] = []
+    name: str = Field("emqx1", description="The bridge's name: bridges.mqtt.<name>.")
+    client: str | None = Field(
+        None, description="The client entry the bridge presents (default: the first client)."
+    )  # default: the first client
+    host: str | None = Field(
+        None, description="The remote broker's DNS name or IPv4 address; without it only the ssl block is rendered."
+    )  # the remote broker; without it only the ssl block is rendered
+    port: int = Field(8883, description="The remote broker's TLS port (default 8883).")
+    clientid: str = Field("bridge_client", description="The bridge's MQTT client id.")
+    proto_ver: Literal[4, 5] = Field(4, description="MQTT version: 4 (3.1.1, default) or 5.")
+    keepalive: int = Field(
+        60, description="Keep-alive: seconds, or text such as 60s, 1m, '1 minute' (1 to 65535 s)."
+    )  # seconds; the recipe may say 60, "60s", "1m", "1 minute"
+    clean_start: bool = Field(False, description="Start a clean session.")
+    forwards: list[ForwardIn] = Field([], description="Local topics forwarded to the remote broker.")
+    subscription: list[SubscriptionIn] = Field([], description="Remote topics brought to NanoMQ.")
 
     @field_validator("name")
     @classmethod
@@ -160,9 +170,11 @@ class BridgeIn(_Strict):
 
 
 class NanoMQIn(_Strict):
-    cert_dir: str | None = None  # where the files will live on the device; default: the output folder
-    listener: ListenerIn = ListenerIn()
-    bridge: BridgeIn = BridgeIn()
+    cert_dir: str | None = Field(
+        None, description="Where the files will live on the device (default: the output folder)."
+    )  # where the files will live on the device; default: the output folder
+    listener: ListenerIn = Field(ListenerIn(), description="NanoMQ's TLS listener (listeners.ssl).")
+    bridge: BridgeIn = Field(BridgeIn(), description="NanoMQ's bridge to a remote broker over mutual TLS.")
 
     @field_validator("cert_dir")
     @classmethod

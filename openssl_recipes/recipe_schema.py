@@ -9,7 +9,7 @@ import difflib
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .broker_schema import NanoMQIn
 from .errors import Loc, Problem
@@ -43,13 +43,13 @@ class _Strict(BaseModel):
 
 
 class SubjectIn(_Strict):
-    C: str | None = None
-    ST: str | None = None
-    L: str | None = None
-    O: str | None = None  # noqa: E741 - the X.500 attribute's name
-    OU: str | None = None
-    CN: str | None = None
-    emailAddress: str | None = None
+    C: str | None = Field(None, description="Country, two letters (e.g. DE).")
+    ST: str | None = Field(None, description="State or province.")
+    L: str | None = Field(None, description="Locality (city).")
+    O: str | None = Field(None, description="Organization.")  # noqa: E741 - the X.500 attribute's name
+    OU: str | None = Field(None, description="Organizational unit.")
+    CN: str | None = Field(None, description="Common name: the entry's own name (a server's first DNS name); not in defaults.")
+    emailAddress: str | None = Field(None, description="An e-mail address in the subject.")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -96,9 +96,9 @@ def subject_value_problem(key: str, value: str) -> str | None:
 
 
 class PasswordIn(_Strict):
-    env: str | None = None
-    file: str | None = None
-    prompt: bool = False
+    env: str | None = Field(None, description="The environment variable holding the password.")
+    file: str | None = Field(None, description="A file whose first line is the password (relative to the recipe).")
+    prompt: bool = Field(False, description="Ask on the terminal.")
 
     @model_validator(mode="before")
     @classmethod
@@ -122,11 +122,11 @@ class PasswordIn(_Strict):
 
 
 class KeyFields(_Strict):
-    key_type: KeyType | None = None
-    key_size: int | None = None
-    curve: Curve | None = None
-    digest: str | None = None
-    days: int | None = None
+    key_type: KeyType | None = Field(None, description="rsa (default), ec or ed25519.")
+    key_size: int | None = Field(None, description="RSA key size in bits: 2048 (default) to 16384.")
+    curve: Curve | None = Field(None, description="EC curve: P-256 (default), P-384 or P-521.")
+    digest: str | None = Field(None, description="Signature digest: sha256 (default), sha384 or sha512.")
+    days: int | None = Field(None, description="Validity in days, 1 to 36500 (default 3650).")
 
     @field_validator("key_size")
     @classmethod
@@ -165,9 +165,13 @@ class KeyFields(_Strict):
 
 
 class DefaultsIn(KeyFields):
-    subject: SubjectIn = SubjectIn()
-    nanomq: bool = True
-    one_step: bool = False  # request and signature in one `openssl req -x509 -CA` (fleets; no .csr file)
+    subject: SubjectIn = Field(SubjectIn(), description="Subject fields every entry starts from (no CN).")
+    nanomq: bool = Field(
+        True, description="Make keys and SANs NanoMQ (mbedTLS 2.28) can use: PKCS#1/3DES encrypted keys, DNS twins of IP SANs."
+    )
+    one_step: bool = Field(
+        False, description="Sign each leaf with one `openssl req -x509 -CA` (strict style, OpenSSL 3, unencrypted keys; no .csr)."
+    )  # request and signature in one `openssl req -x509 -CA` (fleets; no .csr file)
 
     @field_validator("subject")
     @classmethod
@@ -178,32 +182,43 @@ class DefaultsIn(KeyFields):
 
 
 class CAIn(KeyFields):
-    name: str = "ca"
-    key_file: str | None = None
-    cert_file: str | None = None
-    subject: SubjectIn = SubjectIn()
-    password: PasswordIn | None = None
+    name: str = Field("ca", description="The CA's name: its default file names (NAME.key, NAME.pem).")
+    key_file: str | None = Field(None, description="The CA's private key file (default NAME.key).")
+    cert_file: str | None = Field(None, description="The CA's certificate file (default NAME.pem).")
+    subject: SubjectIn = Field(SubjectIn(), description="The CA's subject (CN required in the strict style).")
+    password: PasswordIn | None = Field(
+        None, description="Encrypt the CA key: {env: VAR}, {file: PATH} or prompt; never the password itself."
+    )
 
 
 class IntermediateIn(CAIn):
     """A CA between the root and the leaves (pathlen:0); it signs every leaf, so the root key can stay offline."""
 
-    name: str = "intermediate"
-    csr_file: str | None = None
+    name: str = Field("intermediate", description="The intermediate CA's name.")
+    csr_file: str | None = Field(None, description="The intermediate's request to the root (default NAME.csr).")
 
 
 class LeafIn(KeyFields):
-    name: str
-    key_file: str | None = None
-    csr_file: str | None = None
-    cert_file: str | None = None
-    chain_file: str | None = None  # leaf + intermediate (only with an intermediate CA)
-    subject: SubjectIn = SubjectIn()
-    san: list[str] = []
-    password: PasswordIn | None = None
-    nanomq: bool | None = None
-    one_step: bool | None = None
-    count: int | None = None
+    name: str = Field(description="The entry's name (with count: holds {n} or {n:04d}).")
+    key_file: str | None = Field(None, description="Private key file (default NAME.key).")
+    csr_file: str | None = Field(None, description="Certificate request file (default NAME.csr).")
+    cert_file: str | None = Field(None, description="Certificate file (default NAME.pem).")
+    chain_file: str | None = Field(
+        None, description="Leaf + intermediate, written with an intermediate CA (default NAME-chain.pem)."
+    )  # leaf + intermediate (only with an intermediate CA)
+    subject: SubjectIn = Field(SubjectIn(), description="Subject fields over the defaults' (CN: the entry's own name).")
+    san: list[str] = Field(
+        [],
+        description="Subject alternative names: DNS names and IP addresses clients use (DNS:, IP:, email:, URI: prefixes allowed).",
+    )
+    password: PasswordIn | None = Field(
+        None, description="Encrypt the key: {env: VAR}, {file: PATH} or prompt; never the password itself."
+    )
+    nanomq: bool | None = Field(None, description="Override defaults.nanomq for this entry.")
+    one_step: bool | None = Field(None, description="Override defaults.one_step for this entry.")
+    count: int | None = Field(
+        None, description="Make a fleet of this many entries (1 to 100000), numbered in name, files, subject and SANs."
+    )
 
     @field_validator("san", mode="before")
     @classmethod
@@ -230,15 +245,23 @@ class LeafIn(KeyFields):
 
 
 class RecipeIn(_Strict):
-    output: str = "certs"
-    style: Style = "strict"
-    defaults: DefaultsIn = DefaultsIn()
-    ca: CAIn = CAIn()
-    intermediate: IntermediateIn | None = None
-    bundle_file: str = "ca-bundle.pem"  # intermediate + root (only with an intermediate CA)
-    servers: list[LeafIn] = []
-    clients: list[LeafIn] = []
-    nanomq: NanoMQIn | None = None  # how NanoMQ (and the brokers it talks to) use this PKI
+    output: str = Field("certs", description="The output folder, relative to the recipe (created 0700).")
+    style: Style = Field(
+        "strict", description="strict (default): extension file, passes strict verifiers; document: the seed document's commands."
+    )
+    defaults: DefaultsIn = Field(DefaultsIn(), description="Values every CA and entry starts from.")
+    ca: CAIn = Field(CAIn(), description="The root CA.")
+    intermediate: IntermediateIn | None = Field(
+        None, description="An intermediate CA that signs every leaf (the root key can then stay offline)."
+    )
+    bundle_file: str = Field(
+        "ca-bundle.pem", description="Intermediate + root, written with an intermediate CA."
+    )  # intermediate + root (only with an intermediate CA)
+    servers: list[LeafIn] = Field([], description="Server certificates (serverAuth).")
+    clients: list[LeafIn] = Field([], description="Client certificates (clientAuth).")
+    nanomq: NanoMQIn | None = Field(
+        None, description="How NanoMQ (and the brokers it talks to) use this PKI: `conf` renders it."
+    )  # how NanoMQ (and the brokers it talks to) use this PKI
 
     @field_validator("output")
     @classmethod
