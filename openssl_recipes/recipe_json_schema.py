@@ -34,7 +34,10 @@ def recipe_json_schema() -> dict[str, Any]:
         _bound(props, "port", minimum=1, maximum=65535)
     leaf = defs["LeafIn"]["properties"]
     san = {key: value for key, value in leaf["san"].items() if key not in ("type", "items")}
-    leaf["san"] = {**san, "anyOf": [{"type": "array", "items": {"type": "string", "minLength": 1}}, {"type": "string", "minLength": 1}]}
+    leaf["san"] = {
+        **san,
+        "anyOf": [{"type": "array", "items": {"type": "string", "minLength": 1}}, {"type": "string", "minLength": 1}],
+    }
     for field in defs["SubjectIn"]["properties"].values():  # a number is taken as its text
         field["anyOf"] = [{"type": "string"}, {"type": "number"}, {"type": "null"}]
     password = defs["PasswordIn"]
