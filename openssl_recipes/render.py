@@ -26,7 +26,9 @@ def hocon_string(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def render(template_name: str, context: dict[str, Any], templates_dir: Path | None = None) -> str:
+def render(
+    template_name: str, context: dict[str, Any], templates_dir: Path | None = None, filters: dict[str, Any] | None = None
+) -> str:
     import jinja2
 
     search = [str(templates_dir)] if templates_dir else []
@@ -42,6 +44,7 @@ def render(template_name: str, context: dict[str, Any], templates_dir: Path | No
         autoescape=False,
     )
     env.filters["hocon"] = hocon_string
+    env.filters.update(filters or {})
     try:
         return env.get_template(template_name).render(**context)
     except jinja2.TemplateNotFound:

@@ -1,0 +1,82 @@
+"""`openssl-recipes init`: a commented recipes.yaml for a scenario, from the facts a user knows."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from .common import DEFAULT_RECIPE, RecipeOption, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("init")
+    @handle_errors
+    def init_command(
+        scenario: Annotated[
+            str | None, typer.Argument(help="two-way, one-way, fleet or bridge (asked on a terminal when left out).")
+        ] = None,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
+        server: Annotated[
+            list[str] | None,
+            typer.Option("--server", help="A name or address clients use to reach the broker (repeat; the first is the CN)."),
+        ] = None,
+        client: Annotated[list[str] | None, typer.Option("--client", help="A client's name (repeat).")] = None,
+        count: Annotated[int, typer.Option("--count", help="fleet: how many devices.")] = 10,
+        pattern: Annotated[str, typer.Option("--pattern", help="fleet: the devices' names, with the number.")] = "device-{n:04d}",
+        remote: Annotated[str | None, typer.Option("--remote", help="bridge: the remote broker, HOST[:PORT].")] = None,
+        key_type: Annotated[str | None, typer.Option("--key-type", help="rsa or ec (default: ec for a fleet, else rsa).")] = None,
+        password_env: Annotated[
+            str | None, typer.Option("--password-env", help="Encrypt the CA key with the password in this variable.")
+        ] = None,
+        force: Annotated[bool, typer.Option("--force", help="Replace an existing recipe (kept as FILE.<time>.bak).")] = False,
+    ) -> int:
+        """Write a commented recipes.yaml for a scenario; it passes plan, build, verify and handshake as
+        written, and tells editors where its JSON Schema is.
+
+        Examples: `openssl-recipes init two-way --server broker.local --server 10.0.0.5 --client sensor-1`;
+        `openssl-recipes init bridge --remote cloud.example.com:8883`."""
+        from ..errors import UsageError
+        from ..init_recipe import SCENARIOS, Facts, check, recipe_text
+        from ..workspace import set_aside, write_atomically
+
+        if scenario is None:
+            if not sys.stdin.isatty():
+                raise UsageError(f"give a scenario ({', '.join(SCENARIOS)}) and its options; only a terminal is asked")
+            scenario, server, client, count, pattern, remote = _ask(server, client, count, pattern, remote)
+        kind = key_type or ("ec" if scenario == "fleet" else "rsa")
+        facts = Facts(scenario, list(server or []), list(client or []), count, pattern, remote, kind, password_env)
+        text = recipe_text(facts)
+        check(text, recipe_file.resolve())
+        if recipe_file.exists() and not force:
+            raise UsageError(f"{recipe_file} exists: give another --recipe FILE, or --force to replace it (kept as a backup)")
+        backup = set_aside(recipe_file.resolve().parent, [recipe_file.name]) if recipe_file.exists() else {}
+        write_atomically(recipe_file.resolve(), text, 0o644)
+        if backup:
+            typer.echo(f"kept the previous recipe as {backup[recipe_file.name]}", err=True)
+        typer.echo(f"wrote {recipe_file}: next, `openssl-recipes build` (then `openssl-recipes conf nanomq`)")
+        return 0
+
+
+def _ask(
+    server: list[str] | None, client: list[str] | None, count: int, pattern: str, remote: str | None
+) -> tuple[str, list[str], list[str], int, str, str | None]:
+    """The scenario and its facts, asked one by one on the terminal."""
+    from ..init_recipe import SCENARIOS
+
+    scenario = ""
+    while scenario not in SCENARIOS:
+        scenario = typer.prompt(f"Scenario ({', '.join(SCENARIOS)})", default="two-way").strip()
+    if scenario == "bridge":
+        remote = typer.prompt("Remote broker (HOST[:PORT])", default=remote or "broker.example.com:8883")
+    words = lambda text: [word for word in text.replace(",", " ").split() if word]  # noqa: E731
+    default_servers = " ".join(server or ([remote.rsplit(":", 1)[0]] if remote else ["localhost", "127.0.0.1"]))
+    server = words(typer.prompt("Names and addresses clients use for the broker", default=default_servers))
+    if scenario in ("two-way", "bridge"):
+        client = words(typer.prompt("Client names", default=" ".join(client or (["bridge"] if remote else ["client"]))))
+    if scenario == "fleet":
+        count = typer.prompt("How many devices", default=count, type=int)
+        pattern = typer.prompt("Device names", default=pattern)
+    return scenario, server, client or [], count, pattern, remote
+
