@@ -10,7 +10,7 @@ app = typer.Typer(
     name="openssl-recipes",
     help="Certificates for one-way and two-way (mutual) TLS on MQTT brokers, from one recipes.yaml: "
     "plan shows the openssl commands, build runs them.",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; entry names complete (commands.common)
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

@@ -13,7 +13,9 @@ JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Commands r
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("build")
+    @app.command(
+        "build", epilog="Examples: `openssl-recipes build`; `openssl-recipes build --recipe fleet.yaml --jobs 4 --quiet`."
+    )
     @handle_errors
     def build_command(
         recipe_file: RecipeOption = DEFAULT_RECIPE,

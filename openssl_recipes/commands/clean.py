@@ -10,7 +10,7 @@ from .common import DEFAULT_RECIPE, OutOption, RecipeOption, handle_errors, load
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("clean")
+    @app.command("clean", epilog="Examples: `openssl-recipes clean`; `openssl-recipes clean --all`.")
     @handle_errors
     def clean_command(
         recipe_file: RecipeOption = DEFAULT_RECIPE,

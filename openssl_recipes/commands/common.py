@@ -81,3 +81,15 @@ def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidde
 
     name = command_name(explicit)
     return run_probe(name, {*recipe.secret_names(), *hidden}) if probe else Openssl(name)
+
+
+def entry_names(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion: the names of the recipe's entries (the --recipe given so far, else recipes.yaml)."""
+    from ..recipe_loading import load_recipe
+
+    try:
+        recipe = load_recipe(Path(ctx.params.get("recipe_file") or DEFAULT_RECIPE))
+    except Exception:  # noqa: BLE001 - completion never prints an error into the user's shell
+        return []
+    names = [entry.name for entry in (*recipe.authorities, *recipe.leaves)]
+    return [name for name in names if name.startswith(incomplete)]

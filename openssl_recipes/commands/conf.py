@@ -25,7 +25,10 @@ class Block(StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("conf")
+    @app.command(
+        "conf",
+        epilog="Examples: `openssl-recipes conf nanomq --out nanomq-tls.conf`; `openssl-recipes conf mosquitto --block listener`.",
+    )
     @handle_errors
     def conf_command(
         broker: Annotated[Broker, typer.Argument(help="Which broker's configuration to render.")],

@@ -10,7 +10,9 @@ from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("handshake")
+    @app.command(
+        "handshake", epilog="Examples: `openssl-recipes handshake`; `openssl-recipes handshake --nanomq /usr/local/bin/nanomq`."
+    )
     @handle_errors
     def handshake_command(
         recipe_file: RecipeOption = DEFAULT_RECIPE,

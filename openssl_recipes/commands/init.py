@@ -11,7 +11,10 @@ from .common import DEFAULT_RECIPE, RecipeOption, handle_errors
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("init")
+    @app.command(
+        "init",
+        epilog="Examples: `openssl-recipes init two-way --server broker.local --server 10.0.0.5 --client sensor-1`; `openssl-recipes init bridge --remote cloud.example.com:8883`.",
+    )
     @handle_errors
     def init_command(
         scenario: Annotated[
@@ -33,10 +36,7 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Replace an existing recipe (kept as FILE.<time>.bak).")] = False,
     ) -> int:
         """Write a commented recipes.yaml for a scenario; it passes plan, build, verify and handshake as
-        written, and tells editors where its JSON Schema is.
-
-        Examples: `openssl-recipes init two-way --server broker.local --server 10.0.0.5 --client sensor-1`;
-        `openssl-recipes init bridge --remote cloud.example.com:8883`."""
+        written, and tells editors where its JSON Schema is."""
         from ..errors import UsageError
         from ..init_recipe import SCENARIOS, Facts, check, recipe_text
         from ..workspace import set_aside, write_atomically
@@ -79,4 +79,3 @@ def _ask(
         count = typer.prompt("How many devices", default=count, type=int)
         pattern = typer.prompt("Device names", default=pattern)
     return scenario, server, client or [], count, pattern, remote
-

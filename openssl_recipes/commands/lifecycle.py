@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, err, find_openssl, handle_errors, load
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, entry_names, err, find_openssl, handle_errors, load
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the commands instead of running them.")]
 
@@ -35,10 +35,12 @@ def _perform(action, dry_run: bool) -> None:  # noqa: ANN001 - lifecycle.Action,
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("show")
+    @app.command("show", epilog="Examples: `openssl-recipes show`; `openssl-recipes show server`.")
     @handle_errors
     def show_command(
-        names: Annotated[list[str] | None, typer.Argument(help="Entries to show (default: all).")] = None,
+        names: Annotated[
+            list[str] | None, typer.Argument(help="Entries to show (default: all).", autocompletion=entry_names)
+        ] = None,
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
@@ -51,10 +53,10 @@ def register(app: typer.Typer) -> None:
         typer.echo(show(recipe, find_openssl(openssl, recipe).command, names or []), nl=False)
         return 0
 
-    @app.command("export")
+    @app.command("export", epilog="Examples: `P12_PASS=… openssl-recipes export client --password-env P12_PASS --fullchain`.")
     @handle_errors
     def export_command(
-        name: Annotated[str, typer.Argument(help="The server or client to export.")],
+        name: Annotated[str, typer.Argument(help="The server or client to export.", autocompletion=entry_names)],
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
@@ -85,11 +87,11 @@ def register(app: typer.Typer) -> None:
         _perform(export(recipe, found.command, leaf, password, legacy, fullchain, p12, values), dry_run)
         return 0
 
-    @app.command("issue")
+    @app.command("issue", epilog="Examples: `openssl-recipes issue client device-7` (after adding device-7 under clients:).")
     @handle_errors
     def issue_command(
         role: Annotated[Role, typer.Argument(help="client or server")],
-        name: Annotated[str, typer.Argument(help="The entry's name in the recipe.")],
+        name: Annotated[str, typer.Argument(help="The entry's name in the recipe.", autocompletion=entry_names)],
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
@@ -123,10 +125,13 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"issued {leaf.cert_file}" + (f" (made {', '.join(made)})" if made else " (already there: kept)"))
         return 0
 
-    @app.command("renew")
+    @app.command("renew", epilog="Examples: `openssl-recipes renew --within 30`; `openssl-recipes renew client --rekey`.")
     @handle_errors
     def renew_command(
-        names: Annotated[list[str] | None, typer.Argument(help="Entries to renew (default: every server and client).")] = None,
+        names: Annotated[
+            list[str] | None,
+            typer.Argument(help="Entries to renew (default: every server and client).", autocompletion=entry_names),
+        ] = None,
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
@@ -177,10 +182,12 @@ def register(app: typer.Typer) -> None:
         err(f"previous files kept as {', '.join(backups.values())}")
         return 0
 
-    @app.command("revoke")
+    @app.command("revoke", epilog="Examples: `openssl-recipes revoke device-7 --reason keyCompromise`.")
     @handle_errors
     def revoke_command(
-        name: Annotated[str, typer.Argument(help="The server or client whose certificate is revoked.")],
+        name: Annotated[
+            str, typer.Argument(help="The server or client whose certificate is revoked.", autocompletion=entry_names)
+        ],
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
@@ -209,7 +216,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"revoked {recipe.leaf(name).cert_file}; wrote crl.pem (give it to the brokers: mosquitto `crlfile`)")
         return 0
 
-    @app.command("crl")
+    @app.command("crl", epilog="Examples: `openssl-recipes crl --crl-days 7`.")
     @handle_errors
     def crl_command(
         recipe_file: RecipeOption = DEFAULT_RECIPE,

@@ -10,7 +10,7 @@ from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, Temp
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("plan")
+    @app.command("plan", epilog="Examples: `openssl-recipes plan`; `openssl-recipes plan --script > make-pki.sh`.")
     @handle_errors
     def plan_command(
         recipe_file: RecipeOption = DEFAULT_RECIPE,

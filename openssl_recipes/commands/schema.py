@@ -8,15 +8,13 @@ from .common import handle_errors
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("schema")
+    @app.command("schema", epilog="Example: `openssl-recipes schema > recipes.schema.json`.")
     @handle_errors
     def schema_command() -> int:
         """Print the JSON Schema of recipes.yaml (each field's description, default and allowed values).
 
         The package ships the same file; `# yaml-language-server: $schema=PATH` at the top of a recipe lets
-        VS Code (YAML extension) and other editors complete and check it as you type.
-
-        Example: `openssl-recipes schema > recipes.schema.json`."""
+        VS Code (YAML extension) and other editors complete and check it as you type."""
         from ..recipe_json_schema import schema_text
 
         typer.echo(schema_text(), nl=False)

@@ -11,7 +11,7 @@ from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("verify")
+    @app.command("verify", epilog="Examples: `openssl-recipes verify`; from cron, `openssl-recipes verify --within 30 --json`.")
     @handle_errors
     def verify_command(
         recipe_file: RecipeOption = DEFAULT_RECIPE,
@@ -28,9 +28,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> int:
         """Check each certificate: key matches, chain (-x509_strict, purpose), names, dates, key file
-        mode, NanoMQ key form. Exit 0 only if nothing failed (warnings do not fail).
-
-        Examples: `openssl-recipes verify`; from cron, `openssl-recipes verify --within 30 --json`."""
+        mode, NanoMQ key form. Exit 0 only if nothing failed (warnings do not fail)."""
         from ..secrets import resolve
         from ..verify import verify
 
