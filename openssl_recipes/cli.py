@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import build, clean, conf, handshake, init, lifecycle, plan, schema, verify
+from .commands import build, clean, conf, handshake, init, lifecycle, plan, schema, sign, verify
 
 app = typer.Typer(
     name="openssl-recipes",
@@ -16,7 +16,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for command in (init, plan, build, verify, handshake, conf, lifecycle, clean, schema):
+for command in (init, plan, build, verify, handshake, conf, lifecycle, sign, clean, schema):
     command.register(app)
 
 

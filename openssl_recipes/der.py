@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from .recipe import KeySpec, San
 
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n(.+?)\r?\n-----END CERTIFICATE-----", re.S)
+PEM_REQUEST = re.compile(
+    rb"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----\r?\n(.+?)\r?\n-----END (?:NEW )?CERTIFICATE REQUEST-----", re.S
+)
 
 SEQUENCE, BIT_STRING, OCTET_STRING, OID = 0x30, 0x03, 0x04, 0x06
 UTC_TIME, GENERALIZED_TIME = 0x17, 0x18
@@ -53,17 +56,32 @@ class CertificateFacts:
         return (self.not_after - self.not_before).total_seconds() / 86400
 
 
+@dataclass(frozen=True)
+class RequestFacts:
+    subject: tuple[tuple[str, str], ...]
+    key: KeySpec | None  # None: a key type the tool never makes
+
+
 def read_certificate(pem: bytes) -> CertificateFacts:
     """The first certificate in `pem` (a leaf's own certificate comes first in a chain file)."""
-    found = PEM_CERTIFICATE.search(pem)
+    return _read(pem, PEM_CERTIFICATE, "certificate", lambda reader: reader.certificate())
+
+
+def read_request(pem: bytes) -> RequestFacts:
+    """A PKCS#10 certificate request's subject and key (its signature is openssl's to check)."""
+    return _read(pem, PEM_REQUEST, "certificate request", lambda reader: reader.request())
+
+
+def _read(pem: bytes, block: re.Pattern[bytes], what: str, parse):  # noqa: ANN001, ANN202
+    found = block.search(pem)
     if not found:
-        raise Unreadable("no PEM certificate")
+        raise Unreadable(f"no PEM {what}")
     try:
         der = base64.b64decode(b"".join(found.group(1).split()), validate=True)
     except binascii.Error as exc:
         raise Unreadable("bad base64") from exc
     try:
-        return _Reader(der).certificate()
+        return parse(_Reader(der))
     except (IndexError, ValueError, UnicodeDecodeError) as exc:
         raise Unreadable(str(exc) or type(exc).__name__) from exc
 
@@ -86,6 +104,11 @@ class _Reader:
             if self.der[extra] == EXTENSIONS:
                 sans = self.sans(self.children(extra)[0])
         return CertificateFacts(self.name(tbs[4]), sans, self.key(tbs[5]), self.time(not_before_at), self.time(not_after_at))
+
+    def request(self) -> RequestFacts:
+        (info_at, *_rest) = self.children(0, SEQUENCE)
+        _version, subject_at, key_at = self.children(info_at, SEQUENCE)[:3]
+        return RequestFacts(self.name(subject_at), self.key(key_at))
 
     # -- structure --
 

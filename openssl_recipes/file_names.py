@@ -30,7 +30,8 @@ LEGACY_CA_FILES = (
     "crlnumber",
     "crlnumber.old",
 )
-LIFECYCLE_FILES = (CRL_FILE, CA_DIR, *LEGACY_CA_FILES)
+SIGN_CONFIG = "openssl-recipes-sign.cnf"  # the extension sections `sign` writes for requests made on devices
+LIFECYCLE_FILES = (CRL_FILE, CA_DIR, SIGN_CONFIG, *LEGACY_CA_FILES)
 
 
 def export_files(name: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .file_names import CA_DIR, CRL_FILE, LEGACY_CA_FILES, RESERVED_PREFIX, export_files
+from .file_names import CA_DIR, CRL_FILE, LEGACY_CA_FILES, RESERVED_PREFIX, SIGN_CONFIG, export_files
 from .steps import Plan
 
 REVOCATION_DATABASE = "the revocation database"
@@ -20,6 +20,7 @@ def owned_files(plan: Plan) -> dict[str, str]:
     owned[f"{RESERVED_PREFIX}.lock"] = "every command (the folder lock)"
     owned |= {exported: f"export {leaf.name}" for leaf in recipe.leaves for exported in export_files(leaf.name)}
     owned[CRL_FILE] = "crl, revoke"
+    owned[SIGN_CONFIG] = "sign"
     folder = recipe.output_dir
     database = [f"{CA_DIR}/{path.name}" for path in sorted((folder / CA_DIR).glob("*"))] if (folder / CA_DIR).is_dir() else []
     owned |= {name: REVOCATION_DATABASE for name in (*database, *LEGACY_CA_FILES)}

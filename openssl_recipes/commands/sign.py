@@ -1,0 +1,80 @@
+"""`openssl-recipes sign`: sign certificate requests made on devices with the recipe's issuing CA."""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
+
+
+class SignAs(StrEnum):
+    client = "client"
+    server = "server"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "sign",
+        epilog="Examples: `openssl-recipes sign --csr sensor-7.csr --as client`; "
+        "`openssl-recipes sign --csr-dir requests/ --as client --days 365`.",
+    )
+    @handle_errors
+    def sign_command(
+        role: Annotated[SignAs, typer.Option("--as", help="The role the certificate is for: client or server.")],
+        csr: Annotated[Path | None, typer.Option("--csr", help="A certificate request (PEM) made on a device.")] = None,
+        csr_dir: Annotated[
+            Path | None, typer.Option("--csr-dir", help="Sign every *.csr in this folder (skips those already signed and valid).")
+        ] = None,
+        name: Annotated[str | None, typer.Option("--name", help="The certificate's name (default: the request's CN).")] = None,
+        san: Annotated[list[str] | None, typer.Option("--san", help="A subject alternative name (repeat; servers).")] = None,
+        days: Annotated[int, typer.Option("--days", min=1, max=36500, help="Validity in days.")] = 825,
+        recipe_file: RecipeOption = DEFAULT_RECIPE,
+        out: OutOption = None,
+        openssl: OpensslOption = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the commands instead of running them.")] = False,
+    ) -> int:
+        """Sign a request made on a device (its key never leaves it) with the recipe's issuing CA and the
+        strict extensions of its role — whatever the request asks for — writing NAME.pem (and
+        NAME-chain.pem with an intermediate). The request's signature and key strength are checked first."""
+        from ..errors import UsageError
+        from ..execute import run_steps
+        from ..secrets import resolve
+        from ..signing import already_signed, request_leaf, sign_work
+
+        if (csr is None) == (csr_dir is None):
+            raise UsageError("give --csr FILE or --csr-dir DIR (one of them)")
+        if csr_dir is not None and (name or san):
+            raise UsageError("--name and --san name one request: use them with --csr")
+        recipe = load(recipe_file, out, warn=False)
+        issuer = recipe.issuer
+        if not (recipe.output_dir / issuer.cert_file).exists():
+            raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
+        found = find_openssl(openssl, recipe)
+        paths = [csr] if csr is not None else sorted(csr_dir.glob("*.csr")) if csr_dir.is_dir() else None
+        if paths is None:
+            raise UsageError(f"--csr-dir {csr_dir}: no such folder")
+        leaves = [request_leaf(recipe, path, role.value, name, list(san or []), days, found.command) for path in paths]
+        todo = [leaf for leaf in leaves if csr is not None or not already_signed(recipe, leaf, found.command)]
+        skipped = len(leaves) - len(todo)
+        values = {} if dry_run or not todo else resolve([s for s in [issuer.password] if s])
+        work = sign_work(recipe, found, todo, values)
+        if dry_run:
+            for line in work.lines():
+                typer.echo(line)
+            return 0
+        if todo:
+            run_steps(recipe.output_dir, work.steps, work.secret_values, recipe.secret_names(), work.files, os.cpu_count() or 1)
+        for leaf in todo:
+            typer.echo(
+                f"signed {leaf.cert_file}"
+                + (f" and {leaf.chain_file}" if leaf.chain_file else "")
+                + f" ({leaf.role}, {leaf.days} days)"
+            )
+        if skipped:
+            typer.echo(f"kept {skipped} already signed and valid")
+        return 0
