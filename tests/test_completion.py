@@ -23,6 +23,7 @@ COMMANDS = [
     "renew",
     "revoke",
     "crl",
+    "sign",
     "clean",
     "schema",
 ]
