@@ -35,7 +35,7 @@ def _perform(action, dry_run: bool) -> None:  # noqa: ANN001 - lifecycle.Action,
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("show", epilog="Examples: `openssl-recipes show`; `openssl-recipes show server`.")
+    @app.command("show", epilog="Examples: `openssl-recipes show`; `openssl-recipes show server`; `openssl-recipes show --tree`.")
     @handle_errors
     def show_command(
         names: Annotated[
@@ -44,12 +44,25 @@ def register(app: typer.Typer) -> None:
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
+        tree: Annotated[bool, typer.Option("--tree", help="The PKI as a tree: CA → intermediate → servers and clients.")] = False,
+        show_all: Annotated[bool, typer.Option("--all", help="With --tree: every member of a fleet, not one node.")] = False,
     ) -> int:
         """A readable summary of each certificate on disk: subject, issuer, SANs, key, serial, validity
-        and days left, SHA-256 fingerprint."""
+        and days left, SHA-256 fingerprint; or (--tree) the PKI as a tree with each certificate's key,
+        days left and whether it verifies against its CA."""
+        recipe = load(recipe_file, out, warn=False)
+        if tree:
+            import sys
+
+            from rich.console import Console
+
+            from ..pki_tree import pki_tree
+
+            wide = None if sys.stdout.isatty() else 1000  # a pipe or a file: whole lines, no colour
+            Console(width=wide, soft_wrap=True).print(pki_tree(recipe, find_openssl(openssl, recipe).command, show_all))
+            return 0
         from ..lifecycle import show
 
-        recipe = load(recipe_file, out, warn=False)
         typer.echo(show(recipe, find_openssl(openssl, recipe).command, names or []), nl=False)
         return 0
 
