@@ -86,6 +86,19 @@ class Inspector:
             return Verdict("mismatch", f"does not match {key_name}")
         return verdict
 
+    def certificate_of_request(self, name: str, request: str) -> Verdict:
+        """Parses and carries the public key of `request` (a device's, whose key is not here)."""
+        verdict = self.complete_pem(name)
+        if not verdict.good:
+            return verdict
+        have = self._run("x509", "-in", name, "-noout", "-pubkey")
+        wanted = self._run("req", "-in", request, "-noout", "-pubkey")
+        if not have.ok:
+            return Verdict("damaged", "the certificate does not parse")
+        if not wanted.ok or have.stdout_text() != wanted.stdout_text():
+            return Verdict("mismatch", f"does not carry the key of {request}")
+        return verdict
+
     def signed_by(self, issuer: str, names: list[str], chunk: int = 400) -> set[str]:
         """The subset of `names` whose signature chains to `issuer`: one openssl per chunk."""
         good: set[str] = set()

@@ -188,6 +188,8 @@ def export(
     secret_values: dict[str, str],
 ) -> Work:
     work = Work(recipe)
+    if p12 and leaf.device_key:
+        raise UsageError(f"{leaf.name}'s key is on the device: a PKCS#12 file needs it (use --no-p12 --fullchain)")
     chain = [recipe.intermediate.cert_file] if recipe.intermediate else []
     p12_file, fullchain_file = export_files(leaf.name)
     if p12:

@@ -55,6 +55,7 @@ def _one_run(
     section = recipe.nanomq
     server, bridge_client = nanomq_leaves(recipe)
     has_bridge = bridge_client is not None and section is not None and section.bridge.host is not None
+    has_bridge = has_bridge and bridge_client is not None and not bridge_client.device_key  # its key is on the device
     tcp, wss, listen, far_port, far_tcp, far_wss = free_ports(6)
     local = _moved(recipe, listen, far_port if has_bridge else None)
     blocks = tuple(block for block, wanted in (("listener", server is not None), ("bridge", has_bridge)) if wanted)
@@ -241,7 +242,7 @@ def _listener_cases(
         outcome, detail = _mqtt_connect(port, context, name, timeout, broker)
         cases.append(Case(f"{LISTENER} ({server.name})", label, name, expected, outcome, detail))
 
-    for index, client in enumerate(recipe.clients):
+    for index, client in enumerate(c for c in recipe.clients if not c.device_key):  # a device's key is not here
         password = secret_values.get(client.password.env_name) if client.password else None
         who = Identity(folder / (client.chain_file or client.cert_file), folder / client.key_file, password)
         for name in names if index == 0 else names[:1]:

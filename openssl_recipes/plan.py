@@ -84,6 +84,8 @@ class _Planner:
         # the client; the document style keeps that, character for character.
         here = "./" if (not self.strict and leaf.role == "server") else ""
         document_client = not self.strict and leaf.role == "client"
+        if leaf.device_key:  # the device made its key and request: only the signature happens here
+            return [self._request_and_sign(leaf, leaf.csr_file, self.issuer, here, document_client)[1]]
         key = self._key_step(leaf, leaf.nanomq)
         if leaf.one_step and self.strict and self.openssl.is_openssl3:
             return [key, self._one_step_sign(leaf)]

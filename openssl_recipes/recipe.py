@@ -81,6 +81,7 @@ class Leaf:
     path: str  # where it is in the recipe, e.g. "clients[2]"
     chain_file: str | None = None  # leaf + intermediate, written when the recipe has an intermediate CA
     one_step: bool = False  # strict style on OpenSSL 3: `req -x509 -CA` signs without a separate request
+    device_key: bool = False  # the key stays on the device: csr_file is its request (an absolute path), only signed here
 
 
 @dataclass(frozen=True)

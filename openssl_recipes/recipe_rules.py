@@ -7,6 +7,7 @@ Problems travel as data (`Problem`: field path + message); the loader adds lines
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from .recipe_schema import (
     subject_value_problem,
 )
 from .sans import is_host_name, is_ip, parse_san
+from .signing_rules import request_key_problem
 from .subject import SUBJECT_FIELDS
 
 ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -205,6 +207,9 @@ class _Rules:
             if problem := subject_value_problem(key, value):
                 self.problem((*loc, "subject", key), problem)
         sans = self.sans(role, entry, loc, subject)
+        device_key = self.device_request(entry, loc) if entry.csr is not None else None
+        if device_key:
+            subject = device_key[2]  # the device's request names it; `x509 -req` keeps that subject
         if raw.style == "strict" and not subject:
             self.problem((*loc, "subject"), "give at least a CN (the strict style does not prompt)")
         if len(self.problems) > before:
@@ -219,7 +224,7 @@ class _Rules:
             subject=subject,
             sans=tuple(dict.fromkeys(sans)),
             days=entry.days or raw.defaults.days or 3650,
-            key=self.key_of(entry),
+            key=device_key[1] if device_key else self.key_of(entry),
             digest=entry.digest or raw.defaults.digest or "sha256",
             password=self.secret_of(entry.password, name),
             nanomq=self.uses_nanomq(entry),
@@ -227,6 +232,8 @@ class _Rules:
             chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
             one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
         )
+        if device_key:  # signed as the device made it: no key, no request of ours
+            leaf = dataclasses.replace(leaf, csr_file=device_key[0], device_key=True, one_step=False)
         if leaf.one_step and (leaf.password or issuer.password):
             self.problem(
                 (*loc, "one_step"),
@@ -235,9 +242,36 @@ class _Rules:
         if leaf.one_step and raw.style != "strict":
             self.problem((*loc, "one_step"), "not in the document style (the document makes a request, then signs it)")
         for attr in ENTRY_FILES:
+            if leaf.device_key and attr == "csr_file":
+                continue  # the device's request, wherever the recipe says it is
             if (name_ := getattr(leaf, attr)) is not None and (problem := file_name_problem(name_)):
                 self.problem((*loc, attr), problem)
         return None if len(self.problems) > before else leaf
+
+    def device_request(self, entry: LeafIn, loc: Loc) -> tuple[str, KeySpec, dict[str, str]] | None:
+        """(the request's absolute path, its key, its subject) for an entry whose key stays on the device."""
+        from .der import Unreadable, read_request
+
+        path = Path(entry.csr or "").expanduser()
+        path = path if path.is_absolute() else self.base / path
+        for field, given in (("password", entry.password), ("key_file", entry.key_file), ("csr_file", entry.csr_file)):
+            if given is not None:
+                self.problem((*loc, field), "the key stays on the device (csr:): there is no key or request file here to set")
+        if entry.one_step:
+            self.problem((*loc, "one_step"), "a request made on the device is signed as it is (csr:): no one_step")
+        try:
+            facts = read_request(path.read_bytes())
+        except OSError as exc:
+            self.problem((*loc, "csr"), f"{path}: cannot read the device's request ({exc.strerror})")
+            return None
+        except Unreadable as exc:
+            self.problem((*loc, "csr"), f"{path}: not a PEM certificate request ({exc})")
+            return None
+        if problem := request_key_problem(facts.key):
+            self.problem((*loc, "csr"), f"{path}: {problem}")
+            return None
+        assert facts.key is not None
+        return str(path), facts.key, dict(facts.subject)
 
     def uses_nanomq(self, entry: LeafIn) -> bool:
         return self.defaults.nanomq if entry.nanomq is None else entry.nanomq
@@ -329,6 +363,8 @@ def _filled(template: dict, n: int) -> dict:
     for attr in ENTRY_FILES:
         if attr in data:
             data[attr] = fill(data[attr])
+    if "csr" in data:
+        data["csr"] = fill(data["csr"])
     data["san"] = [fill(s) for s in template.get("san", [])]
     data["subject"] = {k: fill(v) for k, v in template.get("subject", {}).items()}
     return data

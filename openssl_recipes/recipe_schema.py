@@ -216,6 +216,9 @@ class LeafIn(KeyFields):
     )
     nanomq: bool | None = Field(None, description="Override defaults.nanomq for this entry.")
     one_step: bool | None = Field(None, description="Override defaults.one_step for this entry.")
+    csr: str | None = Field(
+        None, description="A request made on the device (PEM, relative to the recipe): its key stays there; build signs it."
+    )
     count: int | None = Field(
         None, description="Make a fleet of this many entries (1 to 100000), numbered in name, files, subject and SANs."
     )

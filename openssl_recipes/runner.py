@@ -140,7 +140,8 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
     for leaf, (key_v, cert_v) in zip(leaves, verdicts):
         key_runs = not key_v.good
         cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed
-        run[index[(leaf.name, "key")]] = key_runs
+        if (leaf.name, "key") in index:  # (a device's own key is not ours to make)
+            run[index[(leaf.name, "key")]] = key_runs
         if (leaf.name, "csr") in index:  # (one_step leaves have no request)
             run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
         run[index[(leaf.name, "cert")]] = cert_runs
@@ -194,6 +195,8 @@ def _bundle_is_current(step: Step, folder: Path) -> bool:
 def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdict, Verdict]:
     if force:
         return Verdict("missing", "--force"), Verdict("missing", "--force")
+    if leaf.device_key:  # the key is on the device: the certificate must carry its request's key
+        return Verdict("good"), inspector.certificate_of_request(leaf.cert_file, leaf.csr_file)
     key_v = inspector.key(leaf.key_file, leaf.password)
     if not key_v.good:
         return key_v, Verdict("missing")

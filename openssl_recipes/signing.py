@@ -22,9 +22,8 @@ from .openssl import Openssl, child_environment
 from .recipe import KeySpec, Leaf, Recipe, Role, San
 from .recipe_schema import ENTRY_NAME
 from .sans import is_host_name, parse_san
+from .signing_rules import request_key_problem
 from .steps import Step
-
-CURVES_ALLOWED = {"P-256", "P-384", "P-521"}
 
 
 def request_leaf(recipe: Recipe, csr: Path, role: Role, name: str | None, sans: list[str], days: int, openssl: str) -> Leaf:
@@ -40,9 +39,8 @@ def request_leaf(recipe: Recipe, csr: Path, role: Role, name: str | None, sans: 
     if not request_signature_ok(checked):
         raise UsageError(f"{csr}: the request's signature does not verify (damaged, or not made with its key)")
     key = facts.key
-    if key is None or (key.type == "rsa" and key.size < 2048) or (key.type == "ec" and key.curve not in CURVES_ALLOWED):
-        what = key.describe() if key else "a key type the recipe does not allow"
-        raise UsageError(f"{csr}: {what} is weaker than the recipe allows (RSA 2048+, EC P-256/384/521, Ed25519)")
+    if problem := request_key_problem(key):
+        raise UsageError(f"{csr}: {problem}")
     subject = dict(facts.subject)
     leaf_name = name or subject.get("CN") or csr.stem
     if not ENTRY_NAME.match(leaf_name):

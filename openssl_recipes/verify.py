@@ -102,7 +102,7 @@ class _Checker:
         row.dates = self.inspector.validity(leaf.cert_file)
         issuer = self.recipe.issuer
         untrusted = issuer.cert_file if self.recipe.intermediate else None
-        row.checks["key"] = self._key(leaf.cert_file, leaf.key_file, leaf.password)
+        row.checks["key"] = self._device_key(leaf) if leaf.device_key else self._key(leaf.cert_file, leaf.key_file, leaf.password)
         row.checks["chain"] = self._chain(
             leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted, self.crl
         )
@@ -113,6 +113,9 @@ class _Checker:
             server=leaf.role == "server",
             fix=f"`openssl-recipes renew {leaf.name}` re-issues it",
         )
+        if leaf.device_key:  # the key and its form are the device's business
+            row.checks["key mode"] = row.checks["nanomq"] = Check("n/a", "the key is on the device")
+            return row
         row.checks["key mode"] = self._mode(leaf.key_file)
         row.checks["nanomq"] = self._nanomq(leaf) if leaf.nanomq else Check("n/a")
         return row
@@ -123,6 +126,12 @@ class _Checker:
         return row
 
     # -- checks -----------------------------------------------------------------------------------
+
+    def _device_key(self, leaf: Leaf) -> Check:
+        verdict = self.inspector.certificate_of_request(leaf.cert_file, leaf.csr_file)
+        if verdict.good:
+            return Check("pass", "carries the key of the device's request (the key stays on the device)")
+        return Check("fail", f"{leaf.cert_file} {verdict.reason or verdict.state}: `openssl-recipes renew {leaf.name}`")
 
     def _key(self, cert: str, key: str, password: Secret | None) -> Check:
         if not (self.folder / key).exists():

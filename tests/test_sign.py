@@ -127,3 +127,68 @@ def test_a_folder_of_requests_is_signed_once_and_the_dry_run_prints_what_runs(pk
     for n in range(1, 4):
         assert verify(tmp_path / "certs", f"dev-{n}.pem", "sslclient").returncode == 0
     assert cli("verify", "--recipe", str(pki)).code == 0  # the recipe's own PKI is untouched
+
+
+DEVICES = """\
+output: certs
+defaults: {key_type: ec, subject: {O: Dev}}
+ca: {subject: {CN: Dev CA}}
+servers:
+  - {name: server, subject: {CN: localhost}, san: [localhost]}
+clients:
+  - {name: client, subject: {CN: client}}
+  - {name: sensor, csr: device/sensor.csr}
+  - {name: 'fleet-{n}', count: 2, csr: 'device/fleet-{n}.csr'}
+"""
+
+
+def test_a_recipe_that_lists_devices_with_their_own_requests_plans_builds_and_verifies(tmp_path):
+    device_request(tmp_path / "device", "sensor", ["rsa:2048"])
+    for n in (1, 2):
+        device_request(tmp_path / "device", f"fleet-{n}", EC)
+    recipe = write_recipe(tmp_path, DEVICES)
+    planned = cli("plan", "--recipe", str(recipe))
+    assert planned.code == 0, planned
+    device_lines = [line for line in planned.stdout.splitlines() if "sensor" in line or "fleet-" in line]
+    assert [line.split()[1] for line in device_lines if line.startswith("openssl ")] == [
+        "x509",
+        "x509",
+        "x509",
+    ]  # no keys, no requests
+    built = cli("build", "--recipe", str(recipe))
+    assert built.code == 0 and "made sensor.pem" in built.stdout and "warning" not in built.stderr, built
+    certs = tmp_path / "certs"
+    assert not any(name.startswith(("sensor.key", "fleet-1.key")) for name in (p.name for p in certs.iterdir()))
+    for name in ("sensor", "fleet-1", "fleet-2"):
+        cert = load_cert(certs / f"{name}.pem")
+        request = x509.load_pem_x509_csr((tmp_path / "device" / f"{name}.csr").read_bytes())
+        assert cert.public_key().public_numbers() == request.public_key().public_numbers()
+        assert verify(certs, f"{name}.pem", "sslclient").returncode == 0
+    again = cli("build", "--recipe", str(recipe))
+    assert again.code == 0 and "made 0" in again.stdout and "warning" not in again.stderr, again
+    checked = cli("verify", "--recipe", str(recipe))
+    assert checked.code == 0, checked
+    assert cli("handshake", "--recipe", str(recipe)).code == 0  # the devices' keys are not here: not tried
+    # a request replaced on the device (a new key): the kept certificate no longer carries it, so build re-signs
+    device_request(tmp_path / "device", "sensor", EC)
+    resigned = cli("build", "--recipe", str(recipe))
+    assert resigned.code == 0 and "made sensor.pem" in resigned.stdout, resigned
+    refused = cli("renew", "sensor", "--rekey", "--recipe", str(recipe))
+    assert refused.code == 2 and "the key is on the device" in refused.stderr, refused
+
+
+@pytest.mark.parametrize(
+    "entry, reason",
+    [
+        ("{name: sensor, csr: device/missing.csr}", "cannot read the device's request"),
+        ("{name: sensor, csr: device/weak.csr}", "RSA 1024 is weaker than the recipe allows"),
+        ("{name: sensor, csr: device/sensor.csr, password: {env: X}}", "the key stays on the device"),
+    ],
+    ids=["missing", "weak", "password"],
+)
+def test_a_device_entry_the_recipe_cannot_use_is_refused_at_load(tmp_path, entry, reason):
+    device_request(tmp_path / "device", "sensor", EC)
+    device_request(tmp_path / "device", "weak", ["rsa:1024"])
+    recipe = write_recipe(tmp_path, f"ca: {{subject: {{CN: R}}}}\nclients:\n  - {entry}\n")
+    result = cli("plan", "--recipe", str(recipe))
+    assert result.code == 2 and "clients[0]" in result.stderr and reason in result.stderr, result

@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Re-issue the named certificates, or without names those that expire within --within days
         (same key unless --rekey); the previous certificate (and key) is kept as NAME.<time>.bak."""
+        from ..errors import UsageError
         from ..lifecycle import due_for_renewal
         from ..plan import build_plan
         from ..runner import BuildOptions, build
@@ -169,6 +170,10 @@ def register(app: typer.Typer) -> None:
         if not due:
             typer.echo(f"nothing to renew: no certificate expires within {within} days")
             return 0
+        if rekey and (on_device := [leaf.name for leaf, _ in due if leaf.device_key]):
+            raise UsageError(
+                f"{', '.join(on_device)}: the key is on the device; make a new request there (renew without --rekey re-signs)"
+            )
         plan = build_plan(recipe, found)
         wanted = {leaf.name for leaf, _ in due}
         kinds = {"key", "csr", "cert", "bundle"} if rekey else {"csr", "cert", "bundle"}
