@@ -13,7 +13,7 @@ from pathlib import Path
 from .broker_schema import host_problem
 from .errors import UsageError
 from .recipe_json_schema import SHIPPED
-from .recipe_schema import ENTRY_NAME, ENV_NAME, FLEET_PATTERN, MAX_FLEET
+from .recipe_schema import ENTRY_NAME, ENV_NAME, FLEET_PATTERN, MAX_FLEET, fill_number
 from .sans import parse_san
 
 SCENARIOS = {
@@ -108,12 +108,10 @@ def _fleet(facts: Facts) -> dict[str, object]:
     if not 1 <= facts.count <= MAX_FLEET:
         raise UsageError(f"--count {facts.count}: from 1 to {MAX_FLEET}")
 
-    def fill(n: int) -> str:
-        return FLEET_PATTERN.sub(lambda m: f"{n:0{m.group(2)}d}" if m.group(2) else str(n), facts.pattern)
-
-    if not ENTRY_NAME.match(fill(1)):
+    first, last = fill_number(facts.pattern, 1), fill_number(facts.pattern, facts.count)
+    if not ENTRY_NAME.match(first):
         raise UsageError(f"--pattern {facts.pattern}: a device's name is letters, digits, '.', '_' or '-'")
-    return {"pattern": facts.pattern, "count": facts.count, "first": fill(1), "last": fill(facts.count)}
+    return {"pattern": facts.pattern, "count": facts.count, "first": first, "last": last}
 
 
 def check(text: str, where: Path) -> None:

@@ -54,8 +54,12 @@ def _one_run(
     """The cases of one run, and whether NanoMQ logged its CONNACK race during it."""
     section = recipe.nanomq
     server, bridge_client = nanomq_leaves(recipe)
-    has_bridge = bridge_client is not None and section is not None and section.bridge.host is not None
-    has_bridge = has_bridge and bridge_client is not None and not bridge_client.device_key  # its key is on the device
+    has_bridge = (
+        bridge_client is not None
+        and not bridge_client.device_key  # its key is on the device: NanoMQ here cannot present it
+        and section is not None
+        and section.bridge.host is not None
+    )
     tcp, wss, listen, far_port, far_tcp, far_wss = free_ports(6)
     local = _moved(recipe, listen, far_port if has_bridge else None)
     blocks = tuple(block for block, wanted in (("listener", server is not None), ("bridge", has_bridge)) if wanted)

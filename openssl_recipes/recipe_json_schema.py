@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 SHIPPED = Path(__file__).with_name("recipes.schema.json")
-ENV_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 DIGEST_PATTERN = "^[Ss][Hh][Aa]-?(256|384|512)$"
 
 
 def recipe_json_schema() -> dict[str, Any]:
     from .broker_schema import DURATION
-    from .recipe_schema import MAX_FLEET, RecipeIn
+    from .recipe_schema import ENV_NAME, MAX_FLEET, RecipeIn
 
     schema = RecipeIn.model_json_schema()
     defs = schema["$defs"]
@@ -41,7 +40,7 @@ def recipe_json_schema() -> dict[str, Any]:
     for field in defs["SubjectIn"]["properties"].values():  # a number is taken as its text
         field["anyOf"] = [{"type": "string"}, {"type": "number"}, {"type": "null"}]
     password = defs["PasswordIn"]
-    password["properties"]["env"]["anyOf"][0]["pattern"] = ENV_NAME_PATTERN
+    password["properties"]["env"]["anyOf"][0]["pattern"] = ENV_NAME.pattern  # the loader's own
     password["minProperties"] = password["maxProperties"] = 1  # exactly one of env, file, prompt
     keepalive = defs["BridgeIn"]["properties"]["keepalive"]
     keepalive.pop("type")

@@ -20,6 +20,8 @@ from .errors import Loc, Problem, format_loc
 from .file_names import CONFIG_FILE_NAME, LIFECYCLE_FILES, export_files, file_name_problem
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Role, San, Secret
 from .recipe_schema import (
+    ENTRY_NAME,
+    FLEET_PATTERN,
     MAX_FLEET,
     CAIn,
     IntermediateIn,
@@ -28,6 +30,7 @@ from .recipe_schema import (
     PasswordIn,
     RecipeIn,
     SubjectIn,
+    fill_number,
     problems_of,
     subject_value_problem,
 )
@@ -35,8 +38,6 @@ from .sans import is_host_name, is_ip, parse_san
 from .signing_rules import request_key_problem
 from .subject import SUBJECT_FIELDS
 
-ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-FLEET_PATTERN = re.compile(r"\{n(?::(0?)(\d{1,2})d)?\}")
 ENTRY_FILES = ("key_file", "csr_file", "cert_file", "chain_file")
 
 
@@ -356,7 +357,7 @@ def _filled(template: dict, n: int) -> dict:
     """A fleet member's fields: `{n}` / `{n:04d}` replaced by its number wherever a name is made."""
 
     def fill(text: str) -> str:
-        return FLEET_PATTERN.sub(lambda m: f"{n:0{m.group(2)}d}" if m.group(2) else str(n), text)
+        return fill_number(text, n)
 
     data = dict(template)
     data["name"] = fill(template["name"])

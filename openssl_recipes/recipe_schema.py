@@ -30,6 +30,11 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 FLEET_PATTERN = re.compile(r"\{n(?::(0?)(\d{1,2})d)?\}")
 
 
+def fill_number(text: str, n: int) -> str:
+    """A fleet member's `text`: `{n}` / `{n:04d}` replaced by its number."""
+    return FLEET_PATTERN.sub(lambda m: f"{n:0{m.group(2)}d}" if m.group(2) else str(n), text)
+
+
 class FieldProblem(ValueError):
     """A validator's complaint about one part of its value: `sub` is the key or index it names."""
 

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 
 from . import process
-from .artifacts import request_signature_ok
+from .artifacts import Inspector, request_signature_ok
 from .der import Unreadable, read_request
 from .errors import UsageError
 from .execute import NewFile
@@ -107,12 +107,7 @@ def sign_work(recipe: Recipe, openssl: Openssl, leaves: list[Leaf], secret_value
 
 def already_signed(recipe: Recipe, leaf: Leaf, openssl: str) -> bool:
     """Its certificate exists, carries the request's key and is signed by the issuer: nothing to do."""
-    folder, env = recipe.output_dir, child_environment(recipe.secret_names())
-    if not (folder / leaf.cert_file).is_file():
+    inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
+    if not inspector.certificate_of_request(leaf.cert_file, leaf.csr_file).good:
         return False
-    wanted = process.run((openssl, "req", "-in", leaf.csr_file, "-noout", "-pubkey"), env=env)
-    have = process.run((openssl, "x509", "-in", leaf.cert_file, "-noout", "-pubkey"), cwd=folder, env=env)
-    if not (wanted.ok and have.ok and wanted.stdout == have.stdout):
-        return False
-    check = ("verify", "-partial_chain", "-CAfile", recipe.issuer.cert_file, "--", leaf.cert_file)
-    return process.run((openssl, *check), cwd=folder, env=env).ok
+    return leaf.cert_file in inspector.signed_by(recipe.issuer.cert_file, [leaf.cert_file])
