@@ -69,3 +69,33 @@ def test_every_commands_help_ends_with_examples(command):
     text = cli(command, "--help").stdout.rstrip()
     last = text.split("\n\n")[-1]
     assert last.lstrip().startswith(("Examples:", "Example:")) and "openssl-recipes " in last, text[-300:]
+
+
+def test_command_names_complete_from_the_lazy_table(tmp_path):
+    assert complete("openssl-recipes b", tmp_path) == ["build"]
+    assert complete("openssl-recipes re", tmp_path) == ["renew", "revoke"]
+    assert "--jobs" in complete("openssl-recipes build --", tmp_path)
+
+
+def test_a_command_runs_without_loading_the_others():
+    """`plan --help` imports and converts `plan` only (typer builds adapters per option it converts)."""
+    code = (
+        "import sys\nfrom openssl_recipes.cli import app, main\n"
+        "main(['plan', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('openssl_recipes.commands.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "['openssl_recipes.commands.common', 'openssl_recipes.commands.plan']"
+
+
+def test_the_listing_shows_what_each_command_says_of_itself():
+    """`--help` lists outlines (docstrings, no options converted): they must say what the real command says."""
+    from openssl_recipes.cli import COMMAND_MODULES, CommandTable
+
+    table = CommandTable()
+    assert list(COMMAND_MODULES) == COMMANDS
+    for name in COMMANDS:
+        real = table[name]
+        assert real.name == name
+        assert table.outline(name).get_short_help_str(60) == real.get_short_help_str(60)
+        assert table.outline(name).hidden == real.hidden
