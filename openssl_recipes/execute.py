@@ -65,14 +65,17 @@ def execute(
     jobs: int,
     done: Callable[[int], None] = lambda _i: None,
     advance: Callable[[], None] = lambda: None,
+    prestarted: Mapping[int, Callable[[], process.Result]] | None = None,
 ) -> None:
     """Run `steps[i]` for each i in `to_run`: a step starts once every earlier step writing a file it
-    reads or writes has finished; in parallel, key generations first (the long steps)."""
+    reads or writes has finished; in parallel, key generations first (the long steps). `prestarted`:
+    steps already running (build's head start), finished by the function given instead of started."""
+    prestarted = prestarted or {}
     order = TopologicalSorter(_dependencies(steps, to_run))
     order.prepare()
 
     def priority(i: int) -> tuple[int, int]:
-        return (0 if jobs > 1 and steps[i].kind == "key" else 1, i)
+        return (0 if i in prestarted else 1 if jobs > 1 and steps[i].kind == "key" else 2, i)
 
     ready = [priority(i) for i in order.get_ready()]
     heapq.heapify(ready)
@@ -81,20 +84,25 @@ def execute(
 
     def start(i: int) -> Future[process.Result]:
         step = steps[i]
+        if i in prestarted:
+            return pool.submit(prestarted[i])
         if step.kind == "bundle":
             return pool.submit(_concatenate, step, folder)
         own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
         return pool.submit(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    adopted = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs) + len(prestarted))
     try:
         while (ready and failure is None) or running:
-            while ready and failure is None and len(running) < jobs:
+            while ready and failure is None and (ready[0][0] == 0 or len(running) - adopted < jobs):
                 _, i = heapq.heappop(ready)
                 running[start(i)] = i
+                adopted += i in prestarted  # already running: it takes no slot of `jobs`
             finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
                 i = running.pop(future)
+                adopted -= i in prestarted
                 try:
                     result: process.Result | OSError = future.result()
                 except OSError as exc:

@@ -35,6 +35,51 @@ class Result:
         return self.stdout.decode("utf-8", "replace")
 
 
+class Running:
+    """A child started with `start`, not waited for yet (tracked like any other: `stop_all` stops it)."""
+
+    def __init__(self, argv: tuple[str, ...], proc: subprocess.Popen[bytes]) -> None:
+        self.argv = argv
+        self.proc = proc
+
+    def finish(self, timeout: float | None = 600) -> Result:
+        """Wait for it; never raises for a non-zero exit."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            err = (err or b"") + f"\n(stopped after {timeout} s)".encode()
+        finally:
+            with _live_lock:
+                _live.discard(self.proc)
+        return Result(self.argv, self.proc.returncode, out or b"", err or b"")
+
+    def stop(self) -> None:
+        """Terminate it (if still running) and reap it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.finish(timeout=5)
+
+
+def start(argv: tuple[str, ...] | list[str], cwd: Path, env: dict[str, str]) -> Running:
+    """Start argv as `run` does (no stdin, output captured, umask 077) and return at once; OSError if
+    it cannot start."""
+    with _live_lock:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            umask=0o077,
+            pass_fds=tuple(_inherited),
+        )
+        _live.add(proc)
+    return Running(tuple(argv), proc)
+
+
 def run(
     argv: tuple[str, ...] | list[str],
     cwd: Path | None = None,

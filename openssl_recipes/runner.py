@@ -21,7 +21,9 @@ from .artifacts import Inspector, Verdict
 from .errors import RunError, UsageError
 from .execute import execute
 from .file_names import RESERVED_PREFIX
+from .headstart import HeadStart, remove_stale
 from .openssl import child_environment
+from .process import Result
 from .recipe import CertificateAuthority, Leaf
 from .steps import Plan, Step
 
@@ -52,7 +54,10 @@ LinePrinter = Callable[[str], None]
 LIST_LIMIT = 60  # above this many files, print the summary only
 
 
-def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: LinePrinter = print) -> BuildReport:
+def build(
+    plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: LinePrinter = print, head: HeadStart | None = None
+) -> BuildReport:
+    """Run the plan; `head`: keys already started for it (`headstart`), adopted where they fit."""
     started = time.monotonic()
     folder = plan.output_dir
     writes = sorted({name for step in plan.steps for name in step.outputs} | set(plan.files))
@@ -75,13 +80,14 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
         for name, content in plan.files.items():
             workspace.write_atomically(folder / name, content)
         to_run = [i for i, run in enumerate(decision) if run]
+        prestarted = _adopted(head, plan, to_run, env) if head is not None else {}
         jobs = 1 if prompts else max(1, options.jobs)
         listing = len(plan.steps) <= LIST_LIMIT and not options.quiet
         lines = _InPlanOrder(plan, decision, folder, say if listing else (lambda _line: None))
         progress = _progress(options, len(to_run))
         try:
             advance = progress.advance if progress is not None else (lambda: None)  # type: ignore[attr-defined]
-            execute(folder, plan.steps, to_run, env, secret_values, jobs, lines.done, advance)
+            execute(folder, plan.steps, to_run, env, secret_values, jobs, lines.done, advance, prestarted)
         finally:
             if progress is not None:
                 progress.stop()
@@ -89,6 +95,20 @@ def build(plan: Plan, secret_values: dict[str, str], options: BuildOptions, say:
     report.kept = [step.artifact for step, run in zip(plan.steps, decision) if not run and (folder / step.artifact).exists()]
     report.seconds = time.monotonic() - started
     return report
+
+
+def _adopted(head: HeadStart, plan: Plan, to_run: list[int], env: dict[str, str]) -> dict[int, Callable[[], Result]]:
+    """The key steps to run that the head start already runs exactly (argv, environment), for files
+    still absent; the rest of the head start is stopped."""
+    adopted = {}
+    for i in to_run:
+        step = plan.steps[i]
+        if step.kind == "key" and not step.secrets and not os.path.lexists(plan.output_dir / step.artifact):
+            finish = head.adopt(step.argv, plan.output_dir, env)
+            if finish is not None:
+                adopted[i] = finish
+    head.stop_the_rest()
+    return adopted
 
 
 # -- what to keep ---------------------------------------------------------------------------------
@@ -209,6 +229,7 @@ def _remove_leftovers(folder: Path, plan: Plan) -> None:
     `root-key.srl`, is not the tool's to judge."""
     for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
         path.unlink(missing_ok=True)
+    remove_stale(folder)
     serials = {name for step in plan.steps for name in step.outputs[1:] if name.endswith(".srl")}
     for path in (folder / name for name in sorted(serials)):
         if not path.is_file() or path.is_symlink():

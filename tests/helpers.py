@@ -166,7 +166,7 @@ WRAPPER = """#!{python}
 # A logging openssl: records argv and the names of the environment variables, then runs the real one.
 import json, os, shlex, sys
 with open({log!r}, "a") as log:
-    log.write(json.dumps({{"argv": shlex.join(["openssl", *sys.argv[1:]]), "env": sorted(os.environ)}}) + "\\n")
+    log.write(json.dumps({{"argv": shlex.join(["openssl", *sys.argv[1:]]), "env": sorted(os.environ), "cwd": os.getcwd()}}) + "\\n")
 os.execv({real!r}, [{real!r}, *sys.argv[1:]])
 """
 

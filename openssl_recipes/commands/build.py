@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary; no progress bar.")] = False,
     ) -> int:
         """Run the commands of `plan` (argv lists, no shell) and report what was made and kept."""
+        from ..headstart import current
         from ..plan import build_plan
         from ..runner import BuildOptions, build
         from ..script import display_path
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
         plan = build_plan(recipe, find_openssl(openssl, recipe), templates)
         values = resolve(recipe.secrets())
         options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
-        report = build(plan, values, options)
+        report = build(plan, values, options, head=current())
         typer.echo(report.summary(display_path(plan.output_dir)))
         from ..drift import drifted
 
