@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
-"""Benchmark: `openssl-recipes build` against a plain bash script of the document's commands.
+"""Benchmark: openssl-recipes against what a careful user would script, each target beside its figure.
 
-Paired and alternating in one run (A then B, B then A, …), whole-process wall time, medians and the
-median of the per-round ratios. Cases:
-  (a) the default recipe (CA, server, client; RSA 2048) vs the document's eight commands in sequence;
-  (b) CA + server + 100 RSA-2048 clients vs the same commands in sequence;
-  (c) CA + server + 1000 EC P-256 clients vs the same commands in sequence;
-  (d) `plan` of the default recipe vs `python -c pass`, and `openssl-recipes --help`.
-Also the peak RSS of the tool's own process on (c). Not a test: nothing here asserts a timing.
+Paired and alternating in one run (A then B, B then A, …), whole-process wall time, medians (and the
+median of the per-round ratios for the paired cases). Not a test: nothing here asserts a timing.
 
-    python bench/run.py            # the full run (several minutes on 2 cores)
-    python bench/run.py --quick    # fewer rounds, (c) with 200 clients
+  default recipe  `build` vs the document's eight commands with the three key generations started at
+                  once (target ≤ 1.35×); also vs the same commands in sequence, and the floor: the
+                  three `genrsa 2048` alone, at once, on this machine's cores
+  plan            `plan` of the default recipe (target ≤ 0.15 s)
+  --help, Tab     `--help`, and one completion request (a command name; an entry name, which reads
+                  the recipe) (target ≤ 0.10 s); beside them `python -c pass` and `import typer`
+  fleet           CA + server + 1000 EC P-256 clients: `build` vs the document's three commands per
+                  device through `xargs -P2` (target ≤ 0.6×), peak RSS of the tool (target ≤ 60 MiB)
+  100 000         `plan` of a recipe with `count: 100000` (targets ≤ 1.5 s, ≤ 150 MiB)
+
+    python bench/run.py            # the full run (about ten minutes on 2 cores)
+    python bench/run.py --quick    # fewer rounds, a 200-client fleet: a smoke run, not the figures
 """
 
 from __future__ import annotations
@@ -25,15 +30,17 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = [sys.executable, "-m", "openssl_recipes"]
+SUBJ = "/C=CN/O=EMQ"
 
 
 def recipe_text(clients: int, key_type: str, one_step: bool = False) -> str:
     fleet = (
-        f"  - {{name: 'client-{{n:04d}}', count: {clients}, subject: {{CN: 'client {{n}}'}}}}\n"
+        f"  - {{name: 'client-{{n:06d}}', count: {clients}, subject: {{CN: 'client {{n}}'}}}}\n"
         if clients > 1
         else "  - {name: client, key_file: client-key.pem, subject: {CN: client}}\n"
     )
@@ -50,37 +57,78 @@ def recipe_text(clients: int, key_type: str, one_step: bool = False) -> str:
     )
 
 
-def bash_script(clients: int, key_type: str) -> str:
-    """The document's commands, one after another, as a user would script them."""
+def genkey(out: str, key_type: str) -> str:
+    if key_type == "rsa":
+        return f"openssl genrsa -out {out} 2048"
+    return f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out {out}"
 
-    def genkey(out: str) -> str:
-        if key_type == "rsa":
-            return f"openssl genrsa -out {out} 2048"
-        return f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out {out}"
 
-    lines = [
+def head(key_type: str) -> list[str]:
+    return [
         "set -e",
         "mkdir -p certs && cd certs",
-        genkey("ca.key"),
-        "openssl req -x509 -new -nodes -key ca.key -sha256 -days 3650 -out ca.pem -subj '/C=CN/O=EMQ/CN=Bench CA'",
-        genkey("server.key"),
-        "openssl req -new -key ./server.key -out server.csr -subj '/C=CN/O=EMQ/CN=localhost'",
+        genkey("ca.key", key_type),
+        f"openssl req -x509 -new -nodes -key ca.key -sha256 -days 3650 -out ca.pem -subj '{SUBJ}/CN=Bench CA'",
+        genkey("server.key", key_type),
+        f"openssl req -new -key ./server.key -out server.csr -subj '{SUBJ}/CN=localhost'",
         "openssl x509 -req -in ./server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 3650 -sha256",
     ]
-    names = ["client"] if clients == 1 else [f"client-{n:04d}" for n in range(1, clients + 1)]
-    for name in names:
-        key = "client-key.pem" if clients == 1 else f"{name}.key"
-        lines += [
-            genkey(key),
-            f"openssl req -new -key {key} -out {name}.csr -subj '/C=CN/O=EMQ/CN={name}'",
-            f"openssl x509 -req -days 3650 -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out {name}.pem",
+
+
+def sequential_script() -> str:
+    """The document's eight commands, one after another."""
+    return "\n".join(
+        [
+            *head("rsa"),
+            genkey("client-key.pem", "rsa"),
+            f"openssl req -new -key client-key.pem -out client.csr -subj '{SUBJ}/CN=client'",
+            "openssl x509 -req -days 3650 -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem",
         ]
-    return "\n".join(lines) + "\n" + ("exit 0\n" if clients else "")
+    )
 
 
-def timed(argv: list[str], cwd: Path) -> float:
+def parallel_script() -> str:
+    """The same commands, the three key generations started at once (as a careful user would)."""
+    return "\n".join(
+        [
+            "set -e",
+            "mkdir -p certs && cd certs",
+            *(f"{genkey(name, 'rsa')} 2>/dev/null &" for name in ("ca.key", "server.key", "client-key.pem")),
+            "wait",
+            f"openssl req -x509 -new -nodes -key ca.key -sha256 -days 3650 -out ca.pem -subj '{SUBJ}/CN=Bench CA'",
+            f"openssl req -new -key ./server.key -out server.csr -subj '{SUBJ}/CN=localhost'",
+            "openssl x509 -req -in ./server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 3650 -sha256",
+            f"openssl req -new -key client-key.pem -out client.csr -subj '{SUBJ}/CN=client'",
+            "openssl x509 -req -days 3650 -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem",
+        ]
+    )
+
+
+def keys_only_script() -> str:
+    """The floor: the three RSA-2048 key generations, at once, nothing else."""
+    return "\n".join(
+        ["set -e", "mkdir -p certs && cd certs", *(f"{genkey(f'k{i}.key', 'rsa')} 2>/dev/null &" for i in range(3)), "wait"]
+    )
+
+
+def xargs_script(clients: int) -> str:
+    """CA and server, then each device's three commands, two devices at a time (`xargs -P2`). No
+    -CAcreateserial: two signatures at once would race on ca.srl; OpenSSL 3 picks random serials."""
+    device = (
+        f"{genkey('$1.key', 'ec')} && openssl req -new -key $1.key -out $1.csr -subj '{SUBJ}/CN='$1 && "
+        "openssl x509 -req -days 3650 -in $1.csr -CA ca.pem -CAkey ca.key -out $1.pem 2>/dev/null"
+    )
+    return "\n".join(
+        [
+            *head("ec"),
+            f"seq -f 'client-%06g' 1 {clients} | xargs -P2 -n1 sh -c \"{device}\" sh",
+        ]
+    )
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - started
 
 
@@ -89,78 +137,134 @@ def fresh(work: Path) -> Path:
     return work
 
 
-def paired(label: str, rounds: int, a: tuple[str, list[str]], b: tuple[str, list[str]], work: Path) -> dict[str, object]:
-    times: dict[str, list[float]] = {a[0]: [], b[0]: []}
-    ratios = []
+@dataclass
+class Row:
+    case: str
+    figure: str
+    target: str = ""
+    verdict: str = ""
+
+
+def paired(label: str, rounds: int, a: list[str], b: list[str], work: Path) -> tuple[float, float, float]:
+    """(median of a, median of b, median of the per-round ratios a/b), alternating which runs first."""
+    times_a, times_b, ratios = [], [], []
     for round_ in range(rounds):
-        order = (a, b) if round_ % 2 == 0 else (b, a)
-        got = {}
-        for name, argv in order:
-            got[name] = timed(argv, fresh(work))
-            times[name].append(got[name])
-        ratios.append(got[a[0]] / got[b[0]])
-        print(f"  {label} round {round_ + 1}/{rounds}: {a[0]} {got[a[0]]:.3f} s, {b[0]} {got[b[0]]:.3f} s", file=sys.stderr)
-    med_a, med_b = statistics.median(times[a[0]]), statistics.median(times[b[0]])
-    return {"case": label, "a": a[0], "b": b[0], "a_s": med_a, "b_s": med_b, "ratio": statistics.median(ratios), "rounds": rounds}
+        order = ((a, times_a), (b, times_b)) if round_ % 2 == 0 else ((b, times_b), (a, times_a))
+        for argv, times in order:
+            times.append(timed(argv, fresh(work)))
+        ratios.append(times_a[-1] / times_b[-1])
+        print(f"  {label} {round_ + 1}/{rounds}: {times_a[-1]:.3f} s vs {times_b[-1]:.3f} s", file=sys.stderr)
+    return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
 
 
-def peak_rss_mib(recipe: Path, work: Path) -> float:
-    """Max RSS of the tool's own Python process (not of its openssl children) for one build."""
+def median_time(argv: list[str], rounds: int, cwd: Path, env: dict[str, str] | None = None) -> float:
+    return statistics.median(timed(argv, cwd, env) for _ in range(rounds))
+
+
+def peak_rss_mib(argv: list[str], work: Path) -> float:
+    """Max RSS of the tool's own Python process (not of its openssl children)."""
     code = (
-        "import resource, sys\nfrom openssl_recipes.cli import main\n"
-        f"code = main(['build', '--recipe', {str(recipe)!r}, '--quiet'])\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)\n"
+        "import resource, sys\nfrom openssl_recipes.entry import main\n"
+        f"code = main({argv!r})\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=fresh(work), capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    return int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
+def verdict(value: float, target: float) -> str:
+    return f"{'✔' if value <= target else '✘'} {value / target:.2f} of the target"
 
 
 def machine() -> str:
     openssl = subprocess.run(["openssl", "version"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]
     return (
         f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {openssl}, "
-        f"load average {load:.2f} at start"
+        f"load average {os.getloadavg()[0]:.2f} at start"
     )
+
+
+def workspace(base: Path, name: str, recipe: str, scripts: dict[str, str]) -> Path:
+    work = base / name
+    work.mkdir()
+    (work / "recipes.yaml").write_text(recipe)
+    for file_name, text in scripts.items():
+        (work / file_name).write_text(text + "\n")
+    return work
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds; case (c) with 200 clients")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and a 200-client fleet (a smoke run)")
     args = parser.parse_args()
-    rounds = (5, 3, 1, 9) if args.quick else (9, 5, 3, 15)
-    fleet = 200 if args.quick else 1000
+    rounds, fleet_rounds, fleet = (5, 1, 200) if args.quick else (21, 3, 1000)
     print(f"machine: {machine()}")
-    results = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-bench-") as scratch:
         base = Path(scratch)
-        cases = [
-            ("default recipe", 1, "rsa", rounds[0], False),
-            ("100 RSA clients", 100, "rsa", rounds[1], False),
-            (f"{fleet} EC P-256 clients", fleet, "ec", rounds[2], False),
-            (f"{fleet} EC P-256 clients one_step", fleet, "ec", rounds[2], True),
-        ]
-        for label, clients, key_type, n, one_step in cases:
-            work = base / label.replace(" ", "-")
-            work.mkdir()
-            (work / "recipes.yaml").write_text(recipe_text(clients, key_type, one_step))
-            (work / "document.sh").write_text(bash_script(clients, key_type))
-            results.append(paired(label, n, ("build", [*TOOL, "build", "--quiet"]), ("bash", ["bash", "document.sh"]), work))
-        work = base / "default-recipe"
-        results.append(
-            paired("plan", rounds[3], ("plan", [*TOOL, "plan"]), ("python -c pass", [sys.executable, "-c", "pass"]), work)
+        one = workspace(
+            base,
+            "default",
+            (ROOT / "recipes.yaml").read_text(),
+            {"parallel.sh": parallel_script(), "sequential.sh": sequential_script(), "keys.sh": keys_only_script()},
         )
-        help_times = sorted(timed([*TOOL, "--help"], work) for _ in range(rounds[3]))
-        rss = peak_rss_mib(base / cases[2][0].replace(" ", "-") / "recipes.yaml", base / cases[2][0].replace(" ", "-"))
+        build = [*TOOL, "build", "--quiet"]
+        tool, bash, ratio = paired("default: build vs parallel bash", rounds, build, ["bash", "parallel.sh"], one)
+        rows.append(
+            Row(
+                "default recipe: build vs bash, keys at once",
+                f"{tool:.3f} s vs {bash:.3f} s",
+                "≤ 1.35×",
+                f"{ratio:.2f}× {'✔' if ratio <= 1.35 else '✘'}",
+            )
+        )
+        tool, bash, ratio = paired(
+            "default: build vs sequential bash", max(5, rounds // 2), build, ["bash", "sequential.sh"], one
+        )
+        rows.append(Row("default recipe: build vs bash, in sequence", f"{tool:.3f} s vs {bash:.3f} s", "", f"{ratio:.2f}×"))
+        floor = median_time(["bash", "keys.sh"], rounds, fresh(one))
+        rows.append(Row("floor: three genrsa 2048 at once, nothing else", f"{floor:.3f} s"))
+
+        plan = median_time([*TOOL, "plan"], rounds, one)
+        rows.append(Row("plan, default recipe", f"{plan:.3f} s", "≤ 0.15 s", verdict(plan, 0.15)))
+        help_ = median_time([*TOOL, "--help"], rounds, one)
+        rows.append(Row("--help", f"{help_:.3f} s", "≤ 0.10 s", verdict(help_, 0.10)))
+        for what, words in (("a command name", "openssl-recipes b"), ("an entry name", "openssl-recipes show s")):
+            env = {
+                **os.environ,
+                "_OPENSSL_RECIPES_COMPLETE": "complete_bash",
+                "COMP_WORDS": words,
+                "COMP_CWORD": "2" if " show " in words else "1",
+            }
+            tab = median_time(TOOL, rounds, one, env)
+            rows.append(Row(f"one completion request, {what}", f"{tab:.3f} s", "≤ 0.10 s", verdict(tab, 0.10)))
+        python = median_time([sys.executable, "-c", "pass"], rounds, one)
+        typer = median_time([sys.executable, "-c", "import typer"], rounds, one)
+        rows.append(Row("beside them: python -c pass; python -c 'import typer'", f"{python:.3f} s; {typer:.3f} s"))
+
+        many = workspace(base, "fleet", recipe_text(fleet, "ec"), {"xargs.sh": xargs_script(fleet)})
+        tool, bash, ratio = paired(f"fleet of {fleet}", fleet_rounds, build, ["bash", "xargs.sh"], many)
+        rows.append(
+            Row(
+                f"CA + server + {fleet} EC clients: build vs xargs -P2",
+                f"{tool:.3f} s vs {bash:.3f} s",
+                "≤ 0.6×",
+                f"{ratio:.2f}× {'✔' if ratio <= 0.6 else '✘'}",
+            )
+        )
+        rss = peak_rss_mib(["build", "--quiet"], many)
+        rows.append(Row(f"peak RSS of the tool, {fleet} clients", f"{rss:.1f} MiB", "≤ 60 MiB", verdict(rss, 60)))
+
+        huge = workspace(base, "huge", recipe_text(100_000, "ec"), {})
+        seconds = median_time([*TOOL, "plan", "--assume-openssl3"], 1 if args.quick else 3, huge)
+        rows.append(Row("plan of 100 000 devices", f"{seconds:.2f} s", "≤ 1.5 s", verdict(seconds, 1.5)))
+        rss = peak_rss_mib(["plan", "--assume-openssl3"], huge)
+        rows.append(Row("peak RSS, plan of 100 000 devices", f"{rss:.0f} MiB", "≤ 150 MiB", verdict(rss, 150)))
     print()
-    print(f"| case | {'tool':>8} | {'other':>8} | ratio (median of paired) |")
-    print("|---|---:|---:|---:|")
-    for r in results:
-        print(
-            f"| {r['case']}: {r['a']} vs {r['b']} ({r['rounds']} rounds) | {r['a_s']:.3f} s | {r['b_s']:.3f} s | {r['ratio']:.2f}× |"
-        )
-    print(f"| openssl-recipes --help | {statistics.median(help_times):.3f} s | | |")
-    print(f"| peak RSS of the tool's process, {cases[2][0]} | {rss:.1f} MiB | | |")
+    print("| case | figure | target | ratio / verdict |")
+    print("|---|---:|---:|---|")
+    for row in rows:
+        print(f"| {row.case} | {row.figure} | {row.target} | {row.verdict} |")
     return 0
 
 

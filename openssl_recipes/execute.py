@@ -75,7 +75,9 @@ def execute(
     order.prepare()
 
     def priority(i: int) -> tuple[int, int]:
-        return (0 if i in prestarted else 1 if jobs > 1 and steps[i].kind == "key" else 2, i)
+        if jobs == 1:
+            return (2, i)  # one at a time: in plan order
+        return (0 if i in prestarted else 1 if steps[i].kind == "key" else 2, i)
 
     ready = [priority(i) for i in order.get_ready()]
     heapq.heapify(ready)
@@ -96,13 +98,13 @@ def execute(
     try:
         while (ready and failure is None) or running:
             while ready and failure is None and (ready[0][0] == 0 or len(running) - adopted < jobs):
-                _, i = heapq.heappop(ready)
+                ready_class, i = heapq.heappop(ready)
                 running[start(i)] = i
-                adopted += i in prestarted  # already running: it takes no slot of `jobs`
+                adopted += ready_class == 0  # already running: it takes no slot of `jobs`
             finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in finished:
                 i = running.pop(future)
-                adopted -= i in prestarted
+                adopted -= priority(i)[0] == 0
                 try:
                     result: process.Result | OSError = future.result()
                 except OSError as exc:
