@@ -22,7 +22,7 @@ from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Role, San, Secr
 from .recipe_schema import (
     ENTRY_NAME,
     FLEET_PATTERN,
-    MAX_FLEET,
+    MAX_CERTIFICATES,
     CAIn,
     IntermediateIn,
     KeyFields,
@@ -45,10 +45,10 @@ def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Re
     """The recipe, or None and every problem found (all of them, not the first)."""
     rules = _Rules(raw, base)
     declared = sum(entry.count or 1 for entry in (*raw.servers, *raw.clients))
-    if declared > MAX_FLEET:  # before anything is expanded: memory and time stay bounded
+    if declared > MAX_CERTIFICATES:  # before anything is expanded: memory and time stay bounded
         message = (
             f"the recipe declares {declared} certificates (counting each fleet's count); "
-            f"at most {MAX_FLEET} in one recipe: split it into several recipes"
+            f"at most {MAX_CERTIFICATES} in one recipe: split it into several recipes"
         )
         return None, [Problem(("clients",), message)]
     ca = rules.authority(raw.ca, ("ca",))

@@ -18,6 +18,7 @@ from .sans import san_problem
 from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
 
 MAX_FLEET = 100_000
+MAX_CERTIFICATES = MAX_FLEET + 1_000  # a full fleet and the servers and clients beside it
 DIGESTS = ("sha256", "sha384", "sha512")
 WEAK_DIGESTS = {
     "md5": "MD5 is broken",
