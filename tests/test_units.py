@@ -150,3 +150,48 @@ def test_time_is_real_in_the_executor_test():
 
     value = float(subprocess.run(["sh", "-c", "date +%s.%N"], capture_output=True, text=True).stdout)
     assert abs(value - time.time()) < 60
+
+
+# -- the extension file: the built-in template compiled to Python renders exactly like Jinja2 ----------
+
+_section = st.from_regex(r"[A-Za-z0-9._-]{1,20}_ext", fullmatch=True)
+_leaf_context = st.fixed_dictionaries(
+    {
+        "section": _section,
+        "key_usage": st.sampled_from(["digitalSignature, keyEncipherment", "digitalSignature"]),
+        "extended_key_usage": st.sampled_from(["serverAuth", "clientAuth"]),
+        "sans": st.lists(st.from_regex(r"(DNS|IP|email|URI):[!-~]{1,20}", fullmatch=True), max_size=4),
+    }
+)
+_extension_context = st.fixed_dictionaries(
+    {
+        "recipe_name": st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), min_size=1),
+        "ca": st.fixed_dictionaries({"section": _section}),
+        "intermediate": st.none() | st.fixed_dictionaries({"section": _section}),
+        "leaves": st.lists(_leaf_context, max_size=5),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_extension_context)
+def test_the_compiled_extension_template_renders_exactly_like_jinja2(context):
+    from openssl_recipes.extensions import TEMPLATE, compiled_template
+    from openssl_recipes.render import render
+
+    assert compiled_template(context) == render(TEMPLATE, context)
+
+
+def test_the_compiled_extension_template_is_used_only_for_the_template_it_was_made_from(tmp_path):
+    import zlib
+
+    from openssl_recipes.extensions import COMPILED_FROM, TEMPLATE, _builtin_template_in_use
+    from openssl_recipes.render import builtin_templates_dir
+
+    assert zlib.crc32((builtin_templates_dir() / TEMPLATE).read_bytes()) == COMPILED_FROM  # else Jinja2 every time
+    assert _builtin_template_in_use(None) and _builtin_template_in_use(tmp_path)  # a --templates folder without it
+    (tmp_path / TEMPLATE).write_text("# mine\n")
+    assert not _builtin_template_in_use(tmp_path)
+    recipe = parse_recipe(SMALL_RECIPE, tmp_path / "recipes.yaml")
+    plan = build_plan(recipe, probe(require("openssl")), tmp_path)
+    assert plan.files["openssl-recipes.cnf"] == "# mine\n"  # the user's copy, rendered by Jinja2
