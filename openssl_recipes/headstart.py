@@ -1,51 +1,49 @@
 """Key generations started before the recipe is validated: `build`'s head start.
 
 Before its first step, `build` spends most of its own time importing typer and pydantic, validating
-the recipe and writing the extension file (~0.3 s here), while a new key depends only on its
+the recipe and writing the extension file (~0.4 s here), while a new key depends only on its
 specification. So `openssl-recipes build` first reads the recipe's YAML just enough to guess its
-first keys (`jobs` of them, plan order) and starts their exact plan commands at once, each in a
-private folder inside the output folder. Nothing is trusted from the guess: once the recipe is
-validated and planned, `runner.build` adopts a head-started key only when the plan has a key step
-with exactly that argv, the build decides to make that key, its file is still absent and the child
-ran with the very environment the executor would give it; the key is then moved into place. Anything
-else (an invalid recipe, another decision, a failure, Ctrl-C) stops what was started and removes the
-private folder, and the output folder too when the head start created it and nothing else was put in
-it. Recipes that mention a password get no head start: their children's environments are the
-executor's to decide.
+first keys (one more than `--jobs`, in plan order) and starts their exact plan commands at once, at
+a lower priority than its own work, in a private folder inside the output folder. Nothing is trusted
+from the guess: once the recipe is validated and planned, `runner.build` adopts a head-started key
+only when the plan has a key step with exactly that argv, the build decides to make that key, its
+file is still absent and the child ran with the very environment the executor would give it; the
+key is then moved into place. Anything else (an invalid recipe, another decision, a failure, Ctrl-C)
+stops what was started and removes the private folder, and the output folder too when the head
+start created it and nothing else was put in it. Recipes that mention a password get no head start:
+their children's environments are the executor's to decide.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterator
 
-from . import process
-from .file_names import RESERVED_PREFIX, file_name_problem
-
+# Only builtins and `keygen` before the first key starts; the rest is imported once they run.
+RESERVED_PREFIX = ".openssl-recipes"  # file_names.RESERVED_PREFIX (tests hold them equal)
 PRIVATE_PREFIX = f"{RESERVED_PREFIX}.headstart."
-MAX_RECIPE_BYTES = 1 << 20  # larger recipes are fleets: a head start of two keys is noise there
+MAX_RECIPE_BYTES = 1 << 20  # larger recipes are fleets: a head start of three keys is noise there
 VALUE_OPTIONS = {"--recipe": "recipe", "-r": "recipe", "--out": "out", "-o": "out", "--openssl": "openssl"}
 VALUE_OPTIONS |= {"--jobs": "jobs", "-j": "jobs", "--templates": "templates"}
 FLAGS = {"--quiet", "-q", "--force", "--new-ca"}
+NICENESS = 5  # below this process: its own work (imports, validation) is what everything else waits for
 KEY_TYPES = ("rsa", "ec", "ed25519")
 CURVES = ("P-256", "P-384", "P-521")
+PLAIN_FILE_NAME = r"[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,199}"  # within file_names.FILE_NAME: anything else, no guess
 
 
-@dataclass
 class HeadStart:
-    folder: Path  # the output folder (resolved)
-    private: Path  # where the children write
-    env: dict[str, str]  # what every child was started with
-    running: dict[tuple[str, ...], process.Running] = field(default_factory=dict)
-    created: list[Path] = field(default_factory=list)  # folders made for it, outermost first
+    def __init__(self, folder, private, env: dict[str, str], created: list) -> None:
+        self.folder = folder  # the output folder (a resolved Path)
+        self.private = private  # where the children write
+        self.env = env  # what every child was started with
+        self.running: dict[tuple[str, ...], object] = {}  # argv → process.Running
+        self.created = created  # folders made for it, outermost first
 
-    def adopt(self, argv: tuple[str, ...], folder: Path, env: dict[str, str]) -> Any:
+    def adopt(self, argv: tuple[str, ...], folder, env: dict[str, str]):
         """A function that finishes the step `argv` from the head start (its Result, the key moved to
         `folder`), or None when this head start cannot stand for it."""
+        from . import process
+
         if folder.resolve() != self.folder or env != self.env or argv not in self.running:
             return None
         running = self.running.pop(argv)
@@ -70,6 +68,8 @@ class HeadStart:
         self.running.clear()
 
     def close(self) -> None:
+        import shutil
+
         self.stop_the_rest()
         shutil.rmtree(self.private, ignore_errors=True)
         for made in reversed(self.created):
@@ -86,24 +86,32 @@ def current() -> HeadStart | None:
     return _current
 
 
-@contextmanager
-def begun(argv: list[str]) -> Iterator[HeadStart | None]:
-    """Start the head start for `openssl-recipes build …` (else nothing); always cleaned up."""
-    global _current
-    try:
-        _current = _begin(argv)
-    except Exception:  # noqa: BLE001 - a guess that fails is no head start; build reports real problems itself
-        _current = None
-    try:
-        yield _current
-    finally:
+class begun:
+    """`with begun(argv) as head:` — the head start for `openssl-recipes build …` (else None), always
+    cleaned up on the way out."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv = argv
+
+    def __enter__(self) -> HeadStart | None:
+        global _current
+        try:
+            _current = _begin(self.argv)
+        except Exception:  # noqa: BLE001 - a guess that fails is no head start; build reports real problems itself
+            _current = None
+        return _current
+
+    def __exit__(self, *exc: object) -> None:
+        global _current
         head, _current = _current, None
         if head is not None:
             head.close()
 
 
-def remove_stale(folder: Path) -> None:
+def remove_stale(folder) -> None:
     """Private folders of builds that were killed (their process is gone)."""
+    import shutil
+
     for path in folder.glob(f"{PRIVATE_PREFIX}*"):
         pid = path.name.removeprefix(PRIVATE_PREFIX)
         if pid.isdigit() and not _alive(int(pid)):
@@ -127,33 +135,64 @@ def _begin(argv: list[str]) -> HeadStart | None:
     options = _build_options(argv)
     if options is None or os.environ.get("_OPENSSL_RECIPES_COMPLETE"):
         return None
-    recipe_path = Path(options.get("recipe", "recipes.yaml"))
-    text = recipe_path.read_text(encoding="utf-8") if recipe_path.stat().st_size <= MAX_RECIPE_BYTES else ""
-    if not text or "password" in text:
+    recipe_path = options.get("recipe", "recipes.yaml")
+    if os.stat(recipe_path).st_size > MAX_RECIPE_BYTES:
+        return None
+    with open(recipe_path, encoding="utf-8") as handle:
+        text = handle.read()
+    if "password" in text:
         return None
     import yaml
 
     data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict):
         return None
-    base = recipe_path.resolve().parent
-    folder = Path(options["out"]).resolve() if "out" in options else (base / str(data.get("output", "certs"))).resolve()
+    base = os.path.dirname(os.path.realpath(recipe_path))
+    folder = os.path.realpath(options["out"] if "out" in options else os.path.join(base, str(data.get("output", "certs"))))
     jobs = int(options.get("jobs", os.cpu_count() or 1))
     command = options.get("openssl") or os.environ.get("OPENSSL") or "openssl"
     keys = list(_first_keys(data, command, folder))[: jobs + 1 if jobs > 1 else 1]  # Python works meanwhile
     if not keys:
         return None
-    from .openssl import child_environment
+    return _start(keys, folder)
 
-    missing = _missing_folders(folder)
-    head = HeadStart(folder, folder / f"{PRIVATE_PREFIX}{os.getpid()}", child_environment(()), created=missing)
+
+def _start(keys: list[tuple[str, ...]], folder: str) -> HeadStart | None:
+    import subprocess
+
+    from .keygen import child_environment
+
+    missing = []
+    parent = folder
+    while not os.path.exists(parent):
+        missing.insert(0, parent)
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        return None
+    env = child_environment(())
+    private = os.path.join(folder, f"{PRIVATE_PREFIX}{os.getpid()}")
+    started: list[tuple[tuple[str, ...], subprocess.Popen[bytes]]] = []
     try:
         for made in missing:
-            made.mkdir(mode=0o700)
-        head.private.mkdir(mode=0o700)
-        for key_argv in keys:
-            head.running[key_argv] = process.start(key_argv, head.private, head.env)
+            os.mkdir(made, 0o700)
+        os.mkdir(private, 0o700)
+        for argv in keys:
+            child = subprocess.Popen(
+                argv, cwd=private, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, umask=0o077
+            )
+            started.append((argv, child))
+            os.setpriority(os.PRIO_PROCESS, child.pid, NICENESS)
     except OSError:
+        pass  # what started is stopped below, with the folders
+    # The keys run: now the rest (each child tracked by `process`, so Ctrl-C stops it like any other).
+    from pathlib import Path
+
+    from . import process
+
+    head = HeadStart(Path(folder), Path(private), env, [Path(made) for made in missing])
+    for argv, child in started:
+        head.running[argv] = process.adopt_child(argv, child)
+    if len(started) < len(keys):
         head.close()
         return None
     return head
@@ -174,20 +213,14 @@ def _build_options(argv: list[str]) -> dict[str, str] | None:
     return options
 
 
-def _missing_folders(folder: Path) -> list[Path]:
-    missing = []
-    while not folder.exists():
-        missing.insert(0, folder)
-        folder = folder.parent
-    return missing if folder.is_dir() else []
-
-
-def _first_keys(data: dict, command: str, folder: Path) -> Iterator[tuple[str, ...]]:
+def _first_keys(data: dict, command: str, folder: str):
     """The plain keys the plan would make first, in plan order, whose files (and, for a CA, whose
     certificate) do not exist yet."""
-    from .plan import key_argv
-    from .recipe import KeySpec
+    import re
 
+    from .keygen import key_argv
+
+    plain = re.compile(PLAIN_FILE_NAME)
     defaults = data.get("defaults") or {}
     authorities = [data.get("ca") or {}, *([data["intermediate"]] if data.get("intermediate") else [])]
     leaves = [entry for role in ("servers", "clients") for entry in (data.get(role) or [])]
@@ -197,15 +230,16 @@ def _first_keys(data: dict, command: str, folder: Path) -> Iterator[tuple[str, .
         name = entry.get("name", "ca" if is_authority else None)
         key_file = entry.get("key_file") or f"{name}.key"
         cert_file = entry.get("cert_file") or f"{name}.pem"
-        if not all(isinstance(text, str) and not file_name_problem(text) for text in (name, key_file, cert_file)):
+        if not all(
+            isinstance(text, str) and plain.fullmatch(text) and not text.startswith(RESERVED_PREFIX)
+            for text in (name, key_file, cert_file)
+        ):
             return
-        if os.path.lexists(folder / key_file) or (is_authority and os.path.lexists(folder / cert_file)):
+        if os.path.lexists(os.path.join(folder, key_file)) or (is_authority and os.path.lexists(os.path.join(folder, cert_file))):
             continue  # the build decides about what exists
-        key = KeySpec(
-            type=entry.get("key_type") or defaults.get("key_type") or "rsa",
-            size=entry.get("key_size") or defaults.get("key_size") or 2048,
-            curve=entry.get("curve") or defaults.get("curve") or "P-256",
-        )
-        if key.type not in KEY_TYPES or key.curve not in CURVES or not isinstance(key.size, int) or not 2048 <= key.size <= 16384:
+        key_type = entry.get("key_type") or defaults.get("key_type") or "rsa"
+        size = entry.get("key_size") or defaults.get("key_size") or 2048
+        curve = entry.get("curve") or defaults.get("curve") or "P-256"
+        if key_type not in KEY_TYPES or curve not in CURVES or type(size) is not int or not 2048 <= size <= 16384:
             return
-        yield key_argv(command, key, key_file)
+        yield key_argv(command, key_type, size, curve, key_file)

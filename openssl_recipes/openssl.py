@@ -14,6 +14,7 @@ from typing import Iterable
 
 from . import process
 from .errors import OpensslError
+from .keygen import NO_SYSTEM_CAS, child_environment  # noqa: F401 - where every command takes them from
 
 
 @dataclass(frozen=True)
@@ -39,18 +40,6 @@ class Openssl:
 
 
 ASSUMED = Openssl("openssl")  # what `plan` assumes when asked not to look
-
-# openssl's children never need the system's trusted CAs (signing does not use them; every check
-# names its own -CAfile), yet `x509 -req` loads them: most of its time (21 ms → 6 ms here). The
-# printed commands stay runnable as shown; without this environment they are only slower.
-NO_SYSTEM_CAS = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
-
-
-def child_environment(hidden: Iterable[str] = ()) -> dict[str, str]:
-    """The environment every openssl child starts from: ours, without the system CA store and without
-    the `hidden` password variables (each command that opens a key gets its own one back)."""
-    drop = set(hidden)
-    return {**{k: v for k, v in os.environ.items() if k not in drop}, **NO_SYSTEM_CAS}
 
 
 def command_name(explicit: str | None) -> str:

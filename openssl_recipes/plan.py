@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .extensions import extension_file, leaf_sections, section_name
 from .file_names import CONFIG_FILE_NAME
+from .keygen import key_argv
 from .openssl import Openssl
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Secret
 from .steps import Plan, Step
@@ -237,7 +238,16 @@ class _Planner:
     def _key_step(self, entry: CertificateAuthority | Leaf, nanomq: bool, is_ca: bool = False) -> Step:
         traditional = nanomq and self.openssl.traditional_flag
         return Step(
-            argv=key_argv(self.openssl.command, entry.key, entry.key_file, entry.password, nanomq, traditional),
+            argv=key_argv(
+                self.openssl.command,
+                entry.key.type,
+                entry.key.size,
+                entry.key.curve,
+                entry.key_file,
+                entry.password.env_name if entry.password else None,
+                nanomq,
+                traditional,
+            ),
             kind="key",
             entry=entry.name,
             inputs=(),
@@ -258,26 +268,6 @@ class _Planner:
     @staticmethod
     def _passin(password: Secret | None) -> list[str]:
         return ["-passin", f"env:{password.env_name}"] if password else []
-
-
-def key_argv(
-    openssl: str, key: KeySpec, key_file: str, password: Secret | None = None, nanomq: bool = True, traditional: bool = False
-) -> tuple[str, ...]:
-    """The command that makes a key (`headstart` starts the first ones before the recipe is validated)."""
-    if key.type == "rsa":
-        argv = [openssl, "genrsa"]
-        if password:
-            # NanoMQ's mbedTLS 2.28 reads only PKCS#1 with a DEK-Info header, not OpenSSL 3's PKCS#8.
-            if traditional:
-                argv.append("-traditional")
-            argv += ["-aes256", "-passout", f"env:{password.env_name}"]
-        return (*argv, "-out", key_file, str(key.size))
-    argv = [openssl, "genpkey", "-algorithm"]
-    argv += ["EC", "-pkeyopt", f"ec_paramgen_curve:{key.curve}"] if key.type == "ec" else ["ED25519"]
-    if password:
-        # PKCS#8 with 3DES is the encrypted form mbedTLS 2.28 reads for non-RSA keys.
-        argv += ["-des3" if nanomq else "-aes256", "-pass", f"env:{password.env_name}"]
-    return (*argv, "-out", key_file)
 
 
 def _secrets(password: Secret | None) -> tuple[Secret, ...]:

@@ -62,20 +62,9 @@ class Running:
         self.finish(timeout=5)
 
 
-def start(argv: tuple[str, ...] | list[str], cwd: Path, env: dict[str, str]) -> Running:
-    """Start argv as `run` does (no stdin, output captured, umask 077) and return at once; OSError if
-    it cannot start."""
+def adopt_child(argv: tuple[str, ...], proc: subprocess.Popen[bytes]) -> Running:
+    """A child started elsewhere (`headstart`, before this module was loaded), tracked from now on."""
     with _live_lock:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            umask=0o077,
-            pass_fds=tuple(_inherited),
-        )
         _live.add(proc)
     return Running(tuple(argv), proc)
 

@@ -100,3 +100,9 @@ def test_the_private_folder_of_a_killed_build_is_removed_by_the_next(tmp_path):
     result = run("build", cwd=tmp_path)
     assert result.code == 0, result
     assert not stale.exists()
+
+
+def test_the_head_start_names_its_folder_as_the_tool_names_its_own_files():
+    from openssl_recipes.file_names import RESERVED_PREFIX
+
+    assert headstart.RESERVED_PREFIX == RESERVED_PREFIX  # cleaned up by the next build, never a recipe's file
