@@ -63,7 +63,8 @@ def genkey(out: str, key_type: str) -> str:
     return f"openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out {out}"
 
 
-def head(key_type: str) -> list[str]:
+def head(key_type: str, serial_file: bool = True) -> list[str]:
+    serial = " -CAcreateserial" if serial_file else ""
     return [
         "set -e",
         "mkdir -p certs && cd certs",
@@ -71,7 +72,7 @@ def head(key_type: str) -> list[str]:
         f"openssl req -x509 -new -nodes -key ca.key -sha256 -days 3650 -out ca.pem -subj '{SUBJ}/CN=Bench CA'",
         genkey("server.key", key_type),
         f"openssl req -new -key ./server.key -out server.csr -subj '{SUBJ}/CN=localhost'",
-        "openssl x509 -req -in ./server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 3650 -sha256",
+        f"openssl x509 -req -in ./server.csr -CA ca.pem -CAkey ca.key{serial} -out server.pem -days 3650 -sha256",
     ]
 
 
@@ -111,19 +112,22 @@ def keys_only_script() -> str:
     )
 
 
-def xargs_script(clients: int) -> str:
-    """CA and server, then each device's three commands, two devices at a time (`xargs -P2`). No
-    -CAcreateserial: two signatures at once would race on ca.srl; OpenSSL 3 picks random serials."""
-    device = (
-        f"{genkey('$1.key', 'ec')} && openssl req -new -key $1.key -out $1.csr -subj '{SUBJ}/CN='$1 && "
-        "openssl x509 -req -days 3650 -in $1.csr -CA ca.pem -CAkey ca.key -out $1.pem 2>/dev/null"
-    )
+def device_script() -> str:
+    """One device's three commands (its name in $1), for `xargs`."""
     return "\n".join(
         [
-            *head("ec"),
-            f"seq -f 'client-%06g' 1 {clients} | xargs -P2 -n1 sh -c \"{device}\" sh",
+            "set -e",
+            genkey('"$1.key"', "ec"),
+            f'openssl req -new -key "$1.key" -out "$1.csr" -subj "{SUBJ}/CN=$1"',
+            'openssl x509 -req -days 3650 -in "$1.csr" -CA ca.pem -CAkey ca.key -out "$1.pem" 2>/dev/null',
         ]
     )
+
+
+def xargs_script(clients: int) -> str:
+    """CA and server, then each device's three commands, two devices at a time (`xargs -P2`). No
+    serial file at all: two signatures at once would race on ca.srl; OpenSSL 3 picks random serials."""
+    return "\n".join([*head("ec", serial_file=False), f"seq -f 'client-%06g' 1 {clients} | xargs -P2 -n1 sh ../device.sh"])
 
 
 def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
@@ -242,7 +246,7 @@ def main() -> int:
         typer = median_time([sys.executable, "-c", "import typer"], rounds, one)
         rows.append(Row("beside them: python -c pass; python -c 'import typer'", f"{python:.3f} s; {typer:.3f} s"))
 
-        many = workspace(base, "fleet", recipe_text(fleet, "ec"), {"xargs.sh": xargs_script(fleet)})
+        many = workspace(base, "fleet", recipe_text(fleet, "ec"), {"xargs.sh": xargs_script(fleet), "device.sh": device_script()})
         tool, bash, ratio = paired(f"fleet of {fleet}", fleet_rounds, build, ["bash", "xargs.sh"], many)
         rows.append(
             Row(

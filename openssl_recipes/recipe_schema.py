@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .broker_schema import NanoMQIn
 from .errors import Loc, Problem
+from .fleet_names import FLEET_PATTERN, MAX_FLEET, fill_number  # noqa: F401 - part of the schema's vocabulary
 from .recipe import Curve, KeyType, Style
 from .sans import san_problem
 from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
 
-MAX_FLEET = 100_000
 MAX_CERTIFICATES = MAX_FLEET + 1_000  # a full fleet and the servers and clients beside it
 DIGESTS = ("sha256", "sha384", "sha512")
 WEAK_DIGESTS = {
@@ -28,12 +28,6 @@ WEAK_DIGESTS = {
 }
 ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-FLEET_PATTERN = re.compile(r"\{n(?::(0?)(\d{1,2})d)?\}")
-
-
-def fill_number(text: str, n: int) -> str:
-    """A fleet member's `text`: `{n}` / `{n:04d}` replaced by its number."""
-    return FLEET_PATTERN.sub(lambda m: f"{n:0{m.group(2)}d}" if m.group(2) else str(n), text)
 
 
 class FieldProblem(ValueError):

@@ -7,6 +7,7 @@ them from the same places the tool does, so the secret itself is never written h
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -23,8 +24,12 @@ def display_path(path: Path, cwd: Path | None = None) -> str:
         return str(path)
 
 
+_UNSAFE = re.compile(r"[^\w@%+=:,./-]", re.ASCII).search  # shlex.quote's own test
+
+
 def command_line(argv: tuple[str, ...] | list[str]) -> str:
-    return shlex.join(argv)
+    """`shlex.join(argv)`, without a call per plain argument (a fleet's plan is 300 000 lines)."""
+    return " ".join(arg if arg and _UNSAFE(arg) is None else shlex.quote(arg) for arg in argv)
 
 
 def plan_lines(plan: Plan) -> list[str]:

@@ -99,3 +99,15 @@ def test_the_listing_shows_what_each_command_says_of_itself():
         assert real.name == name
         assert table.outline(name).get_short_help_str(60) == real.get_short_help_str(60)
         assert table.outline(name).hidden == real.hidden
+
+
+def test_completion_reads_names_as_the_recipe_does_fleets_included(tmp_path):
+    """Completion reads names without validating (fast on every Tab): the same names as the loader's."""
+    from openssl_recipes.fleet_names import entry_names
+    from openssl_recipes.recipe_loading import load_recipe
+
+    text = SMALL_RECIPE + "  - {name: 'dev-{n:03d}', count: 12, subject: {CN: 'dev {n}'}}\n"
+    path = write_recipe(tmp_path, text.replace("ca:\n", "ca:\n  name: root\n"))
+    recipe = load_recipe(path)
+    assert entry_names(path) == [entry.name for entry in (*recipe.authorities, *recipe.leaves)]
+    assert complete("openssl-recipes renew dev-01", tmp_path) == ["dev-010", "dev-011", "dev-012"]

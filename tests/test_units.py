@@ -195,3 +195,15 @@ def test_the_compiled_extension_template_is_used_only_for_the_template_it_was_ma
     recipe = parse_recipe(SMALL_RECIPE, tmp_path / "recipes.yaml")
     plan = build_plan(recipe, probe(require("openssl")), tmp_path)
     assert plan.files["openssl-recipes.cnf"] == "# mine\n"  # the user's copy, rendered by Jinja2
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(["", "-out", "a b", "é", "x'y"]))
+)
+def test_command_lines_are_shlex_join(argv):
+    import shlex
+
+    from openssl_recipes.script import command_line
+
+    assert command_line(argv) == shlex.join(argv)

@@ -84,12 +84,12 @@ def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidde
 
 
 def entry_names(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Shell completion: the names of the recipe's entries (the --recipe given so far, else recipes.yaml)."""
-    from ..recipe_loading import load_recipe
+    """Shell completion: the names of the recipe's entries (the --recipe given so far, else recipes.yaml),
+    read without validating it (fleet_names)."""
+    from ..fleet_names import entry_names as read_names
 
     try:
-        recipe = load_recipe(Path(ctx.params.get("recipe_file") or DEFAULT_RECIPE))
+        names = read_names(Path(ctx.params.get("recipe_file") or DEFAULT_RECIPE))
     except Exception:  # noqa: BLE001 - completion never prints an error into the user's shell
         return []
-    names = [entry.name for entry in (*recipe.authorities, *recipe.leaves)]
     return [name for name in names if name.startswith(incomplete)]
