@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, MutableMapping
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from typer.completion import completion_init, install_callback, show_callback
 from typer.core import TyperCommand, TyperGroup
 
 # Command name → the module of `commands/` that registers it, in the order `--help` lists them.
@@ -95,6 +96,12 @@ class LazyCommands(TyperGroup):
         super().__init__(**attrs)
         self.commands = CommandTable()
 
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False  # a bool, which typer does not coerce (through pydantic) on every Tab
+        return option
+
     def list_commands(self, ctx: Any) -> list[str]:
         return list(COMMAND_MODULES)  # TyperGroup's reads the table's items, converting every command
 
@@ -122,16 +129,40 @@ app = typer.Typer(
     cls=LazyCommands,
     help="Certificates for one-way and two-way (mutual) TLS on MQTT brokers, from one recipes.yaml: "
     "plan shows the openssl commands, build runs them.",
-    add_completion=True,  # --install-completion / --show-completion; entry names complete (commands.common)
+    add_completion=False,  # typer's own pair defaults to None, which costs a pydantic import per Tab: see below
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
 
+completion_init()  # the shells typer completes for (what add_completion=True would register)
+
+
 @app.callback()
-def _top_level() -> None:
-    """The commands are in `COMMAND_MODULES`, loaded when used."""
+def _top_level(
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            callback=install_callback,
+            expose_value=False,
+            help="Install completion for the current shell.",
+        ),
+    ] = False,
+    show_completion: Annotated[
+        bool,
+        typer.Option(
+            "--show-completion",
+            callback=show_callback,
+            expose_value=False,
+            help="Show completion for the current shell, to copy it or customize the installation.",
+        ),
+    ] = False,
+) -> None:
+    """The commands are in `COMMAND_MODULES`, loaded when used. Typer's completion options, declared
+    with a bool default: typer coerces a None through a pydantic adapter, and completion parses these
+    on every Tab (measured: 0.40 s → 0.2 s for a command name)."""
 
 
 def _terminate(signum: int, frame: object) -> None:
