@@ -173,29 +173,70 @@ def _start(keys: list[tuple[str, ...]], folder: str) -> HeadStart | None:
     private = os.path.join(folder, f"{PRIVATE_PREFIX}{os.getpid()}")
     started: list[tuple[tuple[str, ...], subprocess.Popen[bytes]]] = []
     try:
-        for made in missing:
-            os.mkdir(made, 0o700)
-        os.mkdir(private, 0o700)
-        for argv in keys:
-            child = subprocess.Popen(
-                argv, cwd=private, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, umask=0o077
-            )
-            started.append((argv, child))
-            os.setpriority(os.PRIO_PROCESS, child.pid, NICENESS)
-    except OSError:
-        pass  # what started is stopped below, with the folders
-    # The keys run: now the rest (each child tracked by `process`, so Ctrl-C stops it like any other).
-    from pathlib import Path
+        with _signals_held():  # Ctrl-C inside Popen would leave a child nobody knows of
+            for made in missing:
+                os.mkdir(made, 0o700)
+            os.mkdir(private, 0o700)
+            for argv in keys:
+                child = subprocess.Popen(
+                    argv,
+                    cwd=private,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    umask=0o077,
+                )
+                started.append((argv, child))
+                os.setpriority(os.PRIO_PROCESS, child.pid, NICENESS)
+        # The keys run: now the rest (each child tracked by `process`, so Ctrl-C stops it like any other).
+        from pathlib import Path
 
-    from . import process
+        from . import process
 
-    head = HeadStart(Path(folder), Path(private), env, [Path(made) for made in missing])
-    for argv, child in started:
-        head.running[argv] = process.adopt_child(argv, child)
-    if len(started) < len(keys):
-        head.close()
-        return None
-    return head
+        head = HeadStart(Path(folder), Path(private), env, [Path(made) for made in missing])
+        for argv, child in started:
+            head.running[argv] = process.adopt_child(argv, child)
+        return head
+    except BaseException as exc:  # Ctrl-C too: nothing of a head start that did not begin stays behind
+        _undo([child for _, child in started], private, missing)
+        if isinstance(exc, OSError):
+            return None
+        raise
+
+
+class _signals_held:
+    """SIGINT and SIGTERM noted, not acted on, until the block ends; then a KeyboardInterrupt."""
+
+    def __enter__(self) -> None:
+        import signal
+
+        self.caught: list[int] = []
+        self.previous = {
+            sig: signal.signal(sig, lambda signum, _frame: self.caught.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if self.caught:
+            raise KeyboardInterrupt
+
+
+def _undo(children: list, private: str, created: list[str]) -> None:
+    import shutil
+
+    for child in children:
+        child.kill()
+        child.wait()
+    shutil.rmtree(private, ignore_errors=True)
+    for made in reversed(created):
+        try:
+            os.rmdir(made)
+        except OSError:
+            break
 
 
 def _build_options(argv: list[str]) -> dict[str, str] | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -23,7 +24,7 @@ def processes_working_in(folder: Path) -> list[int]:
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and str(Path(os.readlink(proc / "cwd"))).startswith(str(folder)):
-                found.append(int(proc.name))
+                found.append((int(proc.name), (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()))
         except OSError:
             continue
     return found
@@ -106,3 +107,38 @@ def test_the_head_start_names_its_folder_as_the_tool_names_its_own_files():
     from openssl_recipes.file_names import RESERVED_PREFIX
 
     assert headstart.RESERVED_PREFIX == RESERVED_PREFIX  # cleaned up by the next build, never a recipe's file
+
+
+@pytest.mark.parametrize("moment", ["starting", "adopted"])
+def test_ctrl_c_while_a_head_started_key_runs_stops_it_and_removes_the_private_folder(tmp_path, moment):
+    """Stopped as the head start begins, or once the build adopted its keys (the CA's still running)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    write_recipe(tmp_path, SMALL_RECIPE.replace("ca:\n", "ca:\n  key_size: 16384\n"))  # minutes of work
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openssl_recipes", "build"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    certs = tmp_path / "certs"
+    deadline = time.monotonic() + 60
+
+    def reached() -> bool:
+        if moment == "starting":
+            return bool(list(certs.glob(f"{headstart.PRIVATE_PREFIX}*")))
+        return (certs / "client.key").exists()  # adopted and moved in: the executor runs
+
+    while not reached() and time.monotonic() < deadline:
+        time.sleep(0.01)  # waiting for the condition, not for a time
+    assert reached(), f"never reached {moment}"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert not list(certs.glob(f"{headstart.PRIVATE_PREFIX}*")) and not (certs / "ca.key").exists()
+    assert processes_working_in(tmp_path) == []
