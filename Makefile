@@ -24,7 +24,7 @@ help:
 	@echo "make test       run the whole test suite (real openssl, mosquitto, NanoMQ, Go, mbedTLS)"
 	@echo "make test-fast  the tests not marked slow, on two workers (under 30 s)"
 	@echo "make lint       ruff"
-	@echo "make bench      time build against the document's bash commands"
+	@echo "make bench      each performance target beside its figure (bench/run.py)"
 	@echo "make clean      remove the generated certificates (only the recipe's files)"
 
 $(VENV)/.installed: pyproject.toml
