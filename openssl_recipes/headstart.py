@@ -18,6 +18,13 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key starts
+if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys run)
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from .process import Result, Running
+
 # Only builtins and `keygen` before the first key starts; the rest is imported once they run.
 RESERVED_PREFIX = ".openssl-recipes"  # file_names.RESERVED_PREFIX (tests hold them equal)
 PRIVATE_PREFIX = f"{RESERVED_PREFIX}.headstart."
@@ -32,14 +39,14 @@ PLAIN_FILE_NAME = r"[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,199}"  # within file_names.
 
 
 class HeadStart:
-    def __init__(self, folder, private, env: dict[str, str], created: list) -> None:
+    def __init__(self, folder: Path, private: Path, env: dict[str, str], created: list[Path]) -> None:
         self.folder = folder  # the output folder (a resolved Path)
         self.private = private  # where the children write
         self.env = env  # what every child was started with
-        self.running: dict[tuple[str, ...], object] = {}  # argv → process.Running
+        self.running: dict[tuple[str, ...], Running] = {}
         self.created = created  # folders made for it, outermost first
 
-    def adopt(self, argv: tuple[str, ...], folder, env: dict[str, str]):
+    def adopt(self, argv: tuple[str, ...], folder: Path, env: dict[str, str]) -> Callable[[], Result] | None:
         """A function that finishes the step `argv` from the head start (its Result, the key moved to
         `folder`), or None when this head start cannot stand for it."""
         from . import process
@@ -49,7 +56,7 @@ class HeadStart:
         running = self.running.pop(argv)
         key_file = argv[argv.index("-out") + 1]
 
-        def finish() -> process.Result:
+        def finish() -> Result:
             result = running.finish()
             if result.ok:
                 try:
@@ -108,7 +115,7 @@ class begun:
             head.close()
 
 
-def remove_stale(folder) -> None:
+def remove_stale(folder: Path) -> None:
     """Private folders of builds that were killed (their process is gone)."""
     import shutil
 
