@@ -57,10 +57,10 @@ verify: $(VENV)/.compiled
 handshake: $(VENV)/.compiled
 	$(TOOL) handshake $(ARGS) $(if $(NANOMQ),--nanomq $(NANOMQ),)
 
-test: $(VENV)/.installed
+test: $(VENV)/.compiled
 	$(BIN)/python -m pytest -q
 
-test-fast: $(VENV)/.installed
+test-fast: $(VENV)/.compiled
 	$(BIN)/python -m pytest -q -m "not slow" -n 2
 
 lint: $(VENV)/.installed
