@@ -68,6 +68,34 @@ def test_a_failed_step_stops_what_depends_on_it_and_is_reported_masked(tmp_path)
     assert not (tmp_path / "bad").exists() and not (tmp_path / "next").exists()  # partial output gone, dependant never ran
 
 
+def test_a_prestarted_step_is_finished_not_started_and_takes_no_slot_of_jobs(tmp_path):
+    """build's head start: the adopted step's function stands for it; with --jobs 1 plan order holds."""
+    import subprocess
+
+    from openssl_recipes import process
+
+    steps = [shell_step("key", seconds=1.0, kind="key"), shell_step("other"), shell_step("cert", ("key",))]
+    running = subprocess.Popen(list(steps[0].argv), cwd=tmp_path)  # as the head start would have started it
+    finished = []
+
+    def finish() -> process.Result:
+        running.wait()
+        finished.append("key")
+        return process.Result(steps[0].argv, 0, b"", b"")
+
+    execute(tmp_path, steps, range(3), child_environment(), {}, jobs=1, prestarted={0: finish})
+    events = [line.split()[:2] for line in (tmp_path / "log").read_text().splitlines()]
+    assert finished == ["key"] and events.count(["start", "key"]) == 1  # finished, never started again
+    assert events.index(["start", "other"]) > events.index(["end", "key"])  # --jobs 1: in plan order
+    (tmp_path / "log").unlink()
+    steps = [steps[0], shell_step("one", seconds=0.2), shell_step("two", seconds=0.2)]
+    running = subprocess.Popen(list(steps[0].argv), cwd=tmp_path)
+    execute(tmp_path, steps, range(3), child_environment(), {}, jobs=2, prestarted={0: finish})
+    events = [line.split()[:2] for line in (tmp_path / "log").read_text().splitlines()]
+    # both slots of --jobs 2 went to the others while the adopted key ran
+    assert events.index(["start", "two"]) < events.index(["end", "one"]) < events.index(["end", "key"])
+
+
 # -- what the runner keeps -------------------------------------------------------------------------
 
 
