@@ -182,7 +182,7 @@ def _start(keys: list[tuple[str, ...]], folder: str) -> HeadStart | None:
     try:
         with _signals_held():  # Ctrl-C inside Popen would leave a child nobody knows of
             for made in missing:
-                os.mkdir(made, 0o700)
+                os.mkdir(made, 0o700 if made == folder else 0o777)  # as workspace.prepare: parents by the umask
             os.mkdir(private, 0o700)
             for argv in keys:
                 child = subprocess.Popen(

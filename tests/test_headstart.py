@@ -77,6 +77,20 @@ def test_a_guess_that_does_not_fit_the_plan_is_stopped_and_removed(tmp_path):
     assert not (tmp_path / "out").exists()  # made for the head start, empty: removed
 
 
+def test_folders_the_head_start_makes_have_the_modes_build_gives_them(tmp_path):
+    path = write_recipe(tmp_path, SMALL_RECIPE.replace("output: certs", "output: out/pki"))
+    with headstart.begun(["build", "--recipe", str(path)]) as head:
+        assert head is not None
+        assert (tmp_path / "out" / "pki").stat().st_mode & 0o777 == 0o700
+        assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~current_umask()
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def test_no_head_start_where_the_guess_could_be_wrong(tmp_path):
     for recipe, options in [
         (SMALL_RECIPE.replace("ca:\n", "ca:\n  password: {env: CA_PASSWORD}\n"), []),  # passwords: the executor's
