@@ -74,11 +74,14 @@ class SubjectIn(_Strict):
         return {k: v for k in SUBJECT_FIELDS if (v := getattr(self, k)) is not None}
 
 
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (one search, not a call per character)
+
+
 def subject_value_problem(key: str, value: str) -> str | None:
     """Why `value` cannot be written exactly into the subject field `key`, or None."""
     if value == "":
         return "is empty (leave the field out instead)"
-    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+    if CONTROL_CHARACTER.search(value):
         return "contains a control character"
     try:
         value.encode("utf-8")
