@@ -270,12 +270,14 @@ def _first_keys(data: dict, command: str, folder: str):
 
     plain = re.compile(PLAIN_FILE_NAME)
     defaults = data.get("defaults") or {}
-    authorities = [data.get("ca") or {}, *([data["intermediate"]] if data.get("intermediate") else [])]
-    leaves = [entry for role in ("servers", "clients") for entry in (data.get(role) or [])]
-    for entry, is_authority in [*((ca, True) for ca in authorities), *((leaf, False) for leaf in leaves)]:
+    authorities = [(data.get("ca") or {}, "ca"), *([(data["intermediate"], "intermediate")] if data.get("intermediate") else [])]
+    leaves = [(entry, None) for role in ("servers", "clients") for entry in (data.get(role) or [])]
+    seen = set()
+    for entry, default_name in [*authorities, *leaves]:
         if not isinstance(entry, dict) or "count" in entry or "csr" in entry:
             return  # a fleet or a device's own key: the guess stops here
-        name = entry.get("name", "ca" if is_authority else None)
+        is_authority = default_name is not None
+        name = entry.get("name", default_name)
         key_file = entry.get("key_file") or f"{name}.key"
         cert_file = entry.get("cert_file") or f"{name}.pem"
         if not all(
@@ -283,6 +285,9 @@ def _first_keys(data: dict, command: str, folder: str):
             for text in (name, key_file, cert_file)
         ):
             return
+        if key_file in seen:
+            return  # two entries, one key file: the recipe is refused when it loads
+        seen.add(key_file)
         if os.path.lexists(os.path.join(folder, key_file)) or (is_authority and os.path.lexists(os.path.join(folder, cert_file))):
             continue  # the build decides about what exists
         key_type = entry.get("key_type") or defaults.get("key_type") or "rsa"

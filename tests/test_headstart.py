@@ -156,3 +156,15 @@ def test_ctrl_c_while_a_head_started_key_runs_stops_it_and_removes_the_private_f
     assert "interrupted" in err and "Traceback" not in err
     assert not list(certs.glob(f"{headstart.PRIVATE_PREFIX}*")) and not (certs / "ca.key").exists()
     assert processes_working_in(tmp_path) == []
+
+
+def test_the_guess_names_keys_as_the_recipe_does_and_never_starts_one_twice(tmp_path):
+    intermediate = SMALL_RECIPE.replace("servers:", "intermediate:\n  subject: {CN: Issuing CA}\nservers:")
+    path = write_recipe(tmp_path, intermediate)
+    with headstart.begun(["build", "--recipe", str(path), "--jobs", "3"]) as head:
+        assert head is not None
+        assert [argv[3] for argv in head.running] == ["ca.key", "intermediate.key", "server.key", "client.key"]
+    shared = SMALL_RECIPE.replace("name: client\n", "name: client\n    key_file: server.key\n")
+    path = write_recipe(tmp_path, shared)
+    with headstart.begun(["build", "--recipe", str(path), "--jobs", "3"]) as head:  # refused later: one key file
+        assert head is not None and [argv[3] for argv in head.running] == ["ca.key", "server.key"]
