@@ -42,10 +42,10 @@ class Running:
         self.argv = argv
         self.proc = proc
 
-    def finish(self, timeout: float | None = 600) -> Result:
-        """Wait for it; never raises for a non-zero exit."""
+    def finish(self, timeout: float | None = 600, stdin: bytes | None = None) -> Result:
+        """Wait for it (after writing `stdin`, if any); never raises for a non-zero exit."""
         try:
-            out, err = self.proc.communicate(timeout=timeout)
+            out, err = self.proc.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, err = self.proc.communicate()
@@ -90,16 +90,7 @@ def run(
             pass_fds=tuple(_inherited),
         )
         _live.add(proc)
-    try:
-        out, err = proc.communicate(stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        err = (err or b"") + f"\n(stopped after {timeout} s)".encode()
-    finally:
-        with _live_lock:
-            _live.discard(proc)
-    return Result(tuple(argv), proc.returncode, out or b"", err or b"")
+    return Running(tuple(argv), proc).finish(timeout, stdin)
 
 
 @contextmanager
