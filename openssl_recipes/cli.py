@@ -165,17 +165,9 @@ def _top_level(
     on every Tab (measured: 0.40 s → 0.2 s for a command name)."""
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops a build like Ctrl-C: children stopped, partial files removed
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the typer app (after `entry.main`'s head start; tests call it in-process)."""
-    import os
-    import signal
-
-    signal.signal(signal.SIGTERM, _terminate)
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # see entry.main
+    """Run the typer app (after `entry.main`, which sets up signals and starts build's head start;
+    tests call it in-process)."""
     try:
         app(args=argv, prog_name="openssl-recipes", standalone_mode=True)
     except SystemExit as exc:
