@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 
+from .file_names import RESERVED_PREFIX, file_name_problem  # builtins and re only
+
 TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key starts
 if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys run)
     from collections.abc import Callable
@@ -25,8 +27,7 @@ if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys ru
 
     from .process import Result, Running
 
-# Only builtins and `keygen` before the first key starts; the rest is imported once they run.
-RESERVED_PREFIX = ".openssl-recipes"  # file_names.RESERVED_PREFIX (tests hold them equal)
+# Only builtins, `file_names` and `keygen` before the first key starts; the rest once they run.
 PRIVATE_PREFIX = f"{RESERVED_PREFIX}.headstart."
 MAX_RECIPE_BYTES = 1 << 20  # larger recipes are fleets: a head start of three keys is noise there
 VALUE_OPTIONS = {"--recipe": "recipe", "-r": "recipe", "--out": "out", "-o": "out", "--openssl": "openssl"}
@@ -35,7 +36,6 @@ FLAGS = {"--quiet", "-q", "--force", "--new-ca"}
 NICENESS = 5  # below this process: its own work (imports, validation) is what everything else waits for
 KEY_TYPES = ("rsa", "ec", "ed25519")
 CURVES = ("P-256", "P-384", "P-521")
-PLAIN_FILE_NAME = r"[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,199}"  # within file_names.FILE_NAME: anything else, no guess
 
 
 class HeadStart:
@@ -75,15 +75,8 @@ class HeadStart:
         self.running.clear()
 
     def close(self) -> None:
-        import shutil
-
         self.stop_the_rest()
-        shutil.rmtree(self.private, ignore_errors=True)
-        for made in reversed(self.created):
-            try:
-                made.rmdir()  # only if nothing else was put there
-            except OSError:
-                break
+        _remove(self.private, self.created)
 
 
 _current: HeadStart | None = None
@@ -233,15 +226,20 @@ class _signals_held:
 
 
 def _undo(children: list, private: str, created: list[str]) -> None:
-    import shutil
-
     for child in children:
         child.kill()
         child.wait()
+    _remove(private, created)
+
+
+def _remove(private: str | Path, created: list[str] | list[Path]) -> None:
+    """The private folder, then the folders made for it, innermost first, while they are empty."""
+    import shutil
+
     shutil.rmtree(private, ignore_errors=True)
     for made in reversed(created):
         try:
-            os.rmdir(made)
+            os.rmdir(made)  # only if nothing else was put there
         except OSError:
             break
 
@@ -264,11 +262,8 @@ def _build_options(argv: list[str]) -> dict[str, str] | None:
 def _first_keys(data: dict, command: str, folder: str):
     """The plain keys the plan would make first, in plan order, whose files (and, for a CA, whose
     certificate) do not exist yet."""
-    import re
-
     from .keygen import key_argv
 
-    plain = re.compile(PLAIN_FILE_NAME)
     defaults = data.get("defaults") or {}
     authorities = [(data.get("ca") or {}, "ca"), *([(data["intermediate"], "intermediate")] if data.get("intermediate") else [])]
     leaves = [(entry, None) for role in ("servers", "clients") for entry in (data.get(role) or [])]
@@ -280,10 +275,7 @@ def _first_keys(data: dict, command: str, folder: str):
         name = entry.get("name", default_name)
         key_file = entry.get("key_file") or f"{name}.key"
         cert_file = entry.get("cert_file") or f"{name}.pem"
-        if not all(
-            isinstance(text, str) and plain.fullmatch(text) and not text.startswith(RESERVED_PREFIX)
-            for text in (name, key_file, cert_file)
-        ):
+        if not all(isinstance(text, str) and file_name_problem(text) is None for text in (name, key_file, cert_file)):
             return
         if key_file in seen:
             return  # two entries, one key file: the recipe is refused when it loads
