@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,7 @@ def nanomq_password_problem(password: str) -> str | None:
     return None
 
 
-def _pick(leaves: tuple[Leaf, ...], name: str | None) -> Leaf | None:
+def _pick(leaves: Sequence[Leaf], name: str | None) -> Leaf | None:
     if name is None:
         return leaves[0] if leaves else None
     return next(leaf for leaf in leaves if leaf.name == name)  # cross_check made sure it exists

@@ -15,26 +15,31 @@ from pathlib import Path
 
 from .extensions import extension_file, leaf_sections, section_name
 from .file_names import CONFIG_FILE_NAME
+from .fleet import Fleet, parts_of, representatives
 from .keygen import key_argv
 from .openssl import Openssl
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Secret
-from .steps import Plan, Step
+from .steps import Plan, StampedSteps, Step
 from .subject import needs_utf8, subj_argument
 
 
 def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = None) -> Plan:
     sections = leaf_sections(recipe)
     planner = _Planner(recipe, openssl, sections)
-    steps = planner.ca_steps()
+    parts: list[Step | StampedSteps] = planner.ca_steps()
     if recipe.intermediate:
-        steps += planner.intermediate_steps(recipe.intermediate)
-    for leaf in recipe.leaves:
-        steps += planner.leaf_steps(leaf)
-    steps += planner.bundle_steps()
+        parts += planner.intermediate_steps(recipe.intermediate)
+    for part in parts_of(recipe.leaves):
+        if isinstance(part, Fleet):
+            fleet_steps = planner.fleet_steps(part)
+            parts += [fleet_steps] if isinstance(fleet_steps, StampedSteps) else fleet_steps
+        else:
+            parts += planner.leaf_steps(part)
+    parts += planner.bundle_steps()
     files: dict[str, str] = {}
     if recipe.style == "strict":
         files[CONFIG_FILE_NAME] = extension_file(recipe, sections, templates_dir)
-    return Plan(recipe=recipe, openssl=openssl, files=files, steps=tuple(steps))
+    return Plan(recipe=recipe, openssl=openssl, files=files, parts=tuple(parts))
 
 
 class _Planner:
@@ -77,20 +82,32 @@ class _Planner:
         assert intermediate.csr_file is not None
         return [
             self._key_step(intermediate, nanomq=False, is_ca=True),
-            *self._request_and_sign(intermediate, intermediate.csr_file, self.ca, is_ca=True),
+            *self._request_and_sign(intermediate, intermediate.csr_file, self.ca, section_name(intermediate.name), is_ca=True),
         ]
 
-    def leaf_steps(self, leaf: Leaf) -> list[Step]:
+    def leaf_steps(self, leaf: Leaf, section: str | None = None) -> list[Step]:
+        """The leaf's steps; `section`: its extension section when it is a fleet's member (the
+        sections are kept by the fleet's name)."""
         # The document writes `./server.key` and `./server.csr` for the server and bare names for
         # the client; the document style keeps that, character for character.
         here = "./" if (not self.strict and leaf.role == "server") else ""
         document_client = not self.strict and leaf.role == "client"
+        section = section or self.sections.get(leaf.name, section_name(leaf.name))
         if leaf.device_key:  # the device made its key and request: only the signature happens here
-            return [self._request_and_sign(leaf, leaf.csr_file, self.issuer, here, document_client)[1]]
+            return [self._request_and_sign(leaf, leaf.csr_file, self.issuer, section, here, document_client)[1]]
         key = self._key_step(leaf, leaf.nanomq)
         if leaf.one_step and self.strict and self.openssl.is_openssl3:
-            return [key, self._one_step_sign(leaf)]
-        return [key, *self._request_and_sign(leaf, leaf.csr_file, self.issuer, here, document_client)]
+            return [key, self._one_step_sign(leaf, section)]
+        return [key, *self._request_and_sign(leaf, leaf.csr_file, self.issuer, section, here, document_client)]
+
+    def fleet_steps(self, fleet: Fleet) -> StampedSteps | list[Step]:
+        """A fleet's steps planned once, for its template, and stamped per member; planned member by
+        member when stamping does not give what is planned for its first member of each digit count."""
+        section = self.sections[fleet.template.name]
+        stamped = StampedSteps(tuple(self.leaf_steps(fleet.template, section)), fleet.count)
+        if all(stamped.member(n) == tuple(self.leaf_steps(fleet.member(n), section)) for n in representatives(fleet.count)):
+            return stamped
+        return [step for member in fleet for step in self.leaf_steps(member, section)]
 
     def bundle_steps(self) -> list[Step]:
         """With an intermediate: each leaf's chain (leaf + intermediate) and the CA bundle (intermediate + root)."""
@@ -120,7 +137,7 @@ class _Planner:
                 )
         return steps
 
-    def _one_step_sign(self, leaf: Leaf) -> Step:
+    def _one_step_sign(self, leaf: Leaf, section: str) -> Step:
         """Request and signature in one process (OpenSSL 3.0+): about half the cost of req + x509 -req."""
         issuer = self.issuer
         argv = [
@@ -143,7 +160,7 @@ class _Planner:
             "-config",
             CONFIG_FILE_NAME,
             "-extensions",
-            self.sections[leaf.name],
+            section,
         ]
         return Step(
             argv=tuple(argv),
@@ -158,6 +175,7 @@ class _Planner:
         entry: CertificateAuthority | Leaf,
         csr_file: str,
         issuer: CertificateAuthority,
+        section: str,
         here: str = "",
         document_client: bool = False,
         is_ca: bool = False,
@@ -220,7 +238,7 @@ class _Planner:
                 sign += self._digest(digest, issuer.key)
         sign += self._passin(issuer.password)
         if self.strict:
-            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", self.sections.get(name, section_name(name))]
+            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", section]
         side = (f"{Path(issuer.cert_file).stem}.srl",) if self.shared_serial else ()
         cert = Step(
             argv=tuple(sign),

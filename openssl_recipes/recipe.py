@@ -13,6 +13,7 @@ from .errors import RecipeError
 
 if TYPE_CHECKING:
     from .broker_schema import NanoMQIn
+    from .fleet import Leaves
 
 KeyType = Literal["rsa", "ec", "ed25519"]
 Curve = Literal["P-256", "P-384", "P-521"]
@@ -90,8 +91,8 @@ class Recipe:
     output_dir: Path
     style: Style
     ca: CertificateAuthority
-    servers: tuple[Leaf, ...]
-    clients: tuple[Leaf, ...]
+    servers: tuple[Leaf, ...] | Leaves  # Leaves: a fleet kept whole, its members made when read
+    clients: tuple[Leaf, ...] | Leaves
     warnings: tuple[str, ...] = field(default=())
     nanomq: NanoMQIn | None = None  # validated in broker_schema; used by `conf`
     intermediate: CertificateAuthority | None = None
@@ -107,7 +108,7 @@ class Recipe:
         return (self.ca, self.intermediate) if self.intermediate else (self.ca,)
 
     @property
-    def leaves(self) -> tuple[Leaf, ...]:
+    def leaves(self) -> tuple[Leaf, ...] | Leaves:
         return self.servers + self.clients
 
     def leaf(self, name: str) -> Leaf:
@@ -119,7 +120,12 @@ class Recipe:
         )
 
     def secrets(self) -> list[Secret]:
-        found = [e.password for e in (*self.authorities, *self.leaves) if e.password]
+        from .fleet import Fleet, parts_of
+
+        leaves = [
+            part.template if isinstance(part, Fleet) else part for part in parts_of(self.leaves)
+        ]  # a fleet's members share its password
+        found = [e.password for e in (*self.authorities, *leaves) if e.password]
         return list(dict.fromkeys(found))
 
     def secret_names(self) -> set[str]:

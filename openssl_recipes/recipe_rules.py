@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from .broker_schema import cross_check
 from .errors import Loc, Problem, format_loc
 from .file_names import CONFIG_FILE_NAME, LIFECYCLE_FILES, export_files, file_name_problem
+from .fleet import Fleet, Leaves, leaves_of, representatives
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Role, San, Secret
 from .recipe_schema import (
     ENTRY_NAME,
@@ -55,16 +56,18 @@ def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Re
     ca = rules.authority(raw.ca, ("ca",))
     intermediate = rules.authority(raw.intermediate, ("intermediate",)) if raw.intermediate else None
     issuer = intermediate or ca
-    leaves: dict[Role, list[Leaf]] = {"server": [], "client": []}
-    placed: list[tuple[Leaf, Loc]] = []  # each leaf with the field path of the entry it came from
+    leaves: dict[Role, list[Leaf | Fleet]] = {"server": [], "client": []}
+    placed: list[tuple[Leaf | Fleet, Loc]] = []  # each leaf or fleet with the field path of its entry
     for role, entries in (("server", raw.servers), ("client", raw.clients)):
         for index, entry in enumerate(entries):
             loc = (f"{role}s", index)
             made = rules.leaves(role, entry, loc, issuer)
             leaves[role] += made
-            placed += [(leaf, loc) for leaf in made]
+            placed += [(part, loc) for part in made]
     rules.check_files_and_names(ca, intermediate, placed)
-    rules.problems += cross_check(raw.nanomq, [leaf.name for leaf in leaves["server"]], [leaf.name for leaf in leaves["client"]])
+    if raw.nanomq is not None:
+        names = {role: [leaf.name for leaf in Leaves(parts)] for role, parts in leaves.items()}
+        rules.problems += cross_check(raw.nanomq, names["server"], names["client"])
     if rules.problems:
         return None, rules.problems
     recipe = Recipe(
@@ -72,8 +75,8 @@ def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Re
         output_dir=output_dir,
         style=raw.style,
         ca=ca,
-        servers=tuple(leaves["server"]),
-        clients=tuple(leaves["client"]),
+        servers=leaves_of(leaves["server"]),
+        clients=leaves_of(leaves["client"]),
         warnings=tuple(rules.warnings),
         nanomq=raw.nanomq,
         intermediate=intermediate,
@@ -156,29 +159,74 @@ class _Rules:
 
     # -- servers and clients --
 
-    def leaves(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> list[Leaf]:
+    def leaves(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> list[Leaf | Fleet]:
+        """The entry's leaf, or its fleet: kept whole when stamping is proven the same as resolving
+        each member (see `stamped`), else resolved member by member."""
         if self.raw.style == "document" and entry.san:
             self.warn(
                 (*loc, "san"),
                 "the document style's commands carry no extensions, so these names are not in the certificate "
                 "(verify's names and the handshake will fail on them): use style: strict",
             )
-        found = []
-        for member in self.fleet(entry, loc):
-            leaf = self.leaf(role, member, loc, issuer)
-            if leaf is None:
-                break  # one member's problem is every member's: say it once
-            found.append(leaf)
-            if leaf.key.type == "ed25519" and leaf.nanomq:
-                self.warn(
-                    loc,
-                    "an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; "
-                    "set nanomq: false if no NanoMQ uses this entry",
-                    leaf.name,
-                )
-            if leaf.days > issuer.days:
-                self.warn(loc, f"valid for {leaf.days} days, longer than its CA ({issuer.days} days)", leaf.name)
+        before = len(self.problems)
+        fleet = self.stamped(role, entry, loc, issuer) if entry.count is not None else None
+        if len(self.problems) > before:
+            return []
+        found: list[Leaf | Fleet] = []
+        if fleet is not None:
+            found.append(fleet)
+        else:
+            for member in self.fleet(entry, loc):
+                leaf = self.leaf(role, member, loc, issuer)
+                if leaf is None:
+                    break  # one member's problem is every member's: say it once
+                found.append(leaf)
+        if found:  # what is true of one member is true of all: said once, naming the first and last
+            made = Leaves(found)
+            first, last = made[0], made[-1]
+            self.warn_leaf(first, loc, issuer, first.name if len(made) == 1 else f"{first.name} … {last.name}")
         return found
+
+    def warn_leaf(self, leaf: Leaf, loc: Loc, issuer: CertificateAuthority, label: str) -> None:
+        if leaf.key.type == "ed25519" and leaf.nanomq:
+            self.warn(
+                loc,
+                "an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; "
+                "set nanomq: false if no NanoMQ uses this entry",
+                label,
+            )
+        if leaf.days > issuer.days:
+            self.warn(loc, f"valid for {leaf.days} days, longer than its CA ({issuer.days} days)", label)
+
+    def stamped(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> Fleet | None:
+        """The fleet as one template, or None to resolve it member by member.
+
+        Which members are valid depends only on how many digits their number has: a name, a file
+        name and a subject value are checked for their characters and length, and digits are of one
+        kind. So the first member of each digit count is resolved exactly as member-by-member
+        resolution would (the first invalid member is one of them: its problems are said, as they
+        would be), and each must equal the stamped template. Numbered SANs (an address is valid by
+        its value) and requests made on devices (a file each) are resolved member by member."""
+        assert entry.count is not None
+        if entry.csr is not None or not FLEET_PATTERN.search(entry.name) or any(FLEET_PATTERN.search(s) for s in entry.san):
+            return None
+        template_fields = entry.model_dump(exclude_none=True, exclude={"count"})
+        resolved: dict[int, Leaf] = {}
+        for n in representatives(entry.count):
+            member = self.member(template_fields, n, loc)
+            leaf = self.leaf(role, member, loc, issuer) if member is not None else None
+            if leaf is None:
+                return None  # its problems are said; the recipe is refused
+            resolved[n] = leaf
+        problems, self.problems = self.problems, []
+        try:
+            template = self.leaf(role, entry, loc, issuer, template=True)
+        finally:
+            self.problems = problems
+        fleet = Fleet(template, entry.count) if template is not None else None
+        if fleet is None or any(fleet.member(n) != leaf for n, leaf in resolved.items()):
+            return None
+        return fleet
 
     def fleet(self, entry: LeafIn, loc: Loc) -> Iterator[LeafIn]:
         """The entry itself, or each member of its fleet: the name, files, SANs and subject with the
@@ -191,15 +239,24 @@ class _Rules:
             return
         template = entry.model_dump(exclude_none=True, exclude={"count"})
         for n in range(1, entry.count + 1):
-            data = _filled(template, n)
-            try:
-                yield LeafIn.model_validate(data)
-            except ValidationError as exc:
-                for problem in problems_of(exc, loc):
-                    self.problem(problem.loc, f"{problem.message} (fleet member {data['name']!r})")
+            member = self.member(template, n, loc)
+            if member is None:
                 return
+            yield member
 
-    def leaf(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> Leaf | None:
+    def member(self, template: dict, n: int, loc: Loc) -> LeafIn | None:
+        """Fleet member `n`, validated by the schema; None when it is not valid (its problems said)."""
+        data = _filled(template, n)
+        try:
+            return LeafIn.model_validate(data)
+        except ValidationError as exc:
+            for problem in problems_of(exc, loc):
+                self.problem(problem.loc, f"{problem.message} (fleet member {data['name']!r})")
+            return None
+
+    def leaf(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False) -> Leaf | None:
+        """The entry resolved, or None when it has problems (said). `template`: a fleet's template,
+        made even though its `{n}` fails the checks made on members."""
         before = len(self.problems)
         raw = self.raw
         if not ENTRY_NAME.match(entry.name):
@@ -214,7 +271,7 @@ class _Rules:
             subject = device_key[2]  # the device's request names it; `x509 -req` keeps that subject
         if raw.style == "strict" and not subject:
             self.problem((*loc, "subject"), "give at least a CN (the strict style does not prompt)")
-        if len(self.problems) > before:
+        if len(self.problems) > before and not template:
             return None
         name = entry.name
         leaf = Leaf(
@@ -248,7 +305,7 @@ class _Rules:
                 continue  # the device's request, wherever the recipe says it is
             if (name_ := getattr(leaf, attr)) is not None and (problem := file_name_problem(name_)):
                 self.problem((*loc, attr), problem)
-        return None if len(self.problems) > before else leaf
+        return None if len(self.problems) > before and not template else leaf
 
     def device_request(self, entry: LeafIn, loc: Loc) -> tuple[str, KeySpec, dict[str, str]] | None:
         """(the request's absolute path, its key, its subject) for an entry whose key stays on the device."""
@@ -312,9 +369,24 @@ class _Rules:
     # -- the whole recipe --
 
     def check_files_and_names(
-        self, ca: CertificateAuthority, intermediate: CertificateAuthority | None, leaves: list[tuple[Leaf, Loc]]
+        self, ca: CertificateAuthority, intermediate: CertificateAuthority | None, placed: list[tuple[Leaf | Fleet, Loc]]
     ) -> None:
-        """No file written by two entries or commands; no name used twice; export's files are the entry's."""
+        """No file written by two entries or commands; no name used twice; export's files are the entry's.
+        Fleets kept whole are checked by the shape of their names (`_fleets_apart`); when that cannot
+        prove them apart, every member is checked like any entry."""
+        before = len(self.problems)
+        singles = [(part, loc) for part, loc in placed if isinstance(part, Leaf)]
+        files, names = self.written_and_named(ca, intermediate, singles)
+        fleets = [part for part, _ in placed if isinstance(part, Fleet)]
+        if fleets and not _fleets_apart(fleets, files, names):
+            del self.problems[before:]
+            members = [(leaf, loc) for part, loc in placed for leaf in Leaves((part,))]
+            self.written_and_named(ca, intermediate, members)
+
+    def written_and_named(
+        self, ca: CertificateAuthority, intermediate: CertificateAuthority | None, leaves: list[tuple[Leaf, Loc]]
+    ) -> tuple[set[str], set[str]]:
+        """The check for these leaves; the files written and the names used."""
         owners: dict[str, tuple[Loc, str]] = {CONFIG_FILE_NAME: ((), "the extension file")}
         owners |= {name: ((), "the revocation commands (revoke, crl)") for name in LIFECYCLE_FILES}
         if self.raw.style == "document":
@@ -352,6 +424,35 @@ class _Rules:
                 self.problem((*loc, "name"), f"{leaf.name!r} is also the name of {names[leaf.name]}")
             else:
                 names[leaf.name] = leaf.path
+        return set(owners), set(names)
+
+
+_DIGIT_RUN = re.compile(rf"(?:{FLEET_PATTERN.pattern}|[0-9])+")
+
+
+def _shape(text: str) -> str:
+    """`text` with each run of digits and `{n}` placeholders as one `#`: a member's file or name
+    has its template's shape, so two texts of different shapes are never equal."""
+    return _DIGIT_RUN.sub("#", text)
+
+
+def _fleets_apart(fleets: list[Fleet], files: set[str], names: set[str]) -> bool:
+    """True when no fleet member can write a file or take a name another member or entry has: every
+    numbered text holds the number (members differ), and no two of them, nor any other file or name,
+    have the same shape. False means: not proven (check each member)."""
+    numbered_files = [
+        text
+        for fleet in fleets
+        for text in (*(getattr(fleet.template, attr) for attr in ENTRY_FILES), *export_files(fleet.template.name))
+        if text is not None
+    ]
+    for numbered, taken in ((numbered_files, files), ([fleet.template.name for fleet in fleets], names)):
+        shapes = {_shape(text) for text in numbered}
+        if len(shapes) < len(numbered) or not all(FLEET_PATTERN.search(text) for text in numbered):
+            return False
+        if any(_shape(text) in shapes for text in taken):
+            return False
+    return True
 
 
 @functools.lru_cache(maxsize=4096)

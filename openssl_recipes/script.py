@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
+from .fleet import number_format, representatives
+from .fleet_names import fill_number
 from .recipe import Secret
-from .steps import Plan, Step
+from .steps import Plan, StampedSteps, Step
 
 
 def display_path(path: Path, cwd: Path | None = None) -> str:
@@ -32,8 +35,19 @@ def command_line(argv: tuple[str, ...] | list[str]) -> str:
     return " ".join(arg if arg and _UNSAFE(arg) is None else shlex.quote(arg) for arg in argv)
 
 
-def plan_lines(plan: Plan) -> list[str]:
-    """The body shared by `plan` and `plan --script`: folder, umask, files, then each command."""
+def plan_chunks(plan: Plan) -> Iterator[str]:
+    """What `plan` prints, in pieces of whole lines (a 100 000-device plan is not held at once)."""
+    recipe = plan.recipe
+    header = [f"# openssl-recipes plan: {recipe.style} style, {plan.step_count} commands, recipe {display_path(recipe.path)}"]
+    for secret in recipe.secrets():
+        header.append(f"# needs {secret.env_name} set to the key password ({secret.describe()})")
+    yield "\n".join(header) + "\n"
+    yield from _body(plan)
+
+
+def _body(plan: Plan) -> Iterator[str]:
+    """The part shared by `plan` and `plan --script`: folder, umask, files, then each command, a
+    line each."""
     out = display_path(plan.output_dir)
     if out.startswith("-"):  # `cd -` is the previous folder; `mkdir -x` an option
         out = "./" + out
@@ -43,8 +57,12 @@ def plan_lines(plan: Plan) -> list[str]:
         while marker in content.splitlines():
             marker += "_"
         lines.append(f"cat > {shlex.quote(name)} <<'{marker}'\n{content.rstrip(chr(10))}\n{marker}")
-    lines += [step_line(step) for step in plan.steps]
-    return lines
+    yield "\n".join(lines) + "\n"
+    for part in plan.parts:
+        if isinstance(part, StampedSteps):
+            yield from _fleet_lines(part)
+        else:
+            yield step_line(part) + "\n"
 
 
 def step_line(step: Step) -> str:
@@ -53,12 +71,28 @@ def step_line(step: Step) -> str:
     return f"{line} > {shlex.quote(step.artifact)}" if step.kind == "bundle" else line
 
 
-def plan_text(plan: Plan) -> str:
-    recipe = plan.recipe
-    header = [f"# openssl-recipes plan: {recipe.style} style, {len(plan.steps)} commands, recipe {display_path(recipe.path)}"]
-    for secret in recipe.secrets():
-        header.append(f"# needs {secret.env_name} set to the key password ({secret.describe()})")
-    return "\n".join(header + plan_lines(plan)) + "\n"
+def _fleet_lines(fleet: StampedSteps, per_chunk: int = 1000) -> Iterator[str]:
+    """A fleet's lines: its template's lines made once into a format of the member's number, when
+    that gives each member's `step_line`s (compared for the first member of each digit count)."""
+    form = "".join(_line_format(step) + "\n" for step in fleet.template)
+    if any(form.format(n) != "".join(step_line(step) + "\n" for step in fleet.member(n)) for n in representatives(fleet.count)):
+        for n in range(1, fleet.count + 1):
+            yield "".join(step_line(step) + "\n" for step in fleet.member(n))
+        return
+    for start in range(1, fleet.count + 1, per_chunk):
+        yield "".join(map(form.format, range(start, min(start + per_chunk, fleet.count + 1))))
+
+
+def _line_format(step: Step) -> str:
+    """`step_line` of the template step as a `str.format` template of the member's number. A number
+    is digits, which never change whether an argument is quoted: decided on member 1's argument."""
+
+    def quoted(arg: str) -> str:
+        plain = fill_number(arg, 1)
+        return arg if plain and _UNSAFE(plain) is None else "'" + arg.replace("'", "'\"'\"'") + "'"
+
+    line = " ".join(number_format(quoted(arg)) for arg in step.argv)
+    return f"{line} > {number_format(quoted(step.artifact))}" if step.kind == "bundle" else line
 
 
 def plan_script(plan: Plan) -> str:
@@ -69,11 +103,11 @@ def plan_script(plan: Plan) -> str:
         "set -euo pipefail",
     ]
     lines += [read_secret(secret) for secret in recipe.secrets()]
-    lines += plan_lines(plan)
+    text = "\n".join(lines) + "\n" + "".join(_body(plan))
     public = [*plan.files, *(step.artifact for step in plan.steps if step.kind != "key")]
     if public:  # as `build` leaves them: requests, certificates and bundles 0644, keys 0600 (umask 077)
-        lines.append(command_line(["chmod", "644", "--", *dict.fromkeys(public)]))
-    return "\n".join(lines) + "\n"
+        text += command_line(["chmod", "644", "--", *dict.fromkeys(public)]) + "\n"
+    return text
 
 
 def read_secret(secret: Secret) -> str:

@@ -3,10 +3,15 @@ files written before them): what `plan` prints, `build` and every other command 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from .fleet import number_format
+from .fleet_names import FLEET_PATTERN
 from .openssl import Openssl
 from .recipe import Recipe, Secret
 
@@ -41,12 +46,61 @@ class Step:
         return self.kind not in IN_PLACE
 
 
+class StampedSteps:
+    """A fleet's steps: its template's steps (file names and subjects holding `{n}`), stamped with
+    each member's number when they are read. The planner keeps a fleet this way only when stamping
+    gives the steps it plans for a member (it compares them)."""
+
+    __slots__ = ("template", "count", "_forms")
+
+    def __init__(self, template: tuple[Step, ...], count: int) -> None:
+        self.template, self.count = template, count
+        self._forms = [
+            (number_format(step.entry), {attr: _numbered(getattr(step, attr)) for attr in ("argv", "inputs", "outputs")})
+            for step in template
+        ]
+
+    def member(self, n: int) -> tuple[Step, ...]:
+        return tuple(
+            dataclasses.replace(
+                step,
+                entry=entry.format(n),
+                **{attr: _stamp(getattr(step, attr), forms, n) for attr, forms in changes.items() if forms},
+            )
+            for step, (entry, changes) in zip(self.template, self._forms)
+        )
+
+    def __iter__(self) -> Iterator[Step]:
+        for n in range(1, self.count + 1):
+            yield from self.member(n)
+
+    def __len__(self) -> int:
+        return len(self.template) * self.count
+
+
+def _numbered(values: tuple[str, ...]) -> dict[int, str]:
+    return {i: number_format(value) for i, value in enumerate(values) if FLEET_PATTERN.search(value)}
+
+
+def _stamp(values: tuple[str, ...], forms: dict[int, str], n: int) -> tuple[str, ...]:
+    return tuple(forms[i].format(n) if i in forms else value for i, value in enumerate(values))
+
+
 @dataclass(frozen=True)
 class Plan:
     recipe: Recipe
     openssl: Openssl
     files: dict[str, str] = field(default_factory=dict)  # written (atomically) before any step
-    steps: tuple[Step, ...] = ()
+    parts: tuple[Step | StampedSteps, ...] = ()  # in order; a fleet's steps kept whole
+
+    @cached_property
+    def steps(self) -> tuple[Step, ...]:
+        """Every step, in order (a fleet's made one by one)."""
+        return tuple(step for part in self.parts for step in (part if isinstance(part, StampedSteps) else (part,)))
+
+    @property
+    def step_count(self) -> int:
+        return sum(len(part) if isinstance(part, StampedSteps) else 1 for part in self.parts)
 
     @property
     def output_dir(self) -> Path:

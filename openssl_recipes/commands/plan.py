@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -24,9 +25,12 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Print every command `build` would run, in order, shell-quoted; passwords only by reference."""
         from ..plan import build_plan
-        from ..script import plan_script, plan_text
+        from ..script import plan_chunks, plan_script
 
         recipe = load(recipe_file, out)
         plan = build_plan(recipe, find_openssl(openssl, recipe, probe=not assume_openssl3), templates)
-        typer.echo(plan_script(plan) if script else plan_text(plan), nl=False)
+        stdout = sys.stdout
+        for chunk in [plan_script(plan)] if script else plan_chunks(plan):
+            stdout.write(chunk)
+        stdout.flush()
         return 0
