@@ -12,6 +12,7 @@ resolved member by member as before.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
@@ -61,6 +62,18 @@ class Fleet:
         if self._subject:
             changes["subject"] = self.template.subject | {key: form.format(n) for key, form in self._subject.items()}
         return dataclasses.replace(self.template, **changes)
+
+    def named(self, name: str) -> Leaf | None:
+        """The member called `name`, or None (found from the name's number, not by making every member)."""
+        template = self.template.name
+        if len(FLEET_PATTERN.findall(template)) > 1:  # which digits are the number is not one match
+            return next((member for member in self if member.name == name), None)
+        before, after = FLEET_PATTERN.split(template, maxsplit=1)[::3]
+        found = re.fullmatch(f"{re.escape(before)}([0-9]+){re.escape(after)}", name)
+        if found is None or not 1 <= int(found.group(1)) <= self.count:
+            return None
+        member = self.member(int(found.group(1)))
+        return member if member.name == name else None
 
     def __iter__(self) -> Iterator[Leaf]:
         return map(self.member, range(1, self.count + 1))
@@ -136,3 +149,20 @@ def parts_of(leaves: Sequence[Leaf]) -> tuple[Leaf | Fleet, ...]:
 def leaves_of(parts: Sequence[Leaf | Fleet]) -> tuple[Leaf, ...] | Leaves:
     """A plain tuple when there is no fleet to keep whole."""
     return Leaves(parts) if any(isinstance(part, Fleet) for part in parts) else tuple(parts)  # type: ignore[arg-type]
+
+
+def find_leaf(leaves: Sequence[Leaf], name: str) -> Leaf | None:
+    """The leaf called `name` (a fleet's member made alone), or None."""
+    for part in parts_of(leaves):
+        found = part.named(name) if isinstance(part, Fleet) else (part if part.name == name else None)
+        if found is not None:
+            return found
+    return None
+
+
+def outline(leaves: Sequence[Leaf]) -> list[str]:
+    """The leaves' names for a message: a fleet kept whole as its first and last member."""
+    return [
+        part.name if isinstance(part, Leaf) else f"{part.member(1).name} … {part.member(part.count).name}"
+        for part in parts_of(leaves)
+    ]

@@ -112,12 +112,11 @@ class Recipe:
         return self.servers + self.clients
 
     def leaf(self, name: str) -> Leaf:
-        for leaf in self.leaves:
-            if leaf.name == name:
-                return leaf
-        raise RecipeError(
-            f"the recipe has no server or client named {name!r}", [f"names: {', '.join(leaf.name for leaf in self.leaves)}"]
-        )
+        from .fleet import find_leaf, outline
+
+        if (leaf := find_leaf(self.leaves, name)) is not None:
+            return leaf
+        raise RecipeError(f"the recipe has no server or client named {name!r}", [f"names: {', '.join(outline(self.leaves))}"])
 
     def secrets(self) -> list[Secret]:
         from .fleet import Fleet, parts_of

@@ -17,6 +17,7 @@ from .errors import UsageError
 from .execute import NewFile
 from .extensions import extension_file, leaf_sections
 from .file_names import SIGN_CONFIG
+from .fleet import find_leaf
 from .lifecycle import Work
 from .openssl import Openssl, child_environment
 from .recipe import KeySpec, Leaf, Recipe, Role, San
@@ -45,7 +46,7 @@ def request_leaf(recipe: Recipe, csr: Path, role: Role, name: str | None, sans: 
     leaf_name = name or subject.get("CN") or csr.stem
     if not ENTRY_NAME.match(leaf_name):
         raise UsageError(f"{csr}: {leaf_name!r} cannot name a certificate file: give --name NAME")
-    if leaf_name in {entry.name for entry in (*recipe.authorities, *recipe.leaves)}:
+    if leaf_name in {entry.name for entry in recipe.authorities} or find_leaf(recipe.leaves, leaf_name) is not None:
         raise UsageError(f"{csr}: {leaf_name!r} is an entry of the recipe; `build` makes its certificate (give --name)")
     parsed: list[San] = []
     for text in sans:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from openssl_recipes import recipe_rules
 from openssl_recipes.errors import RecipeError
-from openssl_recipes.fleet import Fleet, Leaves, number_format, parts_of
+from openssl_recipes.fleet import Fleet, Leaves, find_leaf, number_format, parts_of
 from openssl_recipes.fleet_names import fill_number
 from openssl_recipes.openssl import Openssl
 from openssl_recipes.plan import build_plan
@@ -203,3 +203,18 @@ def test_a_whole_fleets_text_is_each_members_step_lines(monkeypatch):
     printed = "".join(plan_chunks(plan)).splitlines()
     assert printed[-len(plan.steps) :] == [step_line(step) for step in plan.steps]
     assert tuple(fleet) == plan.steps[5:] and len(plan.steps) == 5 + 3 * 105
+
+
+def test_a_member_is_found_by_its_name_without_making_the_fleet():
+    text = RECIPE.format(
+        clients="  - {name: 'd-{n:03d}', count: 120}\n  - {name: 'e{n}x{n}', count: 12}\n  - {name: solo}\n  - {name: 'f{n}', count: 9}\n"
+    )
+    recipe = parse_recipe(text, Path("/nonexistent/recipes.yaml"))
+    every = {leaf.name: leaf for leaf in recipe.leaves}
+    for name, leaf in every.items():
+        assert find_leaf(recipe.leaves, name) == leaf and recipe.leaf(name) == leaf
+    for absent in ("d-121", "d-000", "d-7", "d-0007", "e12x1", "e1x1x", "f10", "f0", "f01", "solo2", "broker1"):
+        assert find_leaf(recipe.leaves, absent) is None, absent
+    with pytest.raises(RecipeError, match="no server or client named 'd-121'") as refused:
+        recipe.leaf("d-121")
+    assert refused.value.details == ["names: broker, d-001 … d-120, e1x1 … e12x12, solo, f1 … f9"]

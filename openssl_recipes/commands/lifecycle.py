@@ -112,13 +112,14 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Sign one new device (declared in the recipe) with the existing CA, touching nothing else."""
         from ..errors import UsageError
+        from ..fleet import find_leaf
         from ..plan import build_plan
         from ..runner import BuildOptions, build
         from ..script import step_line
         from ..secrets import resolve
 
         recipe = load(recipe_file, out)
-        leaf = next((leaf for leaf in recipe.leaves if leaf.name == name), None)
+        leaf = find_leaf(recipe.leaves, name)
         if leaf is None or leaf.role != role.value:
             raise UsageError(
                 f"the recipe declares no {role.value} named {name!r}: add it under {role.value}s: in "
