@@ -15,24 +15,7 @@ import typer
 from typer.completion import completion_init, install_callback, show_callback
 from typer.core import TyperCommand, TyperGroup
 
-# Command name → the module of `commands/` that registers it, in the order `--help` lists them.
-COMMAND_MODULES = {
-    "init": "init",
-    "plan": "plan",
-    "build": "build",
-    "verify": "verify",
-    "handshake": "handshake",
-    "conf": "conf",
-    "show": "lifecycle",
-    "export": "lifecycle",
-    "issue": "lifecycle",
-    "renew": "lifecycle",
-    "revoke": "lifecycle",
-    "crl": "lifecycle",
-    "sign": "sign",
-    "clean": "clean",
-    "schema": "schema",
-}
+from .commands import COMMAND_MODULES
 
 
 def registered(module_name: str) -> typer.Typer:

@@ -111,3 +111,84 @@ def test_completion_reads_names_as_the_recipe_does_fleets_included(tmp_path):
     recipe = load_recipe(path)
     assert entry_names(path) == [entry.name for entry in (*recipe.authorities, *recipe.leaves)]
     assert complete("openssl-recipes renew dev-01", tmp_path) == ["dev-010", "dev-011", "dev-012"]
+
+
+# -- the quick answers (before typer is imported) ---------------------------------------------------
+
+TYPER_ONLY = "import sys\nfrom openssl_recipes.cli import main\nsys.exit(main())\n"  # typer answers every request
+
+
+def request(words: str, cword: int | None = None) -> dict[str, str]:
+    return {
+        **os.environ,
+        "_OPENSSL_RECIPES_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split(" ")) - 1 if cword is None else cword),
+    }
+
+
+QUICK = [
+    "openssl-recipes ",
+    "openssl-recipes b",
+    "openssl-recipes re",
+    "openssl-recipes zz",
+    "openssl-recipes show ",
+    "openssl-recipes show s",
+    "openssl-recipes show server cl",
+    "openssl-recipes renew dev-01",
+    "openssl-recipes export ",
+    "openssl-recipes revoke cl",
+    "openssl-recipes issue client ",
+    "openssl-recipes issue server se",
+    "openssl-recipes show 'dev",
+]
+TYPER = [
+    "openssl-recipes build --",
+    "openssl-recipes show --recipe other.yaml s",
+    "openssl-recipes show -",
+    "openssl-recipes export server ",
+    "openssl-recipes issue ",
+    "openssl-recipes issue cl",
+    "openssl-recipes plan ",
+    "openssl-recipes plan --out ",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", ["fleet", "broken", "none"])
+def test_a_quick_answer_is_typers_answer(tmp_path, recipe):
+    """Each request answered before typer loads gets, byte for byte, what typer itself prints; the
+    others are left to typer (and still get its answer)."""
+    from openssl_recipes.commands import COMMAND_MODULES
+    from openssl_recipes.quick_completion import answer
+
+    if recipe == "fleet":
+        write_recipe(tmp_path, SMALL_RECIPE + "  - {name: 'dev-{n:03d}', count: 12}\n")
+        write_recipe(tmp_path, SMALL_RECIPE.replace("name: client", "name: sensor-9"), name="other.yaml")
+    elif recipe == "broken":
+        (tmp_path / "recipes.yaml").write_text("clients: [ {name: x\n")
+    for words in QUICK + TYPER:
+        env = request(words)
+        typer_says = subprocess.run([sys.executable, "-c", TYPER_ONLY], cwd=tmp_path, env=env, capture_output=True, text=True)
+        program_says = subprocess.run(
+            [sys.executable, "-m", "openssl_recipes"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert (program_says.returncode, program_says.stdout) == (typer_says.returncode, typer_says.stdout), words
+        quick = answer(env, list(COMMAND_MODULES), str(tmp_path / "recipes.yaml"))
+        if words in QUICK:
+            assert quick == typer_says.stdout, words
+        else:
+            assert quick is None, words
+    if recipe == "fleet":  # the answers are not empty by accident
+        assert (
+            answer(request("openssl-recipes renew dev-01"), [], str(tmp_path / "recipes.yaml")) == "dev-010\ndev-011\ndev-012\n"
+        )
+
+
+def test_a_tab_on_a_command_name_does_not_import_typer():
+    code = (
+        "import os, sys\nfrom openssl_recipes.entry import main\n"
+        "code = main()\nprint('typer' in sys.modules, 'yaml' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
+    )
+    said = subprocess.run([sys.executable, "-c", code], env=request("openssl-recipes b"), capture_output=True, text=True)
+    assert (said.stdout, said.stderr.split()) == ("build\n", ["False", "False"])
