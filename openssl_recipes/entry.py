@@ -1,6 +1,6 @@
-"""The console script and `python -m openssl_recipes`: bash's most common Tabs answered without typer
-(quick_completion), `build`'s head start (its first keys started before anything heavy is
-imported), then the typer app."""
+"""The console script and `python -m openssl_recipes`: bash's most common Tabs and the top-level
+`--help` answered without typer (quick_completion, help_text), `build`'s head start (its first keys
+started before anything heavy is imported), then the typer app."""
 
 from __future__ import annotations
 
@@ -12,13 +12,9 @@ def main(argv: list[str] | None = None) -> int:
     # The recipe schema uses no pydantic plugin; looking for them scans every installed package's
     # metadata (~6 ms of each start-up, measured). Set first: the head start's children see it too.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    if "_OPENSSL_RECIPES_COMPLETE" in os.environ:  # a Tab: answered here when typer is not needed
-        from .commands import COMMAND_MODULES
-        from .quick_completion import answer
-
-        if (reply := answer(os.environ, list(COMMAND_MODULES))) is not None:
-            sys.stdout.write(reply)
-            return 0
+    if (reply := _without_typer(sys.argv[1:] if argv is None else argv)) is not None:
+        sys.stdout.write(reply)
+        return 0
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)
@@ -32,6 +28,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before a command took over (its own handler says what it stopped)
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _without_typer(argv: list[str]) -> str | None:
+    """typer's own answer to a Tab or to the top-level `--help`, when known without loading it."""
+    if "_OPENSSL_RECIPES_COMPLETE" in os.environ:
+        from .commands import COMMAND_MODULES
+        from .quick_completion import answer
+
+        return answer(os.environ, list(COMMAND_MODULES))
+    from .help_text import quick_help
+
+    return quick_help(argv)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -192,3 +192,24 @@ def test_a_tab_on_a_command_name_does_not_import_typer():
     )
     said = subprocess.run([sys.executable, "-c", code], env=request("openssl-recipes b"), capture_output=True, text=True)
     assert (said.stdout, said.stderr.split()) == ("build\n", ["False", "False"])
+
+
+@pytest.mark.parametrize("columns", ["80", "132", "79", "50"])
+def test_the_quick_top_level_help_is_typers_help(tmp_path, columns):
+    """From 80 columns on, `--help` prints the snapshot (no typer import); narrower, typer. Either way,
+    what typer itself prints. When a command's help changes, this prints the text for help_text.py."""
+    from openssl_recipes.help_text import TOP_LEVEL_HELP, WIDEST_WRAP
+
+    env = {**os.environ, "COLUMNS": columns}
+    env.pop("_OPENSSL_RECIPES_COMPLETE", None)
+    typer_says = subprocess.run([sys.executable, "-c", TYPER_ONLY, "--help"], env=env, capture_output=True, text=True)
+    code = (
+        "import sys\nfrom openssl_recipes.entry import main\n"
+        "code = main()\nprint('typer' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
+    )
+    program_says = subprocess.run([sys.executable, "-c", code, "--help"], env=env, capture_output=True, text=True)
+    assert (program_says.returncode, program_says.stdout) == (typer_says.returncode, typer_says.stdout) == (0, typer_says.stdout)
+    quick = int(columns) >= WIDEST_WRAP
+    assert program_says.stderr.split() == [str(not quick)]
+    if quick:
+        assert TOP_LEVEL_HELP == typer_says.stdout, f"paste into help_text.TOP_LEVEL_HELP:\n{typer_says.stdout}"
