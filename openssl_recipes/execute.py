@@ -9,10 +9,12 @@ adds what a command needs around it: the output folder checked and locked, its f
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
+import queue
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -84,14 +86,19 @@ def execute(
     running: dict[Future[process.Result], int] = {}
     failure: tuple[int, process.Result | OSError] | None = None
 
+    finished: queue.SimpleQueue[Future[process.Result]] = queue.SimpleQueue()  # futures as they complete
+
     def start(i: int) -> Future[process.Result]:
         step = steps[i]
         if i in prestarted:
-            return pool.submit(prestarted[i])
-        if step.kind == "bundle":
-            return pool.submit(_concatenate, step, folder)
-        own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
-        return pool.submit(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
+            future = pool.submit(prestarted[i])
+        elif step.kind == "bundle":
+            future = pool.submit(_concatenate, step, folder)
+        else:
+            own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
+            future = pool.submit(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
+        future.add_done_callback(finished.put)
+        return future
 
     adopted = 0
     pool = ThreadPoolExecutor(max_workers=max(1, jobs) + len(prestarted))
@@ -101,8 +108,7 @@ def execute(
                 ready_class, i = heapq.heappop(ready)
                 running[start(i)] = i
                 adopted += ready_class == 0  # already running: it takes no slot of `jobs`
-            finished, _ = wait(running, timeout=0.25, return_when=FIRST_COMPLETED)
-            for future in finished:
+            for future in _completed(finished):
                 i = running.pop(future)
                 adopted -= priority(i)[0] == 0
                 try:
@@ -128,6 +134,17 @@ def execute(
     pool.shutdown(wait=True)
     if failure is not None:
         _report(steps[failure[0]], failure[1], secret_values)
+
+
+def _completed(finished: queue.SimpleQueue[Future[process.Result]]) -> list[Future[process.Result]]:
+    """The futures completed so far: at least one, unless a quarter second passes (Ctrl-C is seen then)."""
+    try:
+        completed = [finished.get(timeout=0.25)]
+    except queue.Empty:
+        return []
+    while not finished.empty():
+        completed.append(finished.get_nowait())
+    return completed
 
 
 def _dependencies(steps: Sequence[Step], to_run: Iterable[int]) -> dict[int, set[int]]:
@@ -164,8 +181,9 @@ def _concatenate(step: Step, folder: Path) -> process.Result:
 
 def _publish(step: Step, folder: Path) -> None:
     """Children run with umask 077; what a step makes gets its mode once complete (public 0644)."""
-    if step.mode is not None and (folder / step.artifact).exists():
-        os.chmod(folder / step.artifact, step.mode)
+    if step.mode is not None:
+        with contextlib.suppress(FileNotFoundError):  # (os.path, not pathlib: once per step of a fleet)
+            os.chmod(os.path.join(folder, step.artifact), step.mode)
 
 
 def _discard_outputs(step: Step, folder: Path) -> None:
