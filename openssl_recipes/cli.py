@@ -16,6 +16,8 @@ from typer.completion import completion_init, install_callback, show_callback
 from typer.core import TyperCommand, TyperGroup
 
 from .commands import COMMAND_MODULES
+from .interrupt import EXIT_INTERRUPTED
+from .interrupt import say as say_interrupted
 
 
 def registered(module_name: str) -> typer.Typer:
@@ -154,5 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="openssl-recipes", standalone_mode=True)
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == EXIT_INTERRUPTED:
+            say_interrupted()  # typer exits 130 without a word when Ctrl-C comes before the command runs
+        return code
     return 0

@@ -15,9 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     if (reply := _without_typer(sys.argv[1:] if argv is None else argv)) is not None:
         sys.stdout.write(reply)
         return 0
-    import signal
+    from .interrupt import EXIT_INTERRUPTED, install, interrupted_by, say
 
-    signal.signal(signal.SIGTERM, _terminate)
+    install()
     from .headstart import begun
 
     try:
@@ -25,9 +25,11 @@ def main(argv: list[str] | None = None) -> int:
             from .cli import main as run
 
             return run(argv)
-    except KeyboardInterrupt:  # before a command took over (its own handler says what it stopped)
-        print("interrupted", file=sys.stderr)
-        return 130
+    except BaseException as exc:  # before a command took over (its own handler says what it stopped)
+        if not interrupted_by(exc):
+            raise
+        say()
+        return EXIT_INTERRUPTED
 
 
 def _without_typer(argv: list[str]) -> str | None:
@@ -40,7 +42,3 @@ def _without_typer(argv: list[str]) -> str | None:
     from .help_text import quick_help
 
     return quick_help(argv)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops a build like Ctrl-C: children stopped, partial files removed

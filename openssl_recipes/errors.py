@@ -10,7 +10,7 @@ from dataclasses import dataclass
 EXIT_OK = 0
 EXIT_FAILED = 1  # a run that failed: openssl exited non-zero, a check failed
 EXIT_BAD_INPUT = 2  # the recipe, an option or a password reference is wrong
-EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_INTERRUPTED = 130  # Ctrl-C (interrupt.EXIT_INTERRUPTED)
 
 
 class RecipesError(Exception):

@@ -222,7 +222,9 @@ class _signals_held:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
         if self.caught:
-            raise KeyboardInterrupt
+            from .interrupt import Interrupt
+
+            raise Interrupt
 
 
 def _undo(children: list, private: str, created: list[str]) -> None:

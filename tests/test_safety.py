@@ -445,3 +445,53 @@ def test_file_names_that_leave_the_output_folder_are_refused(tmp_path, field, va
     assert result.code == 2 and f"clients[0].{field}" in result.stderr and reason in result.stderr, result
     assert tree(tmp_path) == before and not (tmp_path / "certs").exists()
     assert not Path("/tmp/openssl-recipes-outside.pem").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_anywhere_in_start_up_says_interrupted_once_and_exits_130(tmp_path):
+    """SIGINT at 24 moments of start-up (imports, option parsing, loading, planning), the head start
+    holding the CA key. Found: Python 3.11 made the process die by SIGINT after the tool had handled the
+    interrupt (when it landed in a dataclass's or namedtuple's exec'd code), and typer turned one during
+    its option parsing into a silent 130."""
+    recipe = write_recipe(tmp_path, FLEET)
+    held, release = tmp_path / "held", tmp_path / "release"
+    program = HOLDING_OPENSSL.format(
+        python=sys.executable, target="ca.key", held=str(held), release=str(release), real=require("openssl")
+    )
+    env = fake_openssl(tmp_path, program)
+    outcomes = []
+    for step in range(24):
+        held.unlink(missing_ok=True)
+        proc = start_build(recipe, env)
+        deadline = time.monotonic() + 60
+        while not held.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(step * 0.025)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        outcomes.append((proc.returncode, err.count("\n"), err.startswith("interrupted"), "Traceback" in err))
+    assert outcomes == [(130, 1, True, False)] * 24, outcomes
+    leftovers = [
+        p.name for p in (tmp_path / "certs").glob("*") if ".tmp." in p.name or p.name.startswith(".openssl-recipes.headstart")
+    ]
+    assert not leftovers  # (keys finished before the interrupt are kept: the next build uses them)
+
+
+def test_an_interrupt_wrapped_while_a_class_was_made_is_still_an_interrupt():
+    from openssl_recipes.interrupt import Interrupt, interrupted_by
+
+    class Descriptor:
+        def __set_name__(self, owner, name):
+            raise Interrupt
+
+    with pytest.raises(BaseException) as caught:
+        type("Made", (), {"field": Descriptor()})
+    assert interrupted_by(caught.value)  # Python 3.11: a RuntimeError caused by it; 3.12+: the interrupt
+    assert not interrupted_by(RuntimeError("a bug")) and not interrupted_by(SystemExit(130))
+    try:
+        try:
+            raise Interrupt
+        except Interrupt:
+            raise SystemExit(3) from None
+    except SystemExit as exc:
+        assert not interrupted_by(exc)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
 import typer
 
 from ..errors import EXIT_INTERRUPTED, Interrupted, RecipesError
+from ..interrupt import interrupted_by
+from ..interrupt import say as say_interrupted
 
 if TYPE_CHECKING:
     from ..openssl import Openssl
@@ -48,11 +50,14 @@ def handle_errors(command: F) -> F:
                 err(line if line.startswith("  ") else f"error: {line}")
             raise typer.Exit(exc.exit_code) from None
         except (KeyboardInterrupt, Interrupted) as exc:
-            err(f"interrupted{': ' + str(exc) if str(exc) else ''}")
+            say_interrupted(str(exc))
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except typer.Exit:
             raise
         except Exception as exc:  # a bug: say so in one line, the traceback only on request
+            if interrupted_by(exc):  # an interrupt while a class was being made (Python 3.11 wraps it)
+                say_interrupted()
+                raise typer.Exit(EXIT_INTERRUPTED) from None
             if os.environ.get("OPENSSL_RECIPES_DEBUG"):
                 raise
             err(f"internal error (a bug in openssl-recipes, please report it): {type(exc).__name__}: {exc}")
