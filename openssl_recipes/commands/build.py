@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
+from ..keygen import DEFAULT_JOBS
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
 
-JobsOption = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Commands run at once (default: the number of CPUs).")]
+JobsOption = Annotated[
+    int, typer.Option("--jobs", "-j", min=1, help="Commands run at once (default: one more than the number of CPUs).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +24,7 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         templates: TemplatesOption = None,
-        jobs: JobsOption = os.cpu_count() or 1,
+        jobs: JobsOption = DEFAULT_JOBS,
         force: Annotated[
             bool, typer.Option("--force", help="Remake every server and client (keys, requests, certificates); the CA stays.")
         ] = False,
