@@ -5,6 +5,7 @@ Every failure a user can cause or meet is one of these; anything else is a bug.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -83,3 +84,9 @@ def format_loc(loc: Loc | list) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+@functools.lru_cache(maxsize=4096)
+def loc_text(loc: Loc) -> str:
+    """`format_loc`, once per place: a fleet's members share their entry's."""
+    return format_loc(loc)

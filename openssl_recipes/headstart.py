@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 
 from .file_names import RESERVED_PREFIX, file_name_problem  # builtins and re only
-from .keygen import DEFAULT_JOBS  # builtins only
+from .keygen import default_jobs  # builtins only
 
 TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key starts
 if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys run)
@@ -150,7 +150,7 @@ def _begin(argv: list[str]) -> HeadStart | None:
         return None
     base = os.path.dirname(os.path.realpath(recipe_path))
     folder = os.path.realpath(options["out"] if "out" in options else os.path.join(base, str(data.get("output", "certs"))))
-    jobs = int(options.get("jobs", DEFAULT_JOBS))
+    jobs = int(options.get("jobs", default_jobs()))
     command = options.get("openssl") or os.environ.get("OPENSSL") or "openssl"
     keys = list(_first_keys(data, command, folder))[: jobs + 1 if jobs > 1 else 1]  # Python works meanwhile
     if not keys:

@@ -1,6 +1,6 @@
-"""A schema-valid recipe → the resolved `Recipe`, with the rules that span entries: defaults, fleet
-expansion (each member validated by the schema like any entry), files written twice, names used
-twice, SANs, one password variable per secret, leaves outliving their CA.
+"""A schema-valid recipe → the resolved `Recipe`, with the rules that span entries: defaults, fleets
+(each member validated by the schema like any entry, or kept whole when proven the same), SANs, one
+password variable per secret, leaves outliving their CA; files and names used twice: `recipe_files`.
 
 Problems travel as data (`Problem`: field path + message); the loader adds lines and columns.
 """
@@ -8,22 +8,19 @@ Problems travel as data (`Problem`: field path + message); the loader adds lines
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from .broker_schema import cross_check
-from .errors import Loc, Problem, format_loc
-from .file_names import CONFIG_FILE_NAME, LIFECYCLE_FILES, export_files, file_name_problem
-from .fleet import Fleet, Leaves, leaves_of, representatives
+from .errors import Loc, Problem, format_loc, loc_text
+from .file_names import file_name_problem
+from .fleet import Fleet, Leaves, leaves_of
+from .fleet_rules import members, whole
 from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Role, San, Secret
+from .recipe_files import ENTRY_FILES, files_and_names_problems
 from .recipe_schema import (
     ENTRY_NAME,
-    FLEET_PATTERN,
     MAX_CERTIFICATES,
     CAIn,
     IntermediateIn,
@@ -32,15 +29,11 @@ from .recipe_schema import (
     PasswordIn,
     RecipeIn,
     SubjectIn,
-    fill_number,
-    problems_of,
     subject_value_problem,
 )
 from .sans import is_host_name, is_ip, parse_san
 from .signing_rules import request_key_problem
 from .subject import SUBJECT_FIELDS
-
-ENTRY_FILES = ("key_file", "csr_file", "cert_file", "chain_file")
 
 
 def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Recipe | None, list[Problem]]:
@@ -64,7 +57,7 @@ def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Re
             made = rules.leaves(role, entry, loc, issuer)
             leaves[role] += made
             placed += [(part, loc) for part in made]
-    rules.check_files_and_names(ca, intermediate, placed)
+    rules.problems += files_and_names_problems(raw.style, raw.bundle_file, ca, intermediate, placed)
     if raw.nanomq is not None:
         names = {role: [leaf.name for leaf in Leaves(parts)] for role, parts in leaves.items()}
         rules.problems += cross_check(raw.nanomq, names["server"], names["client"])
@@ -161,7 +154,7 @@ class _Rules:
 
     def leaves(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> list[Leaf | Fleet]:
         """The entry's leaf, or its fleet: kept whole when stamping is proven the same as resolving
-        each member (see `stamped`), else resolved member by member."""
+        each member (`fleet_rules.whole`), else resolved member by member."""
         if self.raw.style == "document" and entry.san:
             self.warn(
                 (*loc, "san"),
@@ -169,14 +162,14 @@ class _Rules:
                 "(verify's names and the handshake will fail on them): use style: strict",
             )
         before = len(self.problems)
-        fleet = self.stamped(role, entry, loc, issuer) if entry.count is not None else None
+        fleet = whole(self, role, entry, loc, issuer) if entry.count is not None else None
         if len(self.problems) > before:
             return []
         found: list[Leaf | Fleet] = []
         if fleet is not None:
             found.append(fleet)
         else:
-            for member in self.fleet(entry, loc):
+            for member in members(self, entry, loc):
                 leaf = self.leaf(role, member, loc, issuer)
                 if leaf is None:
                     break  # one member's problem is every member's: say it once
@@ -197,62 +190,6 @@ class _Rules:
             )
         if leaf.days > issuer.days:
             self.warn(loc, f"valid for {leaf.days} days, longer than its CA ({issuer.days} days)", label)
-
-    def stamped(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> Fleet | None:
-        """The fleet as one template, or None to resolve it member by member.
-
-        Which members are valid depends only on how many digits their number has: a name, a file
-        name and a subject value are checked for their characters and length, and digits are of one
-        kind. So the first member of each digit count is resolved exactly as member-by-member
-        resolution would (the first invalid member is one of them: its problems are said, as they
-        would be), and each must equal the stamped template. Numbered SANs (an address is valid by
-        its value) and requests made on devices (a file each) are resolved member by member."""
-        assert entry.count is not None
-        if entry.csr is not None or not FLEET_PATTERN.search(entry.name) or any(FLEET_PATTERN.search(s) for s in entry.san):
-            return None
-        template_fields = entry.model_dump(exclude_none=True, exclude={"count"})
-        resolved: dict[int, Leaf] = {}
-        for n in representatives(entry.count):
-            member = self.member(template_fields, n, loc)
-            leaf = self.leaf(role, member, loc, issuer) if member is not None else None
-            if leaf is None:
-                return None  # its problems are said; the recipe is refused
-            resolved[n] = leaf
-        problems, self.problems = self.problems, []
-        try:
-            template = self.leaf(role, entry, loc, issuer, template=True)
-        finally:
-            self.problems = problems
-        fleet = Fleet(template, entry.count) if template is not None else None
-        if fleet is None or any(fleet.member(n) != leaf for n, leaf in resolved.items()):
-            return None
-        return fleet
-
-    def fleet(self, entry: LeafIn, loc: Loc) -> Iterator[LeafIn]:
-        """The entry itself, or each member of its fleet: the name, files, SANs and subject with the
-        number filled in, then validated by the schema like any entry (one problem stops the fleet)."""
-        if entry.count is None:
-            yield entry
-            return
-        if not FLEET_PATTERN.search(entry.name):
-            self.problem((*loc, "name"), "with count, the name must hold the number, e.g. 'device-{n:04d}'")
-            return
-        template = entry.model_dump(exclude_none=True, exclude={"count"})
-        for n in range(1, entry.count + 1):
-            member = self.member(template, n, loc)
-            if member is None:
-                return
-            yield member
-
-    def member(self, template: dict, n: int, loc: Loc) -> LeafIn | None:
-        """Fleet member `n`, validated by the schema; None when it is not valid (its problems said)."""
-        data = _filled(template, n)
-        try:
-            return LeafIn.model_validate(data)
-        except ValidationError as exc:
-            for problem in problems_of(exc, loc):
-                self.problem(problem.loc, f"{problem.message} (fleet member {data['name']!r})")
-            return None
 
     def leaf(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False) -> Leaf | None:
         """The entry resolved, or None when it has problems (said). `template`: a fleet's template,
@@ -287,7 +224,7 @@ class _Rules:
             digest=entry.digest or raw.defaults.digest or "sha256",
             password=self.secret_of(entry.password, name),
             nanomq=self.uses_nanomq(entry),
-            path=_loc_text(tuple(loc)),
+            path=loc_text(tuple(loc)),
             chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
             one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
         )
@@ -365,115 +302,3 @@ class _Rules:
                 if s.kind == "IP" and ":" not in s.value and f"DNS:{s.value}" not in present
             ]
         return sans
-
-    # -- the whole recipe --
-
-    def check_files_and_names(
-        self, ca: CertificateAuthority, intermediate: CertificateAuthority | None, placed: list[tuple[Leaf | Fleet, Loc]]
-    ) -> None:
-        """No file written by two entries or commands; no name used twice; export's files are the entry's.
-        Fleets kept whole are checked by the shape of their names (`_fleets_apart`); when that cannot
-        prove them apart, every member is checked like any entry."""
-        before = len(self.problems)
-        singles = [(part, loc) for part, loc in placed if isinstance(part, Leaf)]
-        files, names = self.written_and_named(ca, intermediate, singles)
-        fleets = [part for part, _ in placed if isinstance(part, Fleet)]
-        if fleets and not _fleets_apart(fleets, files, names):
-            del self.problems[before:]
-            members = [(leaf, loc) for part, loc in placed for leaf in Leaves((part,))]
-            self.written_and_named(ca, intermediate, members)
-
-    def written_and_named(
-        self, ca: CertificateAuthority, intermediate: CertificateAuthority | None, leaves: list[tuple[Leaf, Loc]]
-    ) -> tuple[set[str], set[str]]:
-        """The check for these leaves; the files written and the names used."""
-        owners: dict[str, tuple[Loc, str]] = {CONFIG_FILE_NAME: ((), "the extension file")}
-        owners |= {name: ((), "the revocation commands (revoke, crl)") for name in LIFECYCLE_FILES}
-        if self.raw.style == "document":
-            owners[f"{Path(ca.cert_file).stem}.srl"] = ((), "the CA's serial file (document style)")
-        declared: list[tuple[Loc, str, bool]] = [
-            (("ca", "key_file"), ca.key_file, True),
-            (("ca", "cert_file"), ca.cert_file, True),
-        ]
-        names: dict[str, str] = {ca.name: "ca"}
-        if intermediate:
-            if intermediate.name in names:
-                self.problem(("intermediate", "name"), f"{intermediate.name!r} is also the name of the root CA")
-            names[intermediate.name] = "intermediate"
-            declared += [
-                (("intermediate", attr), getattr(intermediate, attr), True) for attr in ("key_file", "csr_file", "cert_file")
-            ]
-            declared.append((("bundle_file",), self.raw.bundle_file, True))
-        for leaf, loc in leaves:
-            declared += [((*loc, attr), getattr(leaf, attr), False) for attr in ENTRY_FILES if getattr(leaf, attr)]
-        for loc, name, check_name in declared:
-            problem = file_name_problem(name) if check_name else None
-            if problem:
-                self.problem(loc, problem)
-            elif name in owners:
-                self.problem(loc, f"{name!r} is also written by {owners[name][1]}")
-            else:
-                owners[name] = (loc, _loc_text(tuple(loc)))
-        for leaf, loc in leaves:  # what `export NAME` writes belongs to that entry too
-            for exported in export_files(leaf.name):
-                if exported in owners:
-                    self.problem(owners[exported][0], f"{exported!r} is also written by `export {leaf.name}`")
-                owners[exported] = (loc, f"`export {leaf.name}`")
-        for leaf, loc in leaves:
-            if leaf.name in names:
-                self.problem((*loc, "name"), f"{leaf.name!r} is also the name of {names[leaf.name]}")
-            else:
-                names[leaf.name] = leaf.path
-        return set(owners), set(names)
-
-
-_DIGIT_RUN = re.compile(rf"(?:{FLEET_PATTERN.pattern}|[0-9])+")
-
-
-def _shape(text: str) -> str:
-    """`text` with each run of digits and `{n}` placeholders as one `#`: a member's file or name
-    has its template's shape, so two texts of different shapes are never equal."""
-    return _DIGIT_RUN.sub("#", text)
-
-
-def _fleets_apart(fleets: list[Fleet], files: set[str], names: set[str]) -> bool:
-    """True when no fleet member can write a file or take a name another member or entry has: every
-    numbered text holds the number (members differ), and no two of them, nor any other file or name,
-    have the same shape. False means: not proven (check each member)."""
-    numbered_files = [
-        text
-        for fleet in fleets
-        for text in (*(getattr(fleet.template, attr) for attr in ENTRY_FILES), *export_files(fleet.template.name))
-        if text is not None
-    ]
-    for numbered, taken in ((numbered_files, files), ([fleet.template.name for fleet in fleets], names)):
-        shapes = {_shape(text) for text in numbered}
-        if len(shapes) < len(numbered) or not all(FLEET_PATTERN.search(text) for text in numbered):
-            return False
-        if any(_shape(text) in shapes for text in taken):
-            return False
-    return True
-
-
-@functools.lru_cache(maxsize=4096)
-def _loc_text(loc: tuple) -> str:
-    """format_loc, once per place: a fleet's 100 000 members share their entry's."""
-    return format_loc(loc)
-
-
-def _filled(template: dict, n: int) -> dict:
-    """A fleet member's fields: `{n}` / `{n:04d}` replaced by its number wherever a name is made."""
-
-    def fill(text: str) -> str:
-        return fill_number(text, n)
-
-    data = dict(template)
-    data["name"] = fill(template["name"])
-    for attr in ENTRY_FILES:
-        if attr in data:
-            data[attr] = fill(data[attr])
-    if "csr" in data:
-        data["csr"] = fill(data["csr"])
-    data["san"] = [fill(s) for s in template.get("san", [])]
-    data["subject"] = {k: fill(v) for k, v in template.get("subject", {}).items()}
-    return data

@@ -22,7 +22,7 @@ from .errors import RunError, UsageError
 from .execute import execute
 from .file_names import RESERVED_PREFIX
 from .headstart import HeadStart, remove_stale
-from .keygen import DEFAULT_JOBS
+from .keygen import default_jobs
 from .openssl import child_environment
 from .process import Result
 from .recipe import CertificateAuthority, Leaf
@@ -31,7 +31,7 @@ from .steps import Plan, Step
 
 @dataclass(frozen=True)
 class BuildOptions:
-    jobs: int = DEFAULT_JOBS
+    jobs: int = field(default_factory=default_jobs)
     force: bool = False  # remake every leaf (key, request, certificate)
     new_ca: bool = False  # replace the CA (the old files are kept as *.bak)
     only: frozenset[str] | None = None  # entries to make; None = all

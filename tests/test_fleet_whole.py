@@ -29,7 +29,7 @@ def outcome(text: str, *, whole: bool, monkeypatch: pytest.MonkeyPatch, openssl:
     """(leaves, warnings, steps, plan text, script) — or the refusal's message and details."""
     with monkeypatch.context() as patch:
         if not whole:
-            patch.setattr(recipe_rules._Rules, "stamped", lambda *args: None)
+            patch.setattr(recipe_rules, "whole", lambda *args: None)
         try:
             recipe = parse_recipe(text, Path("/nonexistent/recipes.yaml"))
         except RecipeError as exc:

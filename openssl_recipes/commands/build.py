@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..keygen import DEFAULT_JOBS
+from ..keygen import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
 
 JobsOption = Annotated[
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         templates: TemplatesOption = None,
-        jobs: JobsOption = DEFAULT_JOBS,
+        jobs: JobsOption = default_jobs(),
         force: Annotated[
             bool, typer.Option("--force", help="Remake every server and client (keys, requests, certificates); the CA stays.")
         ] = False,

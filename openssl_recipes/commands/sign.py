@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..keygen import DEFAULT_JOBS
+from ..keygen import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
 
 
@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(line)
             return 0
         if todo:
-            run_steps(recipe.output_dir, work.steps, work.secret_values, recipe.secret_names(), work.files, DEFAULT_JOBS)
+            run_steps(recipe.output_dir, work.steps, work.secret_values, recipe.secret_names(), work.files, default_jobs())
         for leaf in todo:
             typer.echo(
                 f"signed {leaf.cert_file}"
