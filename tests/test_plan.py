@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import sys
 
 from openssl_recipes.openssl import ASSUMED, Openssl
 from openssl_recipes.plan import build_plan
@@ -156,3 +157,19 @@ def test_one_step_signing_for_fleets(tmp_path):
     )
     old = build_plan(recipe, Openssl("openssl", "OpenSSL", (1, 1, 1), "OpenSSL 1.1.1w"))
     assert [s.kind for s in old.steps][2:5] == ["key", "csr", "cert"]  # 1.1.1 has no req -CA: two steps
+
+
+def test_plan_into_a_reader_that_stops_early_is_quiet_and_succeeds(tmp_path):
+    """`openssl-recipes plan | head`: the reader closes the pipe mid-plan; no error, no traceback."""
+    write_recipe(tmp_path, "clients:\n  - {name: 'd-{n:05d}', count: 20000, subject: {CN: 'd {n}'}}\nca: {subject: {CN: CA}}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openssl_recipes", "plan", "--assume-openssl3"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"# openssl-recipes plan: strict style, 60002 commands")
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert (proc.wait(timeout=60), err) == (0, b"")

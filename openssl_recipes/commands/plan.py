@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -30,7 +31,10 @@ def register(app: typer.Typer) -> None:
         recipe = load(recipe_file, out)
         plan = build_plan(recipe, find_openssl(openssl, recipe, probe=not assume_openssl3), templates)
         stdout = sys.stdout
-        for chunk in [plan_script(plan)] if script else plan_chunks(plan):
-            stdout.write(chunk)
-        stdout.flush()
+        try:
+            for chunk in [plan_script(plan)] if script else plan_chunks(plan):
+                stdout.write(chunk)
+            stdout.flush()
+        except BrokenPipeError:  # the reader stopped reading (`plan | head`): not a failure of plan
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # (what is still buffered goes nowhere)
         return 0
