@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,12 +25,28 @@ def main(argv: list[str] | None = None) -> int:
         with begun(sys.argv[1:] if argv is None else argv):
             from .cli import main as run
 
-            return run(argv)
+            code = run(argv)
     except BaseException as exc:  # before a command took over (its own handler says what it stopped)
         if not interrupted_by(exc):
             raise
         say()
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    if argv is None:  # run as the program, not called from Python: nothing is left to do
+        _leave(code)
+    return code
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit at once, output flushed, without tearing the interpreter down: freeing every module and
+    pydantic's validators one by one took ~0.13 s of a 1 s `build` (measured), for a process that ends
+    anyway. Every file, child and temporary folder is closed by then (context managers); nothing of
+    ours is registered with atexit."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # closed early by its reader (`… | head`): the command's own result stands
+            pass
+    os._exit(code)
 
 
 def _without_typer(argv: list[str]) -> str | None:

@@ -188,7 +188,7 @@ def test_a_quick_answer_is_typers_answer(tmp_path, recipe):
 def test_a_tab_on_a_command_name_does_not_import_typer():
     code = (
         "import os, sys\nfrom openssl_recipes.entry import main\n"
-        "code = main()\nprint('typer' in sys.modules, 'yaml' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
+        "code = main(sys.argv[1:])\nprint('typer' in sys.modules, 'yaml' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
     )
     said = subprocess.run([sys.executable, "-c", code], env=request("openssl-recipes b"), capture_output=True, text=True)
     assert (said.stdout, said.stderr.split()) == ("build\n", ["False", "False"])
@@ -205,7 +205,7 @@ def test_the_quick_top_level_help_is_typers_help(tmp_path, columns):
     typer_says = subprocess.run([sys.executable, "-c", TYPER_ONLY, "--help"], env=env, capture_output=True, text=True)
     code = (
         "import sys\nfrom openssl_recipes.entry import main\n"
-        "code = main()\nprint('typer' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
+        "code = main(sys.argv[1:])\nprint('typer' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
     )
     program_says = subprocess.run([sys.executable, "-c", code, "--help"], env=env, capture_output=True, text=True)
     assert (program_says.returncode, program_says.stdout) == (typer_says.returncode, typer_says.stdout) == (0, typer_says.stdout)
