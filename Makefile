@@ -22,7 +22,7 @@ help:
 	@echo "make verify     check every certificate (chain, key, names, expiry, modes)"
 	@echo "make handshake  live mutual-TLS check on 127.0.0.1 (and in your NanoMQ when one is found)"
 	@echo "make test       run the whole test suite (real openssl, mosquitto, NanoMQ, Go, mbedTLS)"
-	@echo "make test-fast  the tests not marked slow, on two workers (under 30 s)"
+	@echo "make test-fast  the tests not marked slow, on two workers (about 45 s)"
 	@echo "make lint       ruff"
 	@echo "make bench      each performance target beside its figure (bench/run.py)"
 	@echo "make clean      remove the generated certificates (only the recipe's files)"
