@@ -70,8 +70,8 @@ class Fleet:
             return next((member for member in self if member.name == name), None)
         before, after = FLEET_PATTERN.split(template, maxsplit=1)[::3]
         found = re.fullmatch(f"{re.escape(before)}([0-9]+){re.escape(after)}", name)
-        if found is None or not 1 <= int(found.group(1)) <= self.count:
-            return None
+        if found is None or len(found.group(1).lstrip("0")) > len(str(self.count)) or not 1 <= int(found.group(1)) <= self.count:
+            return None  # (a number longer than the count's is not a member: never converted, however long)
         member = self.member(int(found.group(1)))
         return member if member.name == name else None
 
@@ -163,6 +163,8 @@ def find_leaf(leaves: Sequence[Leaf], name: str) -> Leaf | None:
 def outline(leaves: Sequence[Leaf]) -> list[str]:
     """The leaves' names for a message: a fleet kept whole as its first and last member."""
     return [
-        part.name if isinstance(part, Leaf) else f"{part.member(1).name} … {part.member(part.count).name}"
+        part.name
+        if isinstance(part, Leaf)
+        else part.member(1).name + (f" … {part.member(part.count).name}" if part.count > 1 else "")
         for part in parts_of(leaves)
     ]

@@ -24,23 +24,23 @@ def whole(rules: _Rules, role: Role, entry: LeafIn, loc: Loc, issuer: Certificat
 
     Which members are valid depends only on how many digits their number has: a name, a file
     name and a subject value are checked for their characters and length, and digits are of one
-    kind. So the first member of each digit count is resolved exactly as member-by-member
-    resolution would (the first invalid member is one of them: its problems are said, as they
-    would be), and each must equal the stamped template. Numbered SANs (an address is valid by
-    its value) and requests made on devices (a file each) are resolved member by member."""
+    kind. So the first member of each digit count (and the last) is resolved exactly as member by
+    member, and each must equal the stamped template; when one of them is invalid, the fleet is
+    resolved member by member, which says its problems as it always did. Numbered SANs (an address
+    is valid by its value) and requests made on devices (a file each) are resolved member by member."""
     assert entry.count is not None
     if entry.csr is not None or not FLEET_PATTERN.search(entry.name) or any(FLEET_PATTERN.search(s) for s in entry.san):
         return None
     template_fields = entry.model_dump(exclude_none=True, exclude={"count"})
     resolved: dict[int, Leaf] = {}
-    for n in representatives(entry.count):
-        member = _member(rules, template_fields, n, loc)
-        leaf = rules.leaf(role, member, loc, issuer) if member is not None else None
-        if leaf is None:
-            return None  # its problems are said; the recipe is refused
-        resolved[n] = leaf
-    problems, rules.problems = rules.problems, []
+    problems, rules.problems = rules.problems, []  # nothing said here: a fleet in the wrong is refused member by member
     try:
+        for n in representatives(entry.count):
+            member = _member(rules, template_fields, n, loc)
+            leaf = rules.leaf(role, member, loc, issuer) if member is not None else None
+            if leaf is None:
+                return None  # (its members before this one still take part in the checks across entries)
+            resolved[n] = leaf
         template = rules.leaf(role, entry, loc, issuer, template=True)
     finally:
         rules.problems = problems

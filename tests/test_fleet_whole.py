@@ -151,6 +151,11 @@ def test_a_fleet_longer_than_its_ca_is_warned_once(monkeypatch):
         # every member writes the same key
         ("  - {name: 's-{n}', count: 4, key_file: same.key}\n", "'same.key' is also written by"),
         ("  - {name: 's-{n}', count: 4, subject: {C: 'C{n}'}}\n", "two-letter"),
+        # members before the first invalid one (1000) still meet the other entries (found in review)
+        (
+            "  - {name: 'dev-{n}', count: 1000, subject: {CN: '" + "x" * 61 + "{n}'}}\n  - {name: dev-1}\n",
+            "'dev-1' is also the name",
+        ),
     ],
 )
 def test_a_fleet_member_in_the_wrong_is_refused_as_member_by_member_refuses_it(monkeypatch, clients, expected):
@@ -167,10 +172,12 @@ numbered = st.lists(st.one_of(name_piece, placeholders), min_size=1, max_size=4)
 
 @st.composite
 def fleets(draw):
-    """A recipe with one or two fleets, of numbered names, files and subjects (valid or not)."""
-    entries = []
+    """The clients of a recipe with one or two fleets, of numbered names, files and subjects (valid or
+    not), sometimes beside a single entry or a nanomq bridge named like a member; and the nanomq section."""
+    entries, names = [], []
     for _ in range(draw(st.integers(1, 2))):
         name = "d" + draw(numbered)
+        names.append(name)
         fields = [f"name: '{name}'", f"count: {draw(st.integers(1, 130))}"]
         for field_name in ("key_file", "cert_file", "csr_file"):
             if draw(st.booleans()):
@@ -182,13 +189,18 @@ def fleets(draw):
         if draw(st.booleans()):
             fields.append("one_step: true")
         entries.append("  - {" + ", ".join(fields) + "}\n")
-    return "".join(entries)
+    like_a_member = fill_number(draw(st.sampled_from(names)), draw(st.integers(1, 140)))
+    if draw(st.booleans()):
+        entries.insert(draw(st.integers(0, len(entries))), f"  - {{name: '{like_a_member}'}}\n")
+    nanomq = f"nanomq: {{bridge: {{client: '{like_a_member}'}}}}\n" if draw(st.booleans()) else ""
+    return "".join(entries), nanomq
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fleets(), st.sampled_from(["strict", "document"]))
 def test_any_fleet_whole_is_what_each_member_gives(monkeypatch, clients, style):
-    text = RECIPE.format(clients=clients).replace("output: certs\n", f"output: certs\nstyle: {style}\n")
+    clients, nanomq = clients
+    text = RECIPE.format(clients=clients).replace("output: certs\n", f"output: certs\nstyle: {style}\n") + nanomq
     if style == "document":
         text = text.replace(", san: [localhost, 127.0.0.1]", "")
     assert outcome(text, whole=True, monkeypatch=monkeypatch) == outcome(text, whole=False, monkeypatch=monkeypatch)
@@ -218,3 +230,23 @@ def test_a_member_is_found_by_its_name_without_making_the_fleet():
     with pytest.raises(RecipeError, match="no server or client named 'd-121'") as refused:
         recipe.leaf("d-121")
     assert refused.value.details == ["names: broker, d-001 … d-120, e1x1 … e12x12, solo, f1 … f9"]
+
+
+def test_a_fleet_in_the_wrong_is_still_there_for_the_nanomq_section(monkeypatch):
+    """Member 1000 is invalid; members 1 to 999 exist for every other check (found in review: the
+    template path said 'dev-5' was not a client)."""
+    text = RECIPE.format(clients="  - {name: 'dev-{n}', count: 1000, subject: {CN: '" + "x" * 61 + "{n}'}}\n")
+    text += "nanomq: {bridge: {client: dev-5}}\n"
+    whole = outcome(text, whole=True, monkeypatch=monkeypatch)
+    assert whole == outcome(text, whole=False, monkeypatch=monkeypatch)
+    assert whole[0] == "refused" and not any("nanomq" in detail for detail in whole[2]), whole
+
+
+def test_a_name_with_a_huge_number_is_no_member_and_a_fleet_of_one_is_named_once():
+    text = RECIPE.format(clients="  - {name: 'two-{n}', count: 3}\n  - {name: 'one-{n}', count: 1}\n")
+    recipe = parse_recipe(text, Path("/nonexistent/recipes.yaml"))
+    assert find_leaf(recipe.leaves, "two-" + "1" * 5000) is None
+    assert find_leaf(recipe.leaves, "two-03") is None and find_leaf(recipe.leaves, "two-3") == recipe.clients[2]
+    with pytest.raises(RecipeError) as refused:
+        recipe.leaf("two-" + "9" * 5000)
+    assert refused.value.details == ["names: broker, two-1 … two-3, one-1"]
