@@ -16,7 +16,7 @@ from typer.completion import completion_init, install_callback, show_callback
 from typer.core import TyperCommand, TyperGroup
 
 from .commands import COMMAND_MODULES
-from .interrupt import EXIT_INTERRUPTED
+from .interrupt import EXIT_INTERRUPTED, new_run
 from .interrupt import say as say_interrupted
 
 
@@ -153,6 +153,7 @@ def _top_level(
 def main(argv: list[str] | None = None) -> int:
     """Run the typer app (after `entry.main`, which sets up signals and starts build's head start;
     tests call it in-process)."""
+    new_run()
     try:
         app(args=argv, prog_name="openssl-recipes", standalone_mode=True)
     except SystemExit as exc:

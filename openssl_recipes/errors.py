@@ -8,10 +8,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from .interrupt import EXIT_INTERRUPTED  # noqa: F401 - Ctrl-C, defined where start-up can read it cheaply
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # a run that failed: openssl exited non-zero, a check failed
 EXIT_BAD_INPUT = 2  # the recipe, an option or a password reference is wrong
-EXIT_INTERRUPTED = 130  # Ctrl-C (interrupt.EXIT_INTERRUPTED)
 
 
 class RecipesError(Exception):

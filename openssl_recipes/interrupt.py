@@ -43,6 +43,11 @@ def interrupted_by(exc: BaseException | None) -> bool:
     return False
 
 
+def new_run() -> None:
+    """A run of the app begins (`cli.main`; tests make many in one process): nothing said yet."""
+    _said.clear()
+
+
 def say(detail: str = "") -> None:
     """Tell the user the run was interrupted, once: the command's handler says what it stopped; typer
     itself turns an interrupt during its option parsing into a silent 130, which `cli.main` reports."""
