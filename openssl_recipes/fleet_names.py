@@ -17,16 +17,24 @@ def fill_number(text: str, n: int) -> str:
     return FLEET_PATTERN.sub(lambda m: f"{n:0{m.group(2)}d}" if m.group(2) else str(n), text)
 
 
+def read_unvalidated(recipe_file: str | os.PathLike[str]) -> tuple[str, object] | None:
+    """(the recipe's text, its YAML) read before anything heavy is loaded — by a Tab's answer and by
+    `build`'s head start — or None for a file over MAX_RECIPE_BYTES. Raises as open/decode/YAML do."""
+    with open(recipe_file, "rb") as file:  # (not pathlib: neither caller imports it)
+        content = file.read(MAX_RECIPE_BYTES + 1)
+    if len(content) > MAX_RECIPE_BYTES:
+        return None
+    import yaml
+
+    text = content.decode("utf-8")
+    return text, yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def entry_names(recipe_file: str | os.PathLike[str]) -> list[str]:
     """The CA's, the intermediate's and every server's and client's name (each fleet member's), in
     recipe order, as far as the file reads; [] for anything that is not a recipe."""
-    with open(recipe_file, "rb") as file:  # (not pathlib: a Tab's answer does not import it)
-        content = file.read(MAX_RECIPE_BYTES + 1)
-    if len(content) > MAX_RECIPE_BYTES:
-        return []
-    import yaml
-
-    data = yaml.load(content.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    read = read_unvalidated(recipe_file)
+    data = read[1] if read is not None else None
     if not isinstance(data, dict):
         return []
     names = []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 
 from .file_names import RESERVED_PREFIX, file_name_problem  # builtins and re only
+from .fleet_names import read_unvalidated  # builtins and re; PyYAML when it reads
 from .keygen import default_jobs  # builtins only
 
 TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key starts
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys ru
 
 # Only builtins, `file_names` and `keygen` before the first key starts; the rest once they run.
 PRIVATE_PREFIX = f"{RESERVED_PREFIX}.headstart."
-MAX_RECIPE_BYTES = 1 << 20  # larger recipes are fleets: a head start of three keys is noise there
 VALUE_OPTIONS = {"--recipe": "recipe", "-r": "recipe", "--out": "out", "-o": "out", "--openssl": "openssl"}
 VALUE_OPTIONS |= {"--jobs": "jobs", "-j": "jobs", "--templates": "templates"}
 FLAGS = {"--quiet", "-q", "--force", "--new-ca"}
@@ -137,15 +137,10 @@ def _begin(argv: list[str]) -> HeadStart | None:
     if options is None or os.environ.get("_OPENSSL_RECIPES_COMPLETE"):
         return None
     recipe_path = options.get("recipe", "recipes.yaml")
-    if os.stat(recipe_path).st_size > MAX_RECIPE_BYTES:
+    read = read_unvalidated(recipe_path)  # None for a large recipe: a fleet, where three keys are noise
+    if read is None or "password" in read[0]:
         return None
-    with open(recipe_path, encoding="utf-8") as handle:
-        text = handle.read()
-    if "password" in text:
-        return None
-    import yaml
-
-    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = read[1]
     if not isinstance(data, dict):
         return None
     base = os.path.dirname(os.path.realpath(recipe_path))

@@ -121,9 +121,8 @@ class Recipe:
     def secrets(self) -> list[Secret]:
         from .fleet import Fleet, parts_of
 
-        leaves = [
-            part.template if isinstance(part, Fleet) else part for part in parts_of(self.leaves)
-        ]  # a fleet's members share its password
+        # a fleet's members share its template's password: one look per fleet, not per member
+        leaves = [part.template if isinstance(part, Fleet) else part for part in parts_of(self.leaves)]
         found = [e.password for e in (*self.authorities, *leaves) if e.password]
         return list(dict.fromkeys(found))
 
