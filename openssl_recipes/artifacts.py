@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import process
-from .recipe import Secret
+from .entries import Secret
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .broker_schema import NanoMQIn, path_problem
+from .entries import Leaf
 from .errors import UsageError
 from .file_names import CRL_FILE
-from .recipe import Leaf, Recipe
+from .model import Recipe
 
 BROKERS = ("nanomq", "mosquitto", "emqx")
 BLOCKS = ("listener", "bridge")

@@ -13,8 +13,7 @@ import datetime as dt
 import ipaddress
 import re
 from dataclasses import dataclass
-
-from .recipe import KeySpec, San
+from typing import Literal
 
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n(.+?)\r?\n-----END CERTIFICATE-----", re.S)
 PEM_REQUEST = re.compile(
@@ -37,6 +36,28 @@ SUBJECT_ALT_NAME = "2.5.29.17"
 RSA, EC_PUBLIC_KEY, ED25519 = "1.2.840.113549.1.1.1", "1.2.840.10045.2.1", "1.3.101.112"
 CURVES = {"1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384", "1.3.132.0.35": "P-521"}
 GENERAL_NAMES = {0x81: "email", 0x82: "DNS", 0x86: "URI", 0x87: "IP"}  # [1] [2] [6] [7], implicit
+
+KeyType = Literal["rsa", "ec", "ed25519"]
+Curve = Literal["P-256", "P-384", "P-521"]
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    type: KeyType = "rsa"
+    size: int = 2048  # RSA only
+    curve: Curve = "P-256"  # EC only
+
+    def describe(self) -> str:
+        return {"rsa": f"RSA {self.size}", "ec": f"EC {self.curve}", "ed25519": "Ed25519"}[self.type]
+
+
+@dataclass(frozen=True)
+class San:
+    kind: Literal["DNS", "IP", "email", "URI"]
+    value: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
 
 
 class Unreadable(ValueError):

@@ -13,8 +13,9 @@ import ipaddress
 from dataclasses import dataclass
 
 from .artifacts import key_is_encrypted
-from .der import Unreadable, read_certificate
-from .recipe import CertificateAuthority, Leaf, Recipe, San
+from .der import San, Unreadable, read_certificate
+from .entries import CertificateAuthority, Leaf
+from .model import Recipe
 from .subject import SUBJECT_FIELDS
 
 DAYS_TOLERANCE = 1.0  # days; a certificate's validity is its notAfter - notBefore

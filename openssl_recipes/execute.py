@@ -15,25 +15,20 @@ import os
 import queue
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import process, workspace
+from .children import child_environment
 from .errors import Interrupted, RunError
-from .openssl import child_environment
+from .file_names import CA_CONFIG, CA_DATABASE, CA_DIR, LEGACY_CA_FILES
 from .script import command_line
 from .secrets import mask
-from .steps import Step
+from .steps import NewFile, Step
 
-
-@dataclass(frozen=True)
-class NewFile:
-    """A file a command writes itself before its steps (a configuration, an empty database)."""
-
-    content: str
-    mode: int = 0o644
-    replace: bool = True  # False: written only when absent (a database openssl then keeps)
+if TYPE_CHECKING:
+    from .lifecycle import Work
 
 
 def run_steps(
@@ -56,6 +51,27 @@ def run_steps(
                 (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
                 workspace.write_atomically(folder / name, new.content, new.mode)
         execute(folder, steps, range(len(steps)), env, secret_values, jobs)
+
+
+def run_work(work: Work) -> None:
+    """Run a lifecycle command's work: its files, then its steps."""
+    folder = work.recipe.output_dir
+    if any(name.startswith(f"{CA_DIR}/") for name in work.files):
+        _move_legacy_database(folder)
+    run_steps(folder, work.steps, work.secret_values, work.recipe.secret_names(), work.files)
+
+
+def _move_legacy_database(folder: Path) -> None:
+    """Earlier versions kept the CA database beside the certificates: move it into CA_DIR once."""
+    legacy = [name for name in LEGACY_CA_FILES if (folder / name).is_file() and not (folder / name).is_symlink()]
+    if not legacy or (folder / CA_DATABASE).exists():
+        return
+    (folder / CA_DIR).mkdir(mode=0o700, exist_ok=True)
+    for name in legacy:
+        if name == Path(CA_CONFIG).name:
+            (folder / name).unlink()  # ours, and written again below with the new paths
+        else:
+            os.replace(folder / name, folder / CA_DIR / name)
 
 
 def execute(

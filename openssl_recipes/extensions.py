@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from .entries import Leaf
 from .fleet import Fleet, parts_of
-from .recipe import Leaf, Recipe
+from .model import Recipe
 
 
 def leaf_extensions(leaf: Leaf) -> tuple[str, str, tuple[str, ...]]:

@@ -10,6 +10,7 @@ import re
 
 CONFIG_FILE_NAME = "openssl-recipes.cnf"  # the extension file the strict style writes
 RESERVED_PREFIX = ".openssl-recipes"  # lock file and other private files
+PRIVATE_PREFIX = f"{RESERVED_PREFIX}.headstart."  # + the pid: the folder a head start's keys are made in
 FILE_NAME = re.compile(r"^[A-Za-z0-9_@+][A-Za-z0-9._@+-]*$")  # no leading "-": openssl and the shell would read an option
 MAX_FILE_NAME = 200
 

@@ -16,31 +16,10 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
-from .fleet_names import FLEET_PATTERN
-from .recipe import Leaf
+from .entries import Leaf
+from .numbering import FLEET_PATTERN, number_format
 
 NUMBERED_FIELDS = ("name", "key_file", "csr_file", "cert_file", "chain_file")
-
-
-def number_format(text: str) -> str:
-    """`text` as a `str.format` template of the member's number: `.format(n)` is `fill_number(text, n)`."""
-    pieces, last = [], 0
-    for match in FLEET_PATTERN.finditer(text):
-        pieces.append(text[last : match.start()].replace("{", "{{").replace("}", "}}"))
-        pieces.append(f"{{0:0{match.group(2)}d}}" if match.group(2) else "{0}")
-        last = match.end()
-    pieces.append(text[last:].replace("{", "{{").replace("}", "}}"))
-    return "".join(pieces)
-
-
-def representatives(count: int) -> list[int]:
-    """The first member of each digit count (1, 10, 100, …) and the last: where a member that is
-    invalid for its length shows first, and the member with the most digits."""
-    found, n = [], 1
-    while n <= count:
-        found.append(n)
-        n *= 10
-    return sorted({*found, count})
 
 
 class Fleet:

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from .entries import CertificateAuthority, Leaf, Role
 from .errors import Loc
-from .fleet import Fleet, representatives
-from .fleet_names import FLEET_PATTERN, fill_number
-from .recipe import CertificateAuthority, Leaf, Role
+from .fleet import Fleet
+from .numbering import FLEET_PATTERN, fill_number, representatives
 from .recipe_files import ENTRY_FILES
 from .recipe_schema import LeafIn, problems_of
 

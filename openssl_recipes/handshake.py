@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .recipe import Leaf, Recipe
+from .entries import Leaf
+from .model import Recipe
 
 Outcome = Literal["accepted", "refused", "server not trusted"]  # the last: our client refused the server
 
@@ -199,9 +200,10 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
 def foreign_client(scratch: Path, openssl: str) -> Identity:
     """A CA and client certificate that have nothing to do with the recipe, made by this tool (a
     recipe built in memory: no YAML, the same planner and executor as any build)."""
+    from .der import KeySpec
+    from .entries import CertificateAuthority, Leaf
     from .openssl import probe
     from .plan import build_plan
-    from .recipe import CertificateAuthority, KeySpec, Leaf
     from .runner import BuildOptions, build
 
     key = KeySpec(type="ec")

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 
-from .file_names import RESERVED_PREFIX, file_name_problem  # builtins and re only
-from .fleet_names import read_unvalidated  # builtins and re; PyYAML when it reads
-from .keygen import default_jobs  # builtins only
+from .children import default_jobs  # builtins only
+from .file_names import PRIVATE_PREFIX, file_name_problem  # builtins and re only
+from .peek import read_unvalidated  # builtins and re; PyYAML when it reads
 
 TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key starts
 if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys run)
@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys ru
     from .process import Result, Running
 
 # Only builtins, `file_names` and `keygen` before the first key starts; the rest once they run.
-PRIVATE_PREFIX = f"{RESERVED_PREFIX}.headstart."
 VALUE_OPTIONS = {"--recipe": "recipe", "-r": "recipe", "--out": "out", "-o": "out", "--openssl": "openssl"}
 VALUE_OPTIONS |= {"--jobs": "jobs", "-j": "jobs", "--templates": "templates"}
 FLAGS = {"--quiet", "-q", "--force", "--new-ca"}
@@ -109,26 +108,6 @@ class begun:
             head.close()
 
 
-def remove_stale(folder: Path) -> None:
-    """Private folders of builds that were killed (their process is gone)."""
-    import shutil
-
-    for path in folder.glob(f"{PRIVATE_PREFIX}*"):
-        pid = path.name.removeprefix(PRIVATE_PREFIX)
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # -- the guess ------------------------------------------------------------------------------------
 
 
@@ -156,7 +135,7 @@ def _begin(argv: list[str]) -> HeadStart | None:
 def _start(keys: list[tuple[str, ...]], folder: str) -> HeadStart | None:
     import subprocess
 
-    from .keygen import child_environment
+    from .children import child_environment
 
     missing = []
     parent = folder
@@ -260,7 +239,7 @@ def _build_options(argv: list[str]) -> dict[str, str] | None:
 def _first_keys(data: dict, command: str, folder: str):
     """The plain keys the plan would make first, in plan order, whose files (and, for a CA, whose
     certificate) do not exist yet."""
-    from .keygen import key_argv
+    from .keys import key_argv
 
     defaults = data.get("defaults") or {}
     authorities = [(data.get("ca") or {}, "ca"), *([(data["intermediate"], "intermediate")] if data.get("intermediate") else [])]

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from .broker_schema import host_problem
 from .errors import UsageError
+from .numbering import FLEET_PATTERN, MAX_FLEET, fill_number
 from .recipe_json_schema import SHIPPED
-from .recipe_schema import ENTRY_NAME, ENV_NAME, FLEET_PATTERN, MAX_FLEET, fill_number
+from .recipe_schema import ENTRY_NAME, ENV_NAME
 from .sans import parse_san
 
 SCENARIOS = {

@@ -1,26 +1,20 @@
-"""Life after day one: inspect, export, renew, revoke. Each command that changes files is a `Work`:
-the files the tool writes itself, then steps run by the one executor (`execute.run_steps`), printed by
+"""Life after day one, planned: export, revoke, crl. Each command that changes files is a `Work`: the
+files the tool writes itself, then steps run by the one executor (`execute.run_work`), printed by
 `--dry-run` exactly as they run.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import process
-from .artifacts import Inspector
+from .entries import CertificateAuthority, Leaf, Secret
 from .errors import UsageError
-from .execute import NewFile, run_steps
-from .file_names import CA_CONFIG, CA_DATABASE, CA_DIR, CRL_FILE, CRL_NUMBER, LEGACY_CA_FILES, export_files
-from .openssl import child_environment
-from .recipe import CertificateAuthority, Leaf, Recipe, Secret
+from .file_names import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, export_files
+from .model import Recipe
 from .script import step_line
-from .steps import Step
+from .steps import NewFile, Step
 
 
 @dataclass
@@ -43,25 +37,6 @@ class Work:
             out.append(write if new.replace else f"test -e {shlex.quote(name)} || {write}")
         return out + [step_line(step) for step in self.steps]
 
-    def run(self) -> None:
-        folder = self.recipe.output_dir
-        if any(name.startswith(f"{CA_DIR}/") for name in self.files):
-            _move_legacy_database(folder)
-        run_steps(folder, self.steps, self.secret_values, self.recipe.secret_names(), self.files)
-
-
-def _move_legacy_database(folder: Path) -> None:
-    """Earlier versions kept the CA database beside the certificates: move it into CA_DIR once."""
-    legacy = [name for name in LEGACY_CA_FILES if (folder / name).is_file() and not (folder / name).is_symlink()]
-    if not legacy or (folder / CA_DATABASE).exists():
-        return
-    (folder / CA_DIR).mkdir(mode=0o700, exist_ok=True)
-    for name in legacy:
-        if name == Path(CA_CONFIG).name:
-            (folder / name).unlink()  # ours, and written again below with the new paths
-        else:
-            os.replace(folder / name, folder / CA_DIR / name)
-
 
 def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
     for ca in recipe.authorities:
@@ -72,106 +47,6 @@ def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
 
 def _passin(secret: Secret | None) -> list[str]:
     return ["-passin", f"env:{secret.env_name}"] if secret else []
-
-
-# -- show --------------------------------------------------------------------------------------------
-
-
-def show(recipe: Recipe, openssl: str, names: list[str], now: dt.datetime | None = None) -> str:
-    folder = recipe.output_dir
-    now = now or dt.datetime.now(dt.UTC)
-    entries = [entry(recipe, n) for n in names] if names else [*recipe.authorities, *recipe.leaves]
-    env = child_environment(recipe.secret_names())  # a read-only command: no child sees a password
-    inspector = Inspector(openssl, folder, env)
-    revoked = revocations(folder)
-    blocks = []
-    for item in entries:
-        role = getattr(item, "role", "ca" if item is recipe.ca else "intermediate")
-        if not (folder / item.cert_file).exists():
-            blocks.append(f"{item.cert_file} ({role}): missing — run `openssl-recipes build`")
-            continue
-        result = process.run(
-            (
-                openssl,
-                "x509",
-                "-in",
-                item.cert_file,
-                "-noout",
-                "-nameopt",
-                "utf8,sep_comma_plus_space",
-                "-subject",
-                "-issuer",
-                "-serial",
-                "-fingerprint",
-                "-sha256",
-                "-ext",
-                "subjectAltName",
-                "-text",
-                "-certopt",
-                "no_header,no_version,no_serial,no_signame,no_validity,no_subject,no_issuer,no_extensions,no_sigdump,no_aux",
-            ),
-            cwd=folder,
-            env=env,
-        )
-        text = result.stdout_text()
-        fields = dict(
-            line.split("=", 1) for line in text.splitlines() if re.match(r"^(subject|issuer|serial|sha256 Fingerprint)=", line)
-        )
-        sans = re.search(r"X509v3 Subject Alternative Name:\s*\n\s*(.+)", text)
-        algorithm = re.search(r"Public Key Algorithm: (\S+)", text)
-        bits = re.search(r"\((\d+) bit\)", text)
-        curve = re.search(r"NIST CURVE: (\S+)", text)
-        key = (algorithm.group(1) if algorithm else "?").replace("rsaEncryption", "RSA").replace("id-ecPublicKey", "EC")
-        key += f" {curve.group(1)}" if curve else (f" {bits.group(1)} bits" if bits and key == "RSA" else "")
-        dates = inspector.validity(item.cert_file)
-        valid = "unreadable"
-        if dates:
-            left = (dates[1] - now).days
-            state = f"{left} days left" if left >= 0 else f"EXPIRED {-left} days ago"
-            valid = f"{dates[0]:%Y-%m-%d} → {dates[1]:%Y-%m-%d} ({state})"
-        blocks.append(
-            "\n".join(
-                [
-                    f"{item.cert_file} ({role} {item.name})",
-                    f"  subject   {fields.get('subject', '?')}",
-                    f"  issuer    {fields.get('issuer', '?')}",
-                    f"  SANs      {sans.group(1).strip() if sans else '—'}",
-                    f"  key       {key} ({item.key_file})",
-                    f"  serial    {fields.get('serial', '?')}",
-                    f"  valid     {valid}",
-                    f"  sha256    {fields.get('sha256 Fingerprint', '?')}",
-                    *(
-                        [f"  REVOKED   {revoked[fields.get('serial', '').upper()]}"]
-                        if fields.get("serial", "").upper() in revoked
-                        else []
-                    ),
-                ]
-            )
-        )
-    return "\n\n".join(blocks) + "\n"
-
-
-def revocations(folder: Path) -> dict[str, str]:
-    """Serial (hex, upper case) → when and why, from the CA database `revoke` keeps (index.txt)."""
-    for database in (folder / CA_DATABASE, folder / LEGACY_CA_FILES[1]):  # the legacy place until first moved
-        try:
-            lines = database.read_text(encoding="utf-8").splitlines()
-            break
-        except (OSError, UnicodeDecodeError):
-            continue
-    else:
-        return {}
-    found = {}
-    for line in lines:
-        fields = line.split("\t")
-        if len(fields) >= 4 and fields[0] == "R":
-            when, _, reason = fields[2].partition(",")
-            try:
-                date = dt.datetime.strptime(when, "%y%m%d%H%M%SZ").strftime("%Y-%m-%d")
-            except ValueError:
-                date = when
-            found[fields[3].upper()] = f"on {date}" + (f" ({reason})" if reason else "") + f", listed in {CRL_FILE} by crl"
-    return found
 
 
 # -- export ------------------------------------------------------------------------------------------
@@ -208,27 +83,6 @@ def export(
         parts = (leaf.cert_file, *chain, recipe.ca.cert_file)
         work.steps.append(Step(("cat", *parts), "bundle", leaf.name, parts, (fullchain_file,)))
     return work
-
-
-# -- renew -------------------------------------------------------------------------------------------
-
-
-def due_for_renewal(
-    recipe: Recipe, openssl: str, names: list[str], within_days: int, now: dt.datetime | None = None
-) -> list[tuple[Leaf, dt.datetime | None]]:
-    """The named leaves, whatever their expiry (naming an entry asks for it); without names, the leaves
-    whose certificate expires within `within_days` (or is unreadable)."""
-    now = now or dt.datetime.now(dt.UTC)
-    leaves = [recipe.leaf(n) for n in names] if names else list(recipe.leaves)
-    inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
-    due = []
-    for leaf in leaves:
-        if not (recipe.output_dir / leaf.cert_file).exists():
-            continue  # not issued yet: that is `build`'s job
-        dates = inspector.validity(leaf.cert_file)
-        if names or dates is None or dates[1] - now <= dt.timedelta(days=within_days):
-            due.append((leaf, dates[1] if dates else None))
-    return due
 
 
 # -- revocation ---------------------------------------------------------------------------------------

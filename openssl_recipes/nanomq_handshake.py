@@ -23,9 +23,10 @@ from pathlib import Path
 
 from . import mqtt
 from .conf import listener_verification, nanomq_leaves, render_conf
+from .entries import Leaf
 from .handshake import NO_NAMES, Case, Identity, Outcome, load_identity, server_names
+from .model import Recipe
 from .nanomq_broker import CONNACK_RACE, BrokerFailed, NanoMQ, free_ports, harness_conf, listening, running_nanomq, short
-from .recipe import Leaf, Recipe
 
 LISTENER = "NanoMQ listener"
 

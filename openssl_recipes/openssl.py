@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import process
+from .children import child_environment
 from .errors import OpensslError
-from .keygen import NO_SYSTEM_CAS, child_environment  # noqa: F401 - where every command takes them from
 
 
 @dataclass(frozen=True)

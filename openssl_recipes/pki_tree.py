@@ -11,9 +11,10 @@ import datetime as dt
 from itertools import groupby
 
 from .artifacts import Inspector
+from .children import child_environment
 from .der import CertificateFacts, Unreadable, read_certificate
-from .openssl import child_environment
-from .recipe import CertificateAuthority, Leaf, Recipe
+from .entries import CertificateAuthority, Leaf
+from .model import Recipe
 
 
 def pki_tree(recipe: Recipe, openssl: str, show_all: bool = False, now: dt.datetime | None = None):  # noqa: ANN201 - rich.tree.Tree

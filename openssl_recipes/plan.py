@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .der import KeySpec
+from .entries import CertificateAuthority, Leaf, Secret
 from .extensions import extension_file, leaf_sections, section_name
 from .file_names import CONFIG_FILE_NAME
-from .fleet import Fleet, parts_of, representatives
-from .keygen import key_argv
+from .fleet import Fleet, parts_of
+from .keys import key_argv
+from .model import Recipe
+from .numbering import representatives
 from .openssl import Openssl
-from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Secret
 from .steps import Plan, StampedSteps, Step
 from .subject import needs_utf8, subj_argument
 

@@ -50,7 +50,7 @@ def _completes_an_entry(args: list[str]) -> bool:
 
 
 def _entry_names(recipe_file: str, incomplete: str) -> list[str]:
-    from .fleet_names import entry_names
+    from .peek import entry_names
 
     try:
         names = entry_names(recipe_file)

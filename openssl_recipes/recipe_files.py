@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .entries import CertificateAuthority, Leaf, Style
 from .errors import Loc, Problem, loc_text
 from .file_names import CONFIG_FILE_NAME, LIFECYCLE_FILES, export_files, file_name_problem
 from .fleet import Fleet, Leaves
-from .fleet_names import FLEET_PATTERN
-from .recipe import CertificateAuthority, Leaf, Style
+from .numbering import FLEET_PATTERN
 
 ENTRY_FILES = ("key_file", "csr_file", "cert_file", "chain_file")
 

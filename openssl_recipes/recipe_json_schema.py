@@ -18,7 +18,8 @@ DIGEST_PATTERN = "^[Ss][Hh][Aa]-?(256|384|512)$"
 
 def recipe_json_schema() -> dict[str, Any]:
     from .broker_schema import DURATION
-    from .recipe_schema import ENV_NAME, MAX_FLEET, RecipeIn
+    from .numbering import MAX_FLEET
+    from .recipe_schema import ENV_NAME, RecipeIn
 
     schema = RecipeIn.model_json_schema()
     defs = schema["$defs"]

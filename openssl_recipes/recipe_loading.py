@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .errors import Problem, RecipeError
-from .recipe import Recipe
+from .model import Recipe
 from .recipe_rules import resolve
 from .recipe_schema import RecipeIn, problems_of
 from .yaml_source import Locate

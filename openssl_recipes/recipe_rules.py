@@ -13,11 +13,14 @@ import re
 from pathlib import Path
 
 from .broker_schema import cross_check
+from .der import KeySpec, San
+from .entries import CertificateAuthority, Leaf, Role, Secret
 from .errors import Loc, Problem, format_loc, loc_text
 from .file_names import file_name_problem
 from .fleet import Fleet, Leaves, leaves_of
 from .fleet_rules import members, whole
-from .recipe import CertificateAuthority, KeySpec, Leaf, Recipe, Role, San, Secret
+from .keys import request_key_problem
+from .model import Recipe
 from .recipe_files import ENTRY_FILES, files_and_names_problems
 from .recipe_schema import (
     ENTRY_NAME,
@@ -32,7 +35,6 @@ from .recipe_schema import (
     subject_value_problem,
 )
 from .sans import is_host_name, is_ip, parse_san
-from .signing_rules import request_key_problem
 from .subject import SUBJECT_FIELDS
 
 

@@ -12,9 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .broker_schema import NanoMQIn
+from .entries import Curve, KeyType, Style
 from .errors import Loc, Problem
-from .fleet_names import FLEET_PATTERN, MAX_FLEET, fill_number  # noqa: F401 - part of the schema's vocabulary
-from .recipe import Curve, KeyType, Style
+from .numbering import FLEET_PATTERN, MAX_FLEET, fill_number  # noqa: F401 - part of the schema's vocabulary
 from .sans import san_problem
 from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
 

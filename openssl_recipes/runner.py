@@ -14,18 +14,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from . import workspace
 from .artifacts import Inspector, Verdict
+from .children import child_environment, default_jobs
+from .entries import CertificateAuthority, Leaf
 from .errors import RunError, UsageError
 from .execute import execute
 from .file_names import RESERVED_PREFIX
-from .headstart import HeadStart, remove_stale
-from .keygen import default_jobs
-from .openssl import child_environment
 from .process import Result
-from .recipe import CertificateAuthority, Leaf
 from .steps import Plan, Step
 
 
@@ -52,13 +50,24 @@ class BuildReport:
 
 
 LinePrinter = Callable[[str], None]
+
+
+class Prestarted(Protocol):
+    """Key steps already running for this build (`startup.headstart`): each adopted only where it is
+    exactly a step the plan runs (argv, folder, environment); the rest stopped once the build decides."""
+
+    def adopt(self, argv: tuple[str, ...], folder: Path, env: dict[str, str]) -> Callable[[], Result] | None: ...
+
+    def stop_the_rest(self) -> None: ...
+
+
 LIST_LIMIT = 60  # above this many files, print the summary only
 
 
 def build(
-    plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: LinePrinter = print, head: HeadStart | None = None
+    plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: LinePrinter = print, head: Prestarted | None = None
 ) -> BuildReport:
-    """Run the plan; `head`: keys already started for it (`headstart`), adopted where they fit."""
+    """Run the plan; `head`: keys already started for it, adopted where they fit."""
     started = time.monotonic()
     folder = plan.output_dir
     writes = sorted({name for step in plan.steps for name in step.outputs} | set(plan.files))
@@ -98,7 +107,7 @@ def build(
     return report
 
 
-def _adopted(head: HeadStart, plan: Plan, to_run: list[int], env: dict[str, str]) -> dict[int, Callable[[], Result]]:
+def _adopted(head: Prestarted, plan: Plan, to_run: list[int], env: dict[str, str]) -> dict[int, Callable[[], Result]]:
     """The key steps to run that the head start already runs exactly (argv, environment), for files
     still absent; the rest of the head start is stopped."""
     adopted = {}
@@ -230,7 +239,7 @@ def _remove_leftovers(folder: Path, plan: Plan) -> None:
     `root-key.srl`, is not the tool's to judge."""
     for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
         path.unlink(missing_ok=True)
-    remove_stale(folder)
+    workspace.remove_stale_private_folders(folder)
     serials = {name for step in plan.steps for name in step.outputs[1:] if name.endswith(".srl")}
     for path in (folder / name for name in sorted(serials)):
         if not path.is_file() or path.is_symlink():

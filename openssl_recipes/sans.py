@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .recipe import San
+from .der import San
 
 DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 LOOKS_LIKE_IPV4 = re.compile(r"^[0-9.]+$")

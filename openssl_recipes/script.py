@@ -12,9 +12,8 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
-from .fleet import number_format, representatives
-from .fleet_names import fill_number
-from .recipe import Secret
+from .entries import Secret
+from .numbering import fill_number, number_format, representatives
 from .steps import Plan, StampedSteps, Step
 
 

@@ -9,8 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from .entries import Secret
 from .errors import UsageError
-from .recipe import Secret
 
 MAX_PASSWORD_BYTES = 1024  # measured with OpenSSL 3.0: 1024 opens again, 1025 is cut when read back
 

@@ -10,15 +10,24 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from .fleet import number_format
-from .fleet_names import FLEET_PATTERN
+from .entries import Secret
+from .model import Recipe
+from .numbering import FLEET_PATTERN, number_format
 from .openssl import Openssl
-from .recipe import Recipe, Secret
 
 # bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl, p12: the lifecycle commands
 StepKind = Literal["key", "csr", "cert", "bundle", "revoke", "crl", "p12"]
 MODES: dict[str, int | None] = {"csr": 0o644, "cert": 0o644, "bundle": 0o644, "crl": 0o644, "p12": 0o600}  # key: 0600 by umask
 IN_PLACE = {"revoke", "crl", "p12"}  # openssl replaces these only once it has them whole: a failure keeps the old one
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file a command writes itself before its steps (a configuration, an empty database)."""
+
+    content: str
+    mode: int = 0o644
+    replace: bool = True  # False: written only when absent (a database openssl then keeps)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from . import mbedtls_check, process
 from .artifacts import Inspector, key_is_encrypted
+from .children import child_environment
 from .conf import used_by_nanomq
-from .openssl import child_environment
-from .recipe import CertificateAuthority, Leaf, Recipe, Secret
+from .entries import CertificateAuthority, Leaf, Secret
+from .model import Recipe
 from .verify_report import COLUMNS, Check, Report, Row
 
 APPLE_MAX_DAYS = 825

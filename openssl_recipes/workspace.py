@@ -14,7 +14,7 @@ from typing import Iterator
 
 from . import process
 from .errors import UsageError
-from .file_names import CONFIG_FILE_NAME, RESERVED_PREFIX
+from .file_names import CONFIG_FILE_NAME, PRIVATE_PREFIX, RESERVED_PREFIX
 
 LOCK_NAME = f"{RESERVED_PREFIX}.lock"
 BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller
@@ -146,3 +146,23 @@ def concatenate(folder: Path, parts: tuple[str, ...] | list[str], target: str) -
     """`cat parts > target`, atomically (certificate bundles and chains)."""
     text = "".join((folder / name).read_text(encoding="ascii") for name in parts)
     write_atomically(folder / target, text, 0o644)
+
+
+def remove_stale_private_folders(folder: Path) -> None:
+    """Private folders of head starts whose build was killed (their process is gone)."""
+    import shutil
+
+    for path in folder.glob(f"{PRIVATE_PREFIX}*"):
+        pid = path.name.removeprefix(PRIVATE_PREFIX)
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -103,7 +103,7 @@ def test_the_listing_shows_what_each_command_says_of_itself():
 
 def test_completion_reads_names_as_the_recipe_does_fleets_included(tmp_path):
     """Completion reads names without validating (fast on every Tab): the same names as the loader's."""
-    from openssl_recipes.fleet_names import entry_names
+    from openssl_recipes.peek import entry_names
     from openssl_recipes.recipe_loading import load_recipe
 
     text = SMALL_RECIPE + "  - {name: 'dev-{n:03d}', count: 12, subject: {CN: 'dev {n}'}}\n"

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from openssl_recipes import recipe_rules
 from openssl_recipes.errors import RecipeError
-from openssl_recipes.fleet import Fleet, Leaves, find_leaf, number_format, parts_of
-from openssl_recipes.fleet_names import fill_number
+from openssl_recipes.fleet import Fleet, Leaves, find_leaf, parts_of
+from openssl_recipes.numbering import fill_number, number_format
 from openssl_recipes.openssl import Openssl
 from openssl_recipes.plan import build_plan
 from openssl_recipes.recipe_loading import parse_recipe

@@ -118,9 +118,10 @@ def test_the_private_folder_of_a_killed_build_is_removed_by_the_next(tmp_path):
 
 
 def test_the_head_start_names_its_folder_as_the_tool_names_its_own_files():
-    from openssl_recipes.file_names import RESERVED_PREFIX
+    from openssl_recipes.file_names import PRIVATE_PREFIX, file_name_problem
 
-    assert headstart.RESERVED_PREFIX == RESERVED_PREFIX  # cleaned up by the next build, never a recipe's file
+    assert headstart.PRIVATE_PREFIX is PRIVATE_PREFIX  # the one the next build cleans up after a killed one
+    assert file_name_problem(f"{PRIVATE_PREFIX}123") is not None  # never a recipe's file
 
 
 @pytest.mark.parametrize("moment", ["starting", "adopted"])

@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openssl_recipes.artifacts import Inspector
+from openssl_recipes.children import child_environment
 from openssl_recipes.conf import insert_blocks
+from openssl_recipes.entries import Secret
 from openssl_recipes.errors import RunError
 from openssl_recipes.execute import _dependencies, execute
-from openssl_recipes.openssl import child_environment, probe
+from openssl_recipes.openssl import probe
 from openssl_recipes.plan import build_plan
-from openssl_recipes.recipe import Secret
 from openssl_recipes.recipe_loading import parse_recipe
 from openssl_recipes.runner import BuildOptions, build, decide
 from openssl_recipes.steps import Step

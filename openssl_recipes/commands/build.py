@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..keygen import default_jobs
+from ..children import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
 
 JobsOption = Annotated[

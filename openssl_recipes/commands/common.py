@@ -16,8 +16,8 @@ from ..interrupt import interrupted_by
 from ..interrupt import say as say_interrupted
 
 if TYPE_CHECKING:
+    from ..model import Recipe
     from ..openssl import Openssl
-    from ..recipe import Recipe
 
 RecipeOption = Annotated[Path, typer.Option("--recipe", "-r", help="The recipe file.", show_default=True)]
 OutOption = Annotated[
@@ -91,7 +91,7 @@ def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidde
 def entry_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion: the names of the recipe's entries (the --recipe given so far, else recipes.yaml),
     read without validating it (fleet_names)."""
-    from ..fleet_names import entry_names as read_names
+    from ..peek import entry_names as read_names
 
     try:
         names = read_names(Path(ctx.params.get("recipe_file") or DEFAULT_RECIPE))

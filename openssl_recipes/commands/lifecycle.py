@@ -26,12 +26,14 @@ class Reason(StrEnum):
     affiliationChanged = "affiliationChanged"
 
 
-def _perform(action, dry_run: bool) -> None:  # noqa: ANN001 - lifecycle.Action, imported lazily
+def _perform(work, dry_run: bool) -> None:  # noqa: ANN001 - lifecycle.Work, imported lazily
     if dry_run:
-        for line in action.lines():
+        for line in work.lines():
             typer.echo(line)
     else:
-        action.run()
+        from ..execute import run_work
+
+        run_work(work)
 
 
 def register(app: typer.Typer) -> None:
@@ -61,7 +63,7 @@ def register(app: typer.Typer) -> None:
             wide = None if sys.stdout.isatty() else 1000  # a pipe or a file: whole lines, no colour
             Console(width=wide, soft_wrap=True).print(pki_tree(recipe, find_openssl(openssl, recipe).command, show_all))
             return 0
-        from ..lifecycle import show
+        from ..show import show
 
         typer.echo(show(recipe, find_openssl(openssl, recipe).command, names or []), nl=False)
         return 0
@@ -87,8 +89,8 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Bundle a certificate for software that wants PKCS#12 or a full-chain PEM."""
+        from ..entries import Secret
         from ..lifecycle import export
-        from ..recipe import Secret
         from ..secrets import resolve
 
         recipe = load(recipe_file, out, warn=False)
@@ -158,8 +160,8 @@ def register(app: typer.Typer) -> None:
         """Re-issue the named certificates, or without names those that expire within --within days
         (same key unless --rekey); the previous certificate (and key) is kept as NAME.<time>.bak."""
         from ..errors import UsageError
-        from ..lifecycle import due_for_renewal
         from ..plan import build_plan
+        from ..renew import due_for_renewal
         from ..runner import BuildOptions, build
         from ..script import step_line
         from ..secrets import resolve

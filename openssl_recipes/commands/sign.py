@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..keygen import default_jobs
+from ..children import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
 
 
@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
         from ..errors import UsageError
         from ..execute import run_steps
         from ..secrets import resolve
-        from ..signing import already_signed, request_leaf, sign_work
+        from ..sign_plan import sign_work
+        from ..sign_requests import already_signed, request_leaf
 
         if (csr is None) == (csr_dir is None):
             raise UsageError("give --csr FILE or --csr-dir DIR (one of them)")

@@ -1,20 +1,14 @@
-"""How a fleet numbers its members (`{n}`, `{n:04d}`), and the names of a recipe's entries read without
-validating the recipe: shell completion asks for them on every Tab, where loading pydantic and the
-schema would cost most of the answer's time."""
+"""The recipe read before anything heavy is loaded, without validating it: shell completion asks for
+the entries' names on every Tab, and `build`'s head start guesses its first keys from it, where loading
+pydantic and the schema would cost most of the answer's time."""
 
 from __future__ import annotations
 
 import os
-import re
 
-FLEET_PATTERN = re.compile(r"\{n(?::(0?)(\d{1,2})d)?\}")
-MAX_FLEET = 100_000
+from .numbering import FLEET_PATTERN, MAX_FLEET, fill_number
+
 MAX_RECIPE_BYTES = 1 << 20
-
-
-def fill_number(text: str, n: int) -> str:
-    """A fleet member's `text`: `{n}` / `{n:04d}` replaced by its number."""
-    return FLEET_PATTERN.sub(lambda m: f"{n:0{m.group(2)}d}" if m.group(2) else str(n), text)
 
 
 def read_unvalidated(recipe_file: str | os.PathLike[str]) -> tuple[str, object] | None:
