@@ -23,7 +23,7 @@ help:
 	@echo "make handshake  live mutual-TLS check on 127.0.0.1 (and in your NanoMQ when one is found)"
 	@echo "make test       run the whole test suite (real openssl, mosquitto, NanoMQ, Go, mbedTLS)"
 	@echo "make test-fast  the tests not marked slow, on two workers (about 45 s)"
-	@echo "make lint       ruff"
+	@echo "make lint       ruff (lint and format) and import-linter (the folders' layers)"
 	@echo "make bench      each performance target beside its figure (bench/run.py)"
 	@echo "make clean      remove the generated certificates (only the recipe's files)"
 
@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml
 
 # The package's bytecode, written even where PYTHONDONTWRITEBYTECODE is set (an editable install
 # otherwise compiles every module on every run: ~30 ms of each start-up, measured)
-$(VENV)/.compiled: $(VENV)/.installed $(wildcard openssl_recipes/*.py openssl_recipes/commands/*.py)
+$(VENV)/.compiled: $(VENV)/.installed $(shell find openssl_recipes -name "*.py")
 	@$(BIN)/python -m compileall -q openssl_recipes >/dev/null
 	@touch $@
 
@@ -65,6 +65,8 @@ test-fast: $(VENV)/.compiled
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check openssl_recipes tests bench
+	$(BIN)/ruff format --check openssl_recipes tests bench
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.compiled
 	$(BIN)/python bench/run.py

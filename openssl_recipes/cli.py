@@ -16,8 +16,8 @@ from typer.completion import completion_init, install_callback, show_callback
 from typer.core import TyperCommand, TyperGroup
 
 from .commands import COMMAND_MODULES
-from .interrupt import EXIT_INTERRUPTED, new_run
-from .interrupt import say as say_interrupted
+from .core.interrupt import EXIT_INTERRUPTED, new_run
+from .core.interrupt import say as say_interrupted
 
 
 def registered(module_name: str) -> typer.Typer:

@@ -16,10 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     if (reply := _without_typer(sys.argv[1:] if argv is None else argv)) is not None:
         sys.stdout.write(reply)
         return 0
-    from .interrupt import EXIT_INTERRUPTED, install, interrupted_by, say
+    from .core.interrupt import EXIT_INTERRUPTED, install, interrupted_by, say
 
     install()
-    from .headstart import begun
+    from .startup.headstart import begun
 
     try:
         with begun(sys.argv[1:] if argv is None else argv):
@@ -53,9 +53,9 @@ def _without_typer(argv: list[str]) -> str | None:
     """typer's own answer to a Tab or to the top-level `--help`, when known without loading it."""
     if "_OPENSSL_RECIPES_COMPLETE" in os.environ:
         from .commands import COMMAND_MODULES
-        from .quick_completion import answer
+        from .startup.completion import answer
 
         return answer(os.environ, list(COMMAND_MODULES))
-    from .help_text import quick_help
+    from .startup.help import quick_help
 
     return quick_help(argv)

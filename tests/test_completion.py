@@ -103,8 +103,8 @@ def test_the_listing_shows_what_each_command_says_of_itself():
 
 def test_completion_reads_names_as_the_recipe_does_fleets_included(tmp_path):
     """Completion reads names without validating (fast on every Tab): the same names as the loader's."""
-    from openssl_recipes.peek import entry_names
-    from openssl_recipes.recipe_loading import load_recipe
+    from openssl_recipes.recipe.load import load_recipe
+    from openssl_recipes.startup.peek import entry_names
 
     text = SMALL_RECIPE + "  - {name: 'dev-{n:03d}', count: 12, subject: {CN: 'dev {n}'}}\n"
     path = write_recipe(tmp_path, text.replace("ca:\n", "ca:\n  name: root\n"))
@@ -160,7 +160,7 @@ def test_a_quick_answer_is_typers_answer(tmp_path, recipe):
     """Each request answered before typer loads gets, byte for byte, what typer itself prints; the
     others are left to typer (and still get its answer)."""
     from openssl_recipes.commands import COMMAND_MODULES
-    from openssl_recipes.quick_completion import answer
+    from openssl_recipes.startup.completion import answer
 
     if recipe == "fleet":
         write_recipe(tmp_path, SMALL_RECIPE + "  - {name: 'dev-{n:03d}', count: 12}\n")
@@ -198,7 +198,7 @@ def test_a_tab_on_a_command_name_does_not_import_typer():
 def test_the_quick_top_level_help_is_typers_help(tmp_path, columns):
     """From 80 columns on, `--help` prints the snapshot (no typer import); narrower, typer. Either way,
     what typer itself prints. When a command's help changes, this prints the text for help_text.py."""
-    from openssl_recipes.help_text import TOP_LEVEL_HELP, WIDEST_WRAP
+    from openssl_recipes.startup.help import TOP_LEVEL_HELP, WIDEST_WRAP
 
     env = {**os.environ, "COLUMNS": columns}
     env.pop("_OPENSSL_RECIPES_COMPLETE", None)

@@ -13,7 +13,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openssl_recipes.der import KeySpec, San, Unreadable, read_certificate
+from openssl_recipes.core.x509 import KeySpec, San, Unreadable, read_certificate
 
 FIELDS = [
     ("C", NameOID.COUNTRY_NAME),

@@ -11,15 +11,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openssl_recipes import recipe_rules
-from openssl_recipes.errors import RecipeError
-from openssl_recipes.fleet import Fleet, Leaves, find_leaf, parts_of
-from openssl_recipes.numbering import fill_number, number_format
-from openssl_recipes.openssl import Openssl
-from openssl_recipes.plan import build_plan
-from openssl_recipes.recipe_loading import parse_recipe
-from openssl_recipes.script import plan_chunks, plan_script, step_line
-from openssl_recipes.steps import StampedSteps
+from openssl_recipes.core.errors import RecipeError
+from openssl_recipes.core.numbering import fill_number, number_format
+from openssl_recipes.core.openssl import Openssl
+from openssl_recipes.plan.planner import build_plan
+from openssl_recipes.plan.script import plan_chunks, plan_script, step_line
+from openssl_recipes.plan.steps import StampedSteps
+from openssl_recipes.recipe import rules as recipe_rules
+from openssl_recipes.recipe.fleet import Fleet, Leaves, find_leaf, parts_of
+from openssl_recipes.recipe.load import parse_recipe
 
 OPENSSL3 = Openssl("openssl")
 OPENSSL1 = Openssl("/usr/local/bin/openssl-1.1", version=(1, 1, 1), banner="OpenSSL 1.1.1w")

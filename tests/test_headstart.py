@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from openssl_recipes import headstart
+from openssl_recipes.startup import headstart
 
 from .helpers import SMALL_RECIPE, logging_openssl, read_calls, run, write_recipe
 
@@ -118,7 +118,7 @@ def test_the_private_folder_of_a_killed_build_is_removed_by_the_next(tmp_path):
 
 
 def test_the_head_start_names_its_folder_as_the_tool_names_its_own_files():
-    from openssl_recipes.file_names import PRIVATE_PREFIX, file_name_problem
+    from openssl_recipes.core.names import PRIVATE_PREFIX, file_name_problem
 
     assert headstart.PRIVATE_PREFIX is PRIVATE_PREFIX  # the one the next build cleans up after a killed one
     assert file_name_problem(f"{PRIVATE_PREFIX}123") is not None  # never a recipe's file

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from openssl_recipes.recipe_json_schema import SHIPPED, recipe_json_schema
+from openssl_recipes.recipe.json_schema import SHIPPED, recipe_json_schema
 
 from .helpers import cli, tree
 

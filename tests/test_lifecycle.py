@@ -9,7 +9,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from openssl_recipes.handshake import EchoServer, connect, strict_context
+from openssl_recipes.check.handshake import EchoServer, connect, strict_context
 
 from .helpers import SMALL_RECIPE, cert_public_bytes, cli, load_cert, tree, write_recipe
 
@@ -163,7 +163,7 @@ def test_ec_and_ed25519_certificates_verify_strictly(tmp_path):
 def test_revoking_twice_is_a_clear_error_and_mosquitto_gets_the_crl(tmp_path):
     import socket
 
-    from openssl_recipes import mqtt
+    from openssl_recipes.check import mqtt
 
     from .brokers import free_port, mosquitto
 

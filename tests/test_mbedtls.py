@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from openssl_recipes import mbedtls_check
-from openssl_recipes.mbedtls_check import Identity
+from openssl_recipes.check import mbedtls as mbedtls_check
+from openssl_recipes.check.mbedtls import Identity
 
 from .helpers import IN_CI, SMALL_RECIPE, cli, write_recipe
 

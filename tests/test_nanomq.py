@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from openssl_recipes import mqtt
-from openssl_recipes.nanomq_broker import CONNACK_RACE, NanoMQ, free_ports, harness_conf, running_nanomq
+from openssl_recipes.check import mqtt
+from openssl_recipes.check.nanomq.broker import CONNACK_RACE, NanoMQ, free_ports, harness_conf, running_nanomq
 
 from .brokers import mosquitto
 from .helpers import SMALL_RECIPE, cli, foreign_pki, require, write_recipe

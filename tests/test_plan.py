@@ -6,10 +6,10 @@ import shlex
 import subprocess
 import sys
 
-from openssl_recipes.openssl import ASSUMED, Openssl
-from openssl_recipes.plan import build_plan
-from openssl_recipes.recipe_loading import load_recipe, parse_recipe
-from openssl_recipes.script import plan_script
+from openssl_recipes.core.openssl import ASSUMED, Openssl
+from openssl_recipes.plan.planner import build_plan
+from openssl_recipes.plan.script import plan_script
+from openssl_recipes.recipe.load import load_recipe, parse_recipe
 
 from .helpers import DEFAULT_RECIPE, cli, require, write_recipe
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from openssl_recipes.errors import RecipeError
-from openssl_recipes.recipe_loading import load_recipe, parse_recipe
+from openssl_recipes.core.errors import RecipeError
+from openssl_recipes.recipe.load import load_recipe, parse_recipe
 
 from .helpers import DEFAULT_RECIPE, SMALL_RECIPE, cli, tree, write_recipe
 

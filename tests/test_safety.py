@@ -478,7 +478,7 @@ def test_ctrl_c_anywhere_in_start_up_says_interrupted_once_and_exits_130(tmp_pat
 
 
 def test_an_interrupt_wrapped_while_a_class_was_made_is_still_an_interrupt():
-    from openssl_recipes.interrupt import Interrupt, interrupted_by
+    from openssl_recipes.core.interrupt import Interrupt, interrupted_by
 
     class Descriptor:
         def __set_name__(self, owner, name):

@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
-from openssl_recipes.errors import RecipeError
-from openssl_recipes.recipe_json_schema import SHIPPED, recipe_json_schema
-from openssl_recipes.recipe_loading import parse_recipe
+from openssl_recipes.core.errors import RecipeError
+from openssl_recipes.recipe.json_schema import SHIPPED, recipe_json_schema
+from openssl_recipes.recipe.load import parse_recipe
 
 from . import helpers, test_nanomq, test_one_path, test_operator_months, test_safety, test_secrets_crossed
 from .helpers import ROOT, cli

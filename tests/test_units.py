@@ -11,19 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from openssl_recipes.artifacts import Inspector
-from openssl_recipes.children import child_environment
-from openssl_recipes.conf import insert_blocks
-from openssl_recipes.entries import Secret
-from openssl_recipes.errors import RunError
-from openssl_recipes.execute import _dependencies, execute
-from openssl_recipes.openssl import probe
-from openssl_recipes.plan import build_plan
-from openssl_recipes.recipe_loading import parse_recipe
-from openssl_recipes.runner import BuildOptions, build, decide
-from openssl_recipes.steps import Step
-from openssl_recipes.workspace import restore, set_aside, write_atomically
-from openssl_recipes.yaml_source import parse
+from openssl_recipes.core.children import child_environment
+from openssl_recipes.core.errors import RunError
+from openssl_recipes.core.openssl import probe
+from openssl_recipes.plan.planner import build_plan
+from openssl_recipes.plan.steps import Step
+from openssl_recipes.recipe.entries import Secret
+from openssl_recipes.recipe.load import parse_recipe
+from openssl_recipes.recipe.yaml_source import parse
+from openssl_recipes.render.conf import insert_blocks
+from openssl_recipes.run.execute import _dependencies, execute
+from openssl_recipes.run.inspect import Inspector
+from openssl_recipes.run.runner import BuildOptions, build, decide
+from openssl_recipes.run.workspace import restore, set_aside, write_atomically
 
 from .helpers import SMALL_RECIPE, require
 
@@ -73,7 +73,7 @@ def test_a_prestarted_step_is_finished_not_started_and_takes_no_slot_of_jobs(tmp
     """build's head start: the adopted step's function stands for it; with --jobs 1 plan order holds."""
     import subprocess
 
-    from openssl_recipes import process
+    from openssl_recipes.core import process
 
     steps = [shell_step("key", seconds=1.0, kind="key"), shell_step("other"), shell_step("cert", ("key",))]
     running = subprocess.Popen(list(steps[0].argv), cwd=tmp_path)  # as the head start would have started it
@@ -205,8 +205,8 @@ _extension_context = st.fixed_dictionaries(
 @settings(max_examples=300, deadline=None)
 @given(_extension_context)
 def test_the_compiled_extension_template_renders_exactly_like_jinja2(context):
-    from openssl_recipes.extensions import TEMPLATE, compiled_template
-    from openssl_recipes.render import render
+    from openssl_recipes.plan.extensions import TEMPLATE, compiled_template
+    from openssl_recipes.render.jinja import render
 
     assert compiled_template(context) == render(TEMPLATE, context)
 
@@ -214,8 +214,8 @@ def test_the_compiled_extension_template_renders_exactly_like_jinja2(context):
 def test_the_compiled_extension_template_is_used_only_for_the_template_it_was_made_from(tmp_path):
     import zlib
 
-    from openssl_recipes.extensions import COMPILED_FROM, TEMPLATE, _builtin_template_in_use
-    from openssl_recipes.render import builtin_templates_dir
+    from openssl_recipes.plan.extensions import COMPILED_FROM, TEMPLATE, _builtin_template_in_use
+    from openssl_recipes.render.jinja import builtin_templates_dir
 
     assert zlib.crc32((builtin_templates_dir() / TEMPLATE).read_bytes()) == COMPILED_FROM  # else Jinja2 every time
     assert _builtin_template_in_use(None) and _builtin_template_in_use(tmp_path)  # a --templates folder without it
@@ -233,6 +233,6 @@ def test_the_compiled_extension_template_is_used_only_for_the_template_it_was_ma
 def test_command_lines_are_shlex_join(argv):
     import shlex
 
-    from openssl_recipes.script import command_line
+    from openssl_recipes.plan.script import command_line
 
     assert command_line(argv) == shlex.join(argv)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..children import default_jobs
+from ..core.children import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
 
 JobsOption = Annotated[
@@ -37,11 +37,11 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary; no progress bar.")] = False,
     ) -> int:
         """Run the commands of `plan` (argv lists, no shell) and report what was made and kept."""
-        from ..headstart import current
-        from ..plan import build_plan
-        from ..runner import BuildOptions, build
-        from ..script import display_path
-        from ..secrets import resolve
+        from ..plan.planner import build_plan
+        from ..plan.script import display_path
+        from ..recipe.secrets import resolve
+        from ..run.runner import BuildOptions, build
+        from ..startup.headstart import current
 
         recipe = load(recipe_file, out)
         plan = build_plan(recipe, find_openssl(openssl, recipe), templates)
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
         report = build(plan, values, options, head=current())
         typer.echo(report.summary(display_path(plan.output_dir)))
-        from ..drift import drifted
+        from ..check.drift import drifted
 
         for drift in drifted(recipe):  # kept from before the recipe changed
             typer.echo(f"warning: {drift.line()}", err=True)

@@ -22,11 +22,11 @@ def register(app: typer.Typer) -> None:
         """Delete the files the recipe's commands write (keys, requests, certificates, the extension
         file, exports, crl.pem) from the output folder and list them; the revocation database stays
         unless --all. Then the folder, if it is empty. Asks nothing; touches nothing else."""
-        from ..file_names import CA_DIR, RESERVED_PREFIX
-        from ..openssl import ASSUMED
-        from ..ownership import REVOCATION_DATABASE, owned_files
-        from ..plan import build_plan
-        from ..script import display_path
+        from ..core.names import CA_DIR, RESERVED_PREFIX
+        from ..core.openssl import ASSUMED
+        from ..plan.ownership import REVOCATION_DATABASE, owned_files
+        from ..plan.planner import build_plan
+        from ..plan.script import display_path
 
         recipe = load(recipe_file, out, warn=False)
         folder = recipe.output_dir

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
 
 import typer
 
-from ..errors import EXIT_INTERRUPTED, Interrupted, RecipesError
-from ..interrupt import interrupted_by
-from ..interrupt import say as say_interrupted
+from ..core.errors import EXIT_INTERRUPTED, Interrupted, RecipesError
+from ..core.interrupt import interrupted_by
+from ..core.interrupt import say as say_interrupted
 
 if TYPE_CHECKING:
-    from ..model import Recipe
-    from ..openssl import Openssl
+    from ..core.openssl import Openssl
+    from ..recipe.model import Recipe
 
 RecipeOption = Annotated[Path, typer.Option("--recipe", "-r", help="The recipe file.", show_default=True)]
 OutOption = Annotated[
@@ -69,7 +69,7 @@ def handle_errors(command: F) -> F:
 
 
 def load(recipe_file: Path, out: Path | None = None, warn: bool = True) -> Recipe:
-    from ..recipe_loading import load_recipe
+    from ..recipe.load import load_recipe
 
     recipe = load_recipe(recipe_file, out)
     if warn:
@@ -81,8 +81,8 @@ def load(recipe_file: Path, out: Path | None = None, warn: bool = True) -> Recip
 def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidden: frozenset[str] = frozenset()) -> Openssl:
     """The openssl to run, probed (`openssl version`) without any of the recipe's password variables
     (nor the `hidden` ones a command adds, e.g. export's --password-env)."""
-    from ..openssl import Openssl, command_name
-    from ..openssl import probe as run_probe
+    from ..core.openssl import Openssl, command_name
+    from ..core.openssl import probe as run_probe
 
     name = command_name(explicit)
     return run_probe(name, {*recipe.secret_names(), *hidden}) if probe else Openssl(name)
@@ -91,7 +91,7 @@ def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidde
 def entry_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion: the names of the recipe's entries (the --recipe given so far, else recipes.yaml),
     read without validating it (fleet_names)."""
-    from ..peek import entry_names as read_names
+    from ..startup.peek import entry_names as read_names
 
     try:
         names = read_names(Path(ctx.params.get("recipe_file") or DEFAULT_RECIPE))

@@ -52,10 +52,10 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Render the TLS listener (server certificate, two-way when the recipe has clients) and the
         bridge (client certificate) for NanoMQ (HOCON), mosquitto or EMQX 5, with absolute paths."""
-        from ..conf import carries_password, insert_blocks, render_conf
-        from ..errors import UsageError
-        from ..secrets import resolve
-        from ..workspace import write_atomically
+        from ..core.errors import UsageError
+        from ..recipe.secrets import resolve
+        from ..render.conf import carries_password, insert_blocks, render_conf
+        from ..run.workspace import write_atomically
 
         recipe = load(recipe_file, certs, warn=False)
         blocks = ("listener", "bridge") if block is Block.all else (block.value,)

@@ -33,9 +33,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Serve each server certificate with Python's strict TLS and connect with each client
         certificate (by every name and address), without one, and with a foreign one."""
-        from ..errors import UsageError
-        from ..handshake import run_handshakes
-        from ..secrets import resolve
+        from ..check.handshake import run_handshakes
+        from ..core.errors import UsageError
+        from ..recipe.secrets import resolve
 
         recipe = load(recipe_file, out, warn=False)
         if not recipe.servers:
@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         if binary_path is not None and not nanomq:
             raise UsageError(f"{binary_path!r}: a NanoMQ binary is given with --nanomq (handshake --nanomq {binary_path})")
         if nanomq:
-            from ..nanomq_broker import find_nanomq
+            from ..check.nanomq.broker import find_nanomq
 
             binary = find_nanomq(binary_path)
             if binary is None:
@@ -60,8 +60,8 @@ def register(app: typer.Typer) -> None:
             import tempfile
             from pathlib import Path
 
-            from ..handshake import foreign_client
-            from ..nanomq_handshake import run_nanomq_cases
+            from ..check.handshake import foreign_client
+            from ..check.nanomq.handshake import run_nanomq_cases
 
             with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
                 cases += run_nanomq_cases(recipe, secret_values, binary, foreign_client(Path(scratch), openssl_command), timeout)

@@ -37,9 +37,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Write a commented recipes.yaml for a scenario; it passes plan, build, verify and handshake as
         written, and tells editors where its JSON Schema is."""
-        from ..errors import UsageError
-        from ..init_recipe import SCENARIOS, Facts, check, recipe_text
-        from ..workspace import set_aside, write_atomically
+        from ..core.errors import UsageError
+        from ..render.init import SCENARIOS, Facts, check, recipe_text
+        from ..run.workspace import set_aside, write_atomically
 
         if scenario is None:
             if not sys.stdin.isatty():
@@ -63,7 +63,7 @@ def _ask(
     server: list[str] | None, client: list[str] | None, count: int, pattern: str, remote: str | None
 ) -> tuple[str, list[str], list[str], int, str, str | None]:
     """The scenario and its facts, asked one by one on the terminal."""
-    from ..init_recipe import SCENARIOS
+    from ..render.init import SCENARIOS
 
     scenario = ""
     while scenario not in SCENARIOS:

@@ -31,7 +31,7 @@ def _perform(work, dry_run: bool) -> None:  # noqa: ANN001 - lifecycle.Work, imp
         for line in work.lines():
             typer.echo(line)
     else:
-        from ..execute import run_work
+        from ..run.execute import run_work
 
         run_work(work)
 
@@ -58,12 +58,12 @@ def register(app: typer.Typer) -> None:
 
             from rich.console import Console
 
-            from ..pki_tree import pki_tree
+            from ..check.tree import pki_tree
 
             wide = None if sys.stdout.isatty() else 1000  # a pipe or a file: whole lines, no colour
             Console(width=wide, soft_wrap=True).print(pki_tree(recipe, find_openssl(openssl, recipe).command, show_all))
             return 0
-        from ..show import show
+        from ..check.show import show
 
         typer.echo(show(recipe, find_openssl(openssl, recipe).command, names or []), nl=False)
         return 0
@@ -89,9 +89,9 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Bundle a certificate for software that wants PKCS#12 or a full-chain PEM."""
-        from ..entries import Secret
-        from ..lifecycle import export
-        from ..secrets import resolve
+        from ..plan.lifecycle import export
+        from ..recipe.entries import Secret
+        from ..recipe.secrets import resolve
 
         recipe = load(recipe_file, out, warn=False)
         leaf = recipe.leaf(name)
@@ -113,12 +113,12 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Sign one new device (declared in the recipe) with the existing CA, touching nothing else."""
-        from ..errors import UsageError
-        from ..fleet import find_leaf
-        from ..plan import build_plan
-        from ..runner import BuildOptions, build
-        from ..script import step_line
-        from ..secrets import resolve
+        from ..core.errors import UsageError
+        from ..plan.planner import build_plan
+        from ..plan.script import step_line
+        from ..recipe.fleet import find_leaf
+        from ..recipe.secrets import resolve
+        from ..run.runner import BuildOptions, build
 
         recipe = load(recipe_file, out)
         leaf = find_leaf(recipe.leaves, name)
@@ -159,13 +159,13 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Re-issue the named certificates, or without names those that expire within --within days
         (same key unless --rekey); the previous certificate (and key) is kept as NAME.<time>.bak."""
-        from ..errors import UsageError
-        from ..plan import build_plan
-        from ..renew import due_for_renewal
-        from ..runner import BuildOptions, build
-        from ..script import step_line
-        from ..secrets import resolve
-        from ..workspace import restore, set_aside
+        from ..core.errors import UsageError
+        from ..plan.planner import build_plan
+        from ..plan.script import step_line
+        from ..recipe.secrets import resolve
+        from ..run.renew import due_for_renewal
+        from ..run.runner import BuildOptions, build
+        from ..run.workspace import restore, set_aside
 
         recipe = load(recipe_file, out)
         found = find_openssl(openssl, recipe)
@@ -217,9 +217,9 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Record the revocation in the tool's CA database and write a fresh crl.pem."""
-        from ..errors import RunError, UsageError
-        from ..lifecycle import revoke
-        from ..secrets import resolve
+        from ..core.errors import RunError, UsageError
+        from ..plan.lifecycle import revoke
+        from ..recipe.secrets import resolve
 
         recipe = load(recipe_file, out, warn=False)
         values = {} if dry_run else resolve([s for s in [recipe.issuer.password] if s])
@@ -247,8 +247,8 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Write crl.pem from the tool's CA database (an empty CRL when nothing is revoked)."""
-        from ..lifecycle import crl
-        from ..secrets import resolve
+        from ..plan.lifecycle import crl
+        from ..recipe.secrets import resolve
 
         recipe = load(recipe_file, out, warn=False)
         values = {} if dry_run else resolve([s for s in [recipe.issuer.password] if s])

@@ -25,8 +25,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> int:
         """Print every command `build` would run, in order, shell-quoted; passwords only by reference."""
-        from ..plan import build_plan
-        from ..script import plan_chunks, plan_script
+        from ..plan.planner import build_plan
+        from ..plan.script import plan_chunks, plan_script
 
         recipe = load(recipe_file, out)
         plan = build_plan(recipe, find_openssl(openssl, recipe, probe=not assume_openssl3), templates)

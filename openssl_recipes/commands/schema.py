@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
 
         The package ships the same file; `# yaml-language-server: $schema=PATH` at the top of a recipe lets
         VS Code (YAML extension) and other editors complete and check it as you type."""
-        from ..recipe_json_schema import schema_text
+        from ..recipe.json_schema import schema_text
 
         typer.echo(schema_text(), nl=False)
         return 0

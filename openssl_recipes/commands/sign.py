@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ..children import default_jobs
+from ..core.children import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
 
 
@@ -41,11 +41,11 @@ def register(app: typer.Typer) -> None:
         """Sign a request made on a device (its key never leaves it) with the recipe's issuing CA and the
         strict extensions of its role — whatever the request asks for — writing NAME.pem (and
         NAME-chain.pem with an intermediate). The request's signature and key strength are checked first."""
-        from ..errors import UsageError
-        from ..execute import run_steps
-        from ..secrets import resolve
-        from ..sign_plan import sign_work
-        from ..sign_requests import already_signed, request_leaf
+        from ..core.errors import UsageError
+        from ..plan.sign import sign_work
+        from ..recipe.secrets import resolve
+        from ..run.execute import run_steps
+        from ..run.sign import already_signed, request_leaf
 
         if (csr is None) == (csr_dir is None):
             raise UsageError("give --csr FILE or --csr-dir DIR (one of them)")

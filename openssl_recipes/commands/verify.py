@@ -29,11 +29,11 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Check each certificate: key matches, chain (-x509_strict, purpose), names, dates, key file
         mode, NanoMQ key form. Exit 0 only if nothing failed (warnings do not fail)."""
-        from ..secrets import resolve
-        from ..verify import verify
+        from ..check.verify import verify
+        from ..recipe.secrets import resolve
 
         recipe = load(recipe_file, out, warn=False)
-        from ..lifecycle import CRL_FILE
+        from ..plan.lifecycle import CRL_FILE
 
         report = verify(
             recipe,

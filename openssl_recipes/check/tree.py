@@ -1,0 +1,91 @@
+"""`show --tree`: the PKI as a tree — root → intermediate → servers and clients — each with its file,
+key, days left and whether openssl verifies it against its issuer. A fleet is one node unless asked.
+
+Certificates are read by `der` (no openssl per file); the signatures by one `openssl verify` per
+issuer (`Inspector.signed_by`, chunked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import groupby
+
+from ..core.children import child_environment
+from ..core.x509 import CertificateFacts, Unreadable, read_certificate
+from ..recipe.entries import CertificateAuthority, Leaf
+from ..recipe.model import Recipe
+from ..run.inspect import Inspector
+
+
+def pki_tree(recipe: Recipe, openssl: str, show_all: bool = False, now: dt.datetime | None = None):  # noqa: ANN201 - rich.tree.Tree
+    from rich.tree import Tree
+
+    now = now or dt.datetime.now(dt.UTC)
+    folder = recipe.output_dir
+    inspector = Inspector(openssl, folder, child_environment(recipe.secret_names()))
+    facts = {entry.cert_file: _facts(recipe, entry.cert_file) for entry in (*recipe.authorities, *recipe.leaves)}
+    issuer = recipe.issuer
+    present = [leaf.cert_file for leaf in recipe.leaves if facts[leaf.cert_file] is not None]
+    signed = inspector.signed_by(issuer.cert_file, present) if present and facts[issuer.cert_file] else set()
+    root = Tree(_authority_label(recipe.ca, facts[recipe.ca.cert_file], now, "root CA", True))
+    parent = root
+    if recipe.intermediate:
+        im = recipe.intermediate
+        chained = facts[im.cert_file] is not None and bool(inspector.signed_by(recipe.ca.cert_file, [im.cert_file]))
+        parent = root.add(_authority_label(im, facts[im.cert_file], now, "intermediate CA", chained))
+    for role in ("server", "client"):
+        leaves = [leaf for leaf in recipe.leaves if leaf.role == role]
+        if not leaves:
+            continue
+        branch = parent.add(f"[bold]{role}s[/bold] ({len(leaves)})")
+        for _path, group in groupby(leaves, key=lambda leaf: leaf.path):
+            members = list(group)
+            if len(members) > 1 and not show_all:
+                branch.add(_fleet_label(members, facts, signed, now))
+            else:
+                for leaf in members:
+                    branch.add(_leaf_label(leaf, facts[leaf.cert_file], leaf.cert_file in signed, now))
+    return root
+
+
+def _facts(recipe: Recipe, cert_file: str) -> CertificateFacts | None:
+    try:
+        return read_certificate((recipe.output_dir / cert_file).read_bytes())
+    except (OSError, Unreadable):
+        return None
+
+
+def _days_left(facts: CertificateFacts, now: dt.datetime) -> str:
+    left = (facts.not_after - now).days
+    if left < 0:
+        return f"[red]EXPIRED {-left} days ago[/red]"
+    return f"[yellow]{left} days left[/yellow]" if left < 30 else f"{left} days left"
+
+
+def _key(facts: CertificateFacts) -> str:
+    return facts.key.describe() if facts.key else "?"
+
+
+def _authority_label(ca: CertificateAuthority, facts: CertificateFacts | None, now: dt.datetime, what: str, ok: bool) -> str:
+    if facts is None:
+        return f"[red]✘[/red] {ca.cert_file} ({what} {ca.name}): missing — run `openssl-recipes build`"
+    mark = "[green]✔[/green]" if ok else "[red]✘ not signed by the root[/red]"
+    return f"{mark} [bold]{ca.cert_file}[/bold] ({what} {ca.name}, {_key(facts)}, {_days_left(facts, now)})"
+
+
+def _leaf_label(leaf: Leaf, facts: CertificateFacts | None, ok: bool, now: dt.datetime) -> str:
+    if facts is None:
+        return f"[red]✘[/red] {leaf.cert_file} ({leaf.name}): missing — run `openssl-recipes build`"
+    mark = "[green]✔[/green]" if ok else "[red]✘ not signed by its CA[/red]"
+    return f"{mark} {leaf.cert_file} ({leaf.name}, {_key(facts)}, {_days_left(facts, now)})"
+
+
+def _fleet_label(members: list[Leaf], facts: dict[str, CertificateFacts | None], signed: set[str], now: dt.datetime) -> str:
+    made = [facts[leaf.cert_file] for leaf in members if facts[leaf.cert_file] is not None]
+    good = sum(leaf.cert_file in signed for leaf in members)
+    mark = "[green]✔[/green]" if good == len(members) else f"[red]✘ {len(members) - good} missing or not signed[/red]"
+    dates = sorted(f.not_after for f in made if f is not None)
+    expiry = f", expiries {dates[0]:%Y-%m-%d} … {dates[-1]:%Y-%m-%d}" if dates else ""
+    key = _key(made[0]) if made and made[0] is not None else "?"
+    first, last = members[0].name, members[-1].name
+    return f"{mark} {first} … {last} ({len(members)} certificates, {key}{expiry}; --all lists each)"

@@ -1,0 +1,289 @@
+"""Checks of the built certificates, before they are deployed: one row per certificate, one column per
+check, each with a reason. Everything is asked of openssl (`der` only notices recipe drift).
+
+Columns: key (matches the certificate), chain (`openssl verify -x509_strict` with the right purpose),
+names (each declared DNS name / IP of a server), validity (dates, with warnings), key mode (not
+readable by group/others), nanomq (a key form and SANs NanoMQ's mbedTLS 2.28 can use).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import stat
+from pathlib import Path
+
+from ..core import process
+from ..core.children import child_environment
+from ..recipe.entries import CertificateAuthority, Leaf, Secret
+from ..recipe.model import Recipe
+from ..render.conf import used_by_nanomq
+from ..run.inspect import Inspector, key_is_encrypted
+from . import mbedtls
+from .report import COLUMNS, Check, Report, Row
+
+APPLE_MAX_DAYS = 825
+
+
+def verify(
+    recipe: Recipe,
+    openssl: str,
+    secret_values: dict[str, str],
+    warn_days: int = 30,
+    now: dt.datetime | None = None,
+    crl: str | None = None,
+    within: int | None = None,
+) -> Report:
+    """`crl`: a CRL file in the output folder; leaves it lists fail the chain check as revoked.
+    `within`: a certificate that expires within that many days fails (for cron jobs)."""
+    folder = recipe.output_dir
+    env = child_environment({*secret_values, *recipe.secret_names()})
+    checker = _Checker(recipe, openssl, folder, env, secret_values, warn_days, now or dt.datetime.now(dt.UTC))
+    checker.crl = crl
+    checker.within = within
+    rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
+    rows += [checker.leaf(leaf) for leaf in recipe.leaves]
+    return Report(rows)
+
+
+class _Checker:
+    def __init__(
+        self,
+        recipe: Recipe,
+        openssl: str,
+        folder: Path,
+        env: dict[str, str],
+        secret_values: dict[str, str],
+        warn_days: int,
+        now: dt.datetime,
+    ) -> None:
+        self.recipe = recipe
+        self.openssl = openssl
+        self.folder = folder
+        self.env = env
+        self.warn_days = warn_days
+        self.now = now
+        self.inspector = Inspector(openssl, folder, env, secret_values)
+        self.secret_values = secret_values
+        self.mbedtls = mbedtls.available()
+        self.nanomq_uses = {leaf.name for leaf in used_by_nanomq(recipe)}
+        self.crl: str | None = None
+        self.within: int | None = None  # days: expiring within them fails
+
+    def _run(self, *args: str) -> process.Result:
+        return process.run((self.openssl, *args), cwd=self.folder, env=self.env)
+
+    # -- rows -------------------------------------------------------------------------------------
+
+    def authority(self, ca: CertificateAuthority, role: str) -> Row:
+        row = Row(ca.name, role, ca.cert_file)
+        if not (self.folder / ca.cert_file).exists():
+            return self._missing(row, ca.cert_file)
+        row.dates = self.inspector.validity(ca.cert_file)
+        offline = role == "ca" and self.recipe.intermediate is not None and not (self.folder / ca.key_file).exists()
+        row.checks["key"] = (
+            Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
+        )
+        parent = None if role == "ca" else self.recipe.ca.cert_file
+        row.checks["chain"] = self._chain(ca.cert_file, "any", parent)
+        row.checks["names"] = Check("n/a")
+        row.checks["validity"] = self._validity(
+            ca.cert_file,
+            None,
+            server=False,
+            fix="`openssl-recipes build --new-ca` (then every certificate it signed is made again)",
+        )
+        row.checks["key mode"] = Check("n/a") if offline else self._mode(ca.key_file)
+        row.checks["nanomq"] = Check("n/a")
+        return row
+
+    def leaf(self, leaf: Leaf) -> Row:
+        row = Row(leaf.name, leaf.role, leaf.cert_file)
+        if not (self.folder / leaf.cert_file).exists():
+            return self._missing(row, leaf.cert_file)
+        row.dates = self.inspector.validity(leaf.cert_file)
+        issuer = self.recipe.issuer
+        untrusted = issuer.cert_file if self.recipe.intermediate else None
+        row.checks["key"] = self._device_key(leaf) if leaf.device_key else self._key(leaf.cert_file, leaf.key_file, leaf.password)
+        row.checks["chain"] = self._chain(
+            leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted, self.crl
+        )
+        row.checks["names"] = self._names(leaf, untrusted) if leaf.role == "server" else Check("n/a")
+        row.checks["validity"] = self._validity(
+            leaf.cert_file,
+            issuer.cert_file,
+            server=leaf.role == "server",
+            fix=f"`openssl-recipes renew {leaf.name}` re-issues it",
+        )
+        if leaf.device_key:  # the key and its form are the device's business
+            row.checks["key mode"] = row.checks["nanomq"] = Check("n/a", "the key is on the device")
+            return row
+        row.checks["key mode"] = self._mode(leaf.key_file)
+        row.checks["nanomq"] = self._nanomq(leaf) if leaf.nanomq else Check("n/a")
+        return row
+
+    def _missing(self, row: Row, name: str) -> Row:
+        row.checks = {col: Check("n/a") for col in COLUMNS}
+        row.checks["key"] = Check("fail", f"{name} is missing: run `openssl-recipes build`")
+        return row
+
+    # -- checks -----------------------------------------------------------------------------------
+
+    def _device_key(self, leaf: Leaf) -> Check:
+        verdict = self.inspector.certificate_of_request(leaf.cert_file, leaf.csr_file)
+        if verdict.good:
+            return Check("pass", "carries the key of the device's request (the key stays on the device)")
+        return Check("fail", f"{leaf.cert_file} {verdict.reason or verdict.state}: `openssl-recipes renew {leaf.name}`")
+
+    def _key(self, cert: str, key: str, password: Secret | None) -> Check:
+        if not (self.folder / key).exists():
+            return Check("fail", f"{key} is missing")
+        if password and key_is_encrypted(self.folder / key) is False:
+            return Check(
+                "fail", f"{key} is not encrypted, but the recipe gives it a password: `renew NAME --rekey` makes it again"
+            )
+        verdict = self.inspector.certificate(cert, key, password)
+        if verdict.good:
+            return Check("pass")
+        if self.inspector.public_key_of_key(key, password) is None:
+            return Check(
+                "fail",
+                f"{key} does not open" + (" with its password" if password else " (encrypted? give its password in the recipe)"),
+            )
+        return Check(
+            "fail",
+            f"{key} does not belong to this certificate (public keys differ)" if verdict.state == "mismatch" else verdict.reason,
+        )
+
+    def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None, crl: str | None = None) -> Check:
+        anchor = parent or self.recipe.ca.cert_file
+        absent = [name for name in (anchor, untrusted, crl) if name and not (self.folder / name).exists()]
+        if absent:
+            hint = "run `openssl-recipes crl`" if absent[0] == crl else "run `openssl-recipes build`"
+            return Check("fail", f"{absent[0]} is missing: {hint}")
+        args = ["verify", "-x509_strict", "-purpose", purpose, "-CAfile", anchor]
+        if untrusted:
+            args += ["-untrusted", untrusted]
+        if crl:
+            args += ["-crl_check", "-CRLfile", crl]
+        result = self._run(*args, "--", cert)
+        if result.ok:
+            return Check("pass")
+        return Check("fail", _verify_error(result) + f" (openssl verify -x509_strict -purpose {purpose} -CAfile {anchor})")
+
+    def _names(self, leaf: Leaf, untrusted: str | None) -> Check:
+        bad = []
+        for san in leaf.sans:
+            if san.kind not in ("DNS", "IP") or (san.kind == "DNS" and re.fullmatch(r"[0-9.]+", san.value)):
+                continue  # a DNS:<ip> twin is for mbedTLS; openssl matches the IP SAN
+            option = "-verify_ip" if san.kind == "IP" else "-verify_hostname"
+            args = ["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", self.recipe.ca.cert_file, option, san.value]
+            if untrusted:
+                args += ["-untrusted", untrusted]
+            if not self._run(*args, "--", leaf.cert_file).ok:
+                bad.append(san.value)
+        if bad:
+            return Check(
+                "fail",
+                f"not valid for {', '.join(bad)} (declared in the recipe): `openssl-recipes renew {leaf.name}` re-issues it, same key",
+            )
+        return Check("pass")
+
+    def _validity(self, cert: str, issuer: str | None, server: bool, fix: str) -> Check:
+        dates = self.inspector.validity(cert)
+        if dates is None:
+            return Check("fail", "cannot read the validity dates")
+        start, end = dates
+        if self.now < start:
+            return Check("fail", f"not valid before {start:%Y-%m-%d %H:%M} UTC")
+        if self.now > end:
+            return Check("fail", f"expired on {end:%Y-%m-%d}: {fix}")
+        left = (end - self.now).days
+        if self.within is not None and end - self.now <= dt.timedelta(days=self.within):
+            return Check("fail", f"expires in {left} days, on {end:%Y-%m-%d} (--within {self.within}): {fix}")
+        warnings = []
+        if left < self.warn_days:
+            warnings.append(f"expires in {left} days, on {end:%Y-%m-%d}")
+        if server and (end - start).days > APPLE_MAX_DAYS:
+            warnings.append(
+                f"valid for {(end - start).days} days; Apple platforms refuse server certificates valid for more than {APPLE_MAX_DAYS}"
+            )
+        issuer_dates = self.inspector.validity(issuer) if issuer else None
+        if issuer_dates and end - issuer_dates[1] > dt.timedelta(days=1):
+            warnings.append(f"outlives its CA by {(end - issuer_dates[1]).days} days")
+        return Check("warn", "; ".join(warnings)) if warnings else Check("pass", f"{left} days left")
+
+    def _mode(self, key: str) -> Check:
+        try:
+            mode = stat.S_IMODE((self.folder / key).stat().st_mode)
+        except OSError:
+            return Check("fail", f"{key} is missing")
+        if mode & 0o077:
+            return Check("fail", f"{key} is mode {mode:04o}, readable by group or others: chmod 600 {key}")
+        return Check("pass")
+
+    def _nanomq(self, leaf: Leaf) -> Check:
+        """Can NanoMQ (mbedTLS 2.28) open this key, verify this chain and match this server by each
+        name? Asked of mbedTLS itself when python-mbedtls is installed, else told by format rules."""
+        try:
+            pem = (self.folder / leaf.key_file).read_text(encoding="ascii", errors="replace")
+        except OSError:
+            return Check("fail", f"{leaf.key_file} is missing")
+        problems = self._nanomq_rules(leaf, pem)
+        if self.mbedtls:
+            source = f"asked of mbedTLS {self.mbedtls.removeprefix('Mbed TLS ')}"
+            problems = [*problems, *self._nanomq_mbedtls(leaf)]
+        else:
+            source = "format rules only (install openssl-recipes[nanomq] to ask mbedTLS itself)"
+        if not problems:
+            return Check("pass", source)
+        # an entry the recipe's nanomq section puts in NanoMQ fails; any other is a warning
+        status = "fail" if self.mbedtls and leaf.name in self.nanomq_uses else "warn"
+        return Check(status, "; ".join(dict.fromkeys(problems)) + f" ({source})")
+
+    def _nanomq_rules(self, leaf: Leaf, pem: str) -> list[str]:
+        problems = []
+        if leaf.key.type == "ed25519":
+            problems.append("an Ed25519 key: NanoMQ's mbedTLS 2.28 cannot use it")
+        elif "-----BEGIN ENCRYPTED PRIVATE KEY-----" in pem:
+            parsed = self._run("asn1parse", "-in", leaf.key_file)
+            if "des-ede3-cbc" not in parsed.stdout_text() and "pbeWithSHA1And3-KeyTripleDES-CBC" not in parsed.stdout_text():
+                problems.append(
+                    f"{leaf.key_file} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
+                    "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`"
+                )
+        if leaf.role == "server":
+            dns = {s.value for s in leaf.sans if s.kind == "DNS"}
+            missing = [s.value for s in leaf.sans if s.kind == "IP" and ":" not in s.value and s.value not in dns]
+            if missing:
+                problems.append(f"no DNS twin for IP {', '.join(missing)}: mbedTLS never matches IP SANs")
+        return problems
+
+    def _nanomq_mbedtls(self, leaf: Leaf) -> list[str]:
+        password = self.secret_values.get(leaf.password.env_name) if leaf.password else None
+        me = mbedtls.Identity(
+            self.folder / (leaf.chain_file or leaf.cert_file), self.folder / leaf.key_file, leaf.key.type, password
+        )
+        _key, problem = mbedtls.open_key(me)
+        if problem:
+            return [problem]
+        trust = self.folder / self.recipe.ca.cert_file
+        if leaf.role == "client":  # an mbedTLS server that requires client certificates verifies the chain
+            problem = mbedtls.handshake(None, me, trust, "probe", verify_server=False)
+            return [f"mbedTLS refuses it as a client certificate: {problem}"] if problem else []
+        names = [s.value for s in leaf.sans if s.kind == "DNS" or (s.kind == "IP" and ":" not in s.value)]
+        names = [name for name in dict.fromkeys(names) if "*" not in name] or [leaf.subject.get("CN", "")]
+        refused = []
+        for name in names:
+            if problem := mbedtls.handshake(me, None, trust, name, verify_server=True):
+                refused.append(f"{name} ({problem})")
+        return [f"an mbedTLS client refuses it as {', '.join(refused)}"] if refused else []
+
+
+def _verify_error(result: process.Result) -> str:
+    text = result.stdout_text() + "\n" + result.stderr_text()
+    match = re.search(r"error \d+ at \d+ depth lookup: (.+)", text)
+    if match:
+        return match.group(1).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else f"openssl verify exited {result.returncode}"

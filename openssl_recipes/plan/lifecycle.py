@@ -1,0 +1,129 @@
+"""Life after day one, planned: export, revoke, crl. Each command that changes files is a `Work`: the
+files the tool writes itself, then steps run by the one executor (`execute.run_work`), printed by
+`--dry-run` exactly as they run.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import UsageError
+from ..core.names import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, export_files
+from ..recipe.entries import CertificateAuthority, Leaf, Secret
+from ..recipe.model import Recipe
+from .script import step_line
+from .steps import NewFile, Step
+
+
+@dataclass
+class Work:
+    """What a lifecycle command does: files the tool writes first, then openssl steps, in order."""
+
+    recipe: Recipe
+    steps: list[Step] = field(default_factory=list)
+    files: dict[str, NewFile] = field(default_factory=dict)
+    secret_values: dict[str, str] = field(default_factory=dict)  # env name → value, for the steps that read it
+
+    def lines(self) -> list[str]:
+        """The bash `--dry-run` prints: runnable as shown, in the output folder."""
+        folders = sorted({str(Path(name).parent) for name in self.files if "/" in name})
+        out = [f"mkdir -p {shlex.quote(folder)}" for folder in folders]
+        for name, new in self.files.items():
+            write = (
+                f"cat > {shlex.quote(name)} <<'EOF'\n{new.content.rstrip()}\nEOF" if new.content else f": > {shlex.quote(name)}"
+            )
+            out.append(write if new.replace else f"test -e {shlex.quote(name)} || {write}")
+        return out + [step_line(step) for step in self.steps]
+
+
+def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
+    for ca in recipe.authorities:
+        if ca.name == name:
+            return ca
+    return recipe.leaf(name)
+
+
+def _passin(secret: Secret | None) -> list[str]:
+    return ["-passin", f"env:{secret.env_name}"] if secret else []
+
+
+# -- export ------------------------------------------------------------------------------------------
+
+
+def export(
+    recipe: Recipe,
+    openssl: str,
+    leaf: Leaf,
+    p12_password: Secret | None,
+    legacy: bool,
+    fullchain: bool,
+    p12: bool,
+    secret_values: dict[str, str],
+) -> Work:
+    work = Work(recipe)
+    if p12 and leaf.device_key:
+        raise UsageError(f"{leaf.name}'s key is on the device: a PKCS#12 file needs it (use --no-p12 --fullchain)")
+    chain = [recipe.intermediate.cert_file] if recipe.intermediate else []
+    p12_file, fullchain_file = export_files(leaf.name)
+    if p12:
+        if p12_password is None:
+            raise UsageError(f"{leaf.name} has no password in the recipe: give the PKCS#12 password with --password-env VAR")
+        bundle = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
+        argv = [openssl, "pkcs12", "-export", "-inkey", leaf.key_file, "-in", leaf.cert_file, "-certfile", bundle]
+        argv += ["-name", leaf.name, "-out", p12_file, "-passout", f"env:{p12_password.env_name}", *_passin(leaf.password)]
+        if legacy:
+            argv.append("-legacy")  # RC2/3DES for old consumers (Windows 7, old Java, some embedded stacks)
+        secrets = tuple(s for s in (p12_password, leaf.password) if s)
+        inputs = (leaf.key_file, leaf.cert_file, bundle)
+        work.steps.append(Step(tuple(argv), "p12", leaf.name, inputs, (p12_file,), secrets))  # 0600: it holds the key
+        work.secret_values = {s.env_name: secret_values[s.env_name] for s in secrets if s.env_name in secret_values}
+    if fullchain:
+        parts = (leaf.cert_file, *chain, recipe.ca.cert_file)
+        work.steps.append(Step(("cat", *parts), "bundle", leaf.name, parts, (fullchain_file,)))
+    return work
+
+
+# -- revocation ---------------------------------------------------------------------------------------
+
+
+def ca_database_files(recipe: Recipe) -> dict[str, NewFile]:
+    """What `openssl ca` needs to revoke and to write a CRL, in CA_DIR. The configuration is written
+    each time (it follows the recipe's issuer); the database and the CRL number only when absent."""
+    from ..render.jinja import render
+
+    issuer = recipe.issuer
+    context = {"certificate": issuer.cert_file, "private_key": issuer.key_file, "database": CA_DATABASE}
+    config = render("openssl-ca.cnf.j2", {**context, "crlnumber": CRL_NUMBER, "crl_days": 30})
+    return {
+        CA_CONFIG: NewFile(config),
+        CA_DATABASE: NewFile("", replace=False),
+        f"{CA_DATABASE}.attr": NewFile("unique_subject = no\n", replace=False),
+        CRL_NUMBER: NewFile("1000\n", replace=False),
+    }
+
+
+def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int, secret_values: dict[str, str]) -> Work:
+    """The revocation recorded in the CA database, then a fresh crl.pem that lists it."""
+    work = crl(recipe, openssl, crl_days, secret_values)
+    issuer = recipe.issuer
+    argv = (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password))
+    inputs = (CA_CONFIG, leaf.cert_file, issuer.cert_file, issuer.key_file)
+    work.steps.insert(0, Step(argv, "revoke", leaf.name, inputs, (CA_DATABASE,), _secrets(issuer)))
+    return work
+
+
+def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, str]) -> Work:
+    """crl.pem from the CA database (empty when nothing is revoked), valid for `crl_days`: given on the
+    command line, so it takes effect every time."""
+    issuer = recipe.issuer
+    argv = (openssl, "ca", "-config", CA_CONFIG, "-gencrl", "-crldays", str(crl_days), "-out", CRL_FILE)
+    inputs = (CA_CONFIG, CA_DATABASE, issuer.cert_file, issuer.key_file)
+    step = Step((*argv, *_passin(issuer.password)), "crl", issuer.name, inputs, (CRL_FILE, CRL_NUMBER), _secrets(issuer))
+    values = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
+    return Work(recipe, [step], ca_database_files(recipe), values)
+
+
+def _secrets(issuer: CertificateAuthority) -> tuple[Secret, ...]:
+    return (issuer.password,) if issuer.password else ()

@@ -1,0 +1,27 @@
+"""What a recipe owns in its output folder: every file its commands write, so `clean` removes exactly
+those (and the checks that keep entries from sharing a file agree with it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.names import CA_DIR, CRL_FILE, LEGACY_CA_FILES, RESERVED_PREFIX, SIGN_CONFIG, export_files
+from .steps import Plan
+
+REVOCATION_DATABASE = "the revocation database"
+
+
+def owned_files(plan: Plan) -> dict[str, str]:
+    """File name (relative to the output folder) → which command writes it."""
+    recipe = plan.recipe
+    owned = {name: "build" for step in plan.steps for name in step.outputs}
+    owned |= {name: "build" for name in plan.files}
+    owned[f"{Path(recipe.ca.cert_file).stem}.srl"] = "build"  # the document style's serial file
+    owned[f"{RESERVED_PREFIX}.lock"] = "every command (the folder lock)"
+    owned |= {exported: f"export {leaf.name}" for leaf in recipe.leaves for exported in export_files(leaf.name)}
+    owned[CRL_FILE] = "crl, revoke"
+    owned[SIGN_CONFIG] = "sign"
+    folder = recipe.output_dir
+    database = [f"{CA_DIR}/{path.name}" for path in sorted((folder / CA_DIR).glob("*"))] if (folder / CA_DIR).is_dir() else []
+    owned |= {name: REVOCATION_DATABASE for name in (*database, *LEGACY_CA_FILES)}
+    return owned

@@ -1,0 +1,295 @@
+"""Recipe → Plan: the ordered openssl commands and the files written before them. Pure: no I/O
+beyond reading a template.
+
+`plan` prints this list and `build` runs it, so what is shown is what runs. Each Step names the
+files it reads and writes, which is all the runner needs to order steps and run them in parallel.
+
+Two styles:
+- document: the commands of the seed document as written, with `-subj` added;
+- strict: the same commands plus an extension file, so the certificates pass strict verifiers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.keys import key_argv
+from ..core.names import CONFIG_FILE_NAME
+from ..core.numbering import representatives
+from ..core.openssl import Openssl
+from ..core.x509 import KeySpec
+from ..recipe.entries import CertificateAuthority, Leaf, Secret
+from ..recipe.fleet import Fleet, parts_of
+from ..recipe.model import Recipe
+from ..recipe.subject import needs_utf8, subj_argument
+from .extensions import extension_file, leaf_sections, section_name
+from .steps import Plan, StampedSteps, Step
+
+
+def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = None) -> Plan:
+    sections = leaf_sections(recipe)
+    planner = _Planner(recipe, openssl, sections)
+    parts: list[Step | StampedSteps] = planner.ca_steps()
+    if recipe.intermediate:
+        parts += planner.intermediate_steps(recipe.intermediate)
+    for part in parts_of(recipe.leaves):
+        if isinstance(part, Fleet):
+            fleet_steps = planner.fleet_steps(part)
+            parts += [fleet_steps] if isinstance(fleet_steps, StampedSteps) else fleet_steps
+        else:
+            parts += planner.leaf_steps(part)
+    parts += planner.bundle_steps()
+    files: dict[str, str] = {}
+    if recipe.style == "strict":
+        files[CONFIG_FILE_NAME] = extension_file(recipe, sections, templates_dir)
+    return Plan(recipe=recipe, openssl=openssl, files=files, parts=tuple(parts))
+
+
+class _Planner:
+    def __init__(self, recipe: Recipe, openssl: Openssl, sections: dict[str, str]) -> None:
+        self.recipe = recipe
+        self.sections = sections
+        self.openssl = openssl
+        self.strict = recipe.style == "strict"
+        self.ca = recipe.ca
+        self.issuer = recipe.issuer  # signs the leaves: the intermediate when there is one
+        # OpenSSL 3 signs with a random serial when given no serial option: no shared ca.srl,
+        # so signatures can run in parallel. The document style keeps -CAcreateserial.
+        self.shared_serial = not self.strict or not openssl.random_serial
+
+    # -- the CA ---------------------------------------------------------------------------------
+
+    def ca_steps(self) -> list[Step]:
+        ca = self.ca
+        argv = [self.openssl.command, "req", "-x509", "-new", "-nodes", "-key", ca.key_file]
+        argv += self._digest(ca.digest, ca.key) + ["-days", str(ca.days), "-out", ca.cert_file]
+        argv += self._subject(ca.subject)
+        argv += self._passin(ca.password)
+        if self.strict:
+            argv += ["-config", CONFIG_FILE_NAME, "-extensions", section_name(ca.name)]
+        cert = Step(
+            argv=tuple(argv),
+            kind="cert",
+            entry=ca.name,
+            inputs=(ca.key_file,),
+            outputs=(ca.cert_file,),
+            secrets=_secrets(ca.password),
+            is_ca=True,
+            prompts=not ca.subject,
+        )
+        return [self._key_step(ca, nanomq=False, is_ca=True), cert]
+
+    # -- servers and clients --------------------------------------------------------------------
+
+    def intermediate_steps(self, intermediate: CertificateAuthority) -> list[Step]:
+        assert intermediate.csr_file is not None
+        return [
+            self._key_step(intermediate, nanomq=False, is_ca=True),
+            *self._request_and_sign(intermediate, intermediate.csr_file, self.ca, section_name(intermediate.name), is_ca=True),
+        ]
+
+    def leaf_steps(self, leaf: Leaf, section: str | None = None) -> list[Step]:
+        """The leaf's steps; `section`: its extension section when it is a fleet's member (the
+        sections are kept by the fleet's name)."""
+        # The document writes `./server.key` and `./server.csr` for the server and bare names for
+        # the client; the document style keeps that, character for character.
+        here = "./" if (not self.strict and leaf.role == "server") else ""
+        document_client = not self.strict and leaf.role == "client"
+        section = section or self.sections.get(leaf.name, section_name(leaf.name))
+        if leaf.device_key:  # the device made its key and request: only the signature happens here
+            return [self._request_and_sign(leaf, leaf.csr_file, self.issuer, section, here, document_client)[1]]
+        key = self._key_step(leaf, leaf.nanomq)
+        if leaf.one_step and self.strict and self.openssl.is_openssl3:
+            return [key, self._one_step_sign(leaf, section)]
+        return [key, *self._request_and_sign(leaf, leaf.csr_file, self.issuer, section, here, document_client)]
+
+    def fleet_steps(self, fleet: Fleet) -> StampedSteps | list[Step]:
+        """A fleet's steps planned once, for its template, and stamped per member; planned member by
+        member when stamping does not give what is planned for its first member of each digit count."""
+        section = self.sections[fleet.template.name]
+        stamped = StampedSteps(tuple(self.leaf_steps(fleet.template, section)), fleet.count)
+        if all(stamped.member(n) == tuple(self.leaf_steps(fleet.member(n), section)) for n in representatives(fleet.count)):
+            return stamped
+        return [step for member in fleet for step in self.leaf_steps(member, section)]
+
+    def bundle_steps(self) -> list[Step]:
+        """With an intermediate: each leaf's chain (leaf + intermediate) and the CA bundle (intermediate + root)."""
+        intermediate, recipe = self.recipe.intermediate, self.recipe
+        if intermediate is None or recipe.bundle_file is None:
+            return []
+        steps = [
+            Step(
+                argv=("cat", intermediate.cert_file, self.ca.cert_file),
+                kind="bundle",
+                entry=intermediate.name,
+                inputs=(intermediate.cert_file, self.ca.cert_file),
+                outputs=(recipe.bundle_file,),
+                is_ca=True,
+            )
+        ]
+        for leaf in recipe.leaves:
+            if leaf.chain_file:
+                steps.append(
+                    Step(
+                        argv=("cat", leaf.cert_file, intermediate.cert_file),
+                        kind="bundle",
+                        entry=leaf.name,
+                        inputs=(leaf.cert_file, intermediate.cert_file),
+                        outputs=(leaf.chain_file,),
+                    )
+                )
+        return steps
+
+    def _one_step_sign(self, leaf: Leaf, section: str) -> Step:
+        """Request and signature in one process (OpenSSL 3.0+): about half the cost of req + x509 -req."""
+        issuer = self.issuer
+        argv = [
+            self.openssl.command,
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            leaf.key_file,
+            *self._subject(leaf.subject),
+            "-CA",
+            issuer.cert_file,
+            "-CAkey",
+            issuer.key_file,
+            "-out",
+            leaf.cert_file,
+            "-days",
+            str(leaf.days),
+            *self._digest(leaf.digest, issuer.key),
+            "-config",
+            CONFIG_FILE_NAME,
+            "-extensions",
+            section,
+        ]
+        return Step(
+            argv=tuple(argv),
+            kind="cert",
+            entry=leaf.name,
+            inputs=(leaf.key_file, issuer.cert_file, issuer.key_file),
+            outputs=(leaf.cert_file,),
+        )
+
+    def _request_and_sign(
+        self,
+        entry: CertificateAuthority | Leaf,
+        csr_file: str,
+        issuer: CertificateAuthority,
+        section: str,
+        here: str = "",
+        document_client: bool = False,
+        is_ca: bool = False,
+    ) -> list[Step]:
+        """`req -new` then `x509 -req` for `entry`, signed by `issuer`. `here`: the document's `./`
+        before the server's files; `document_client`: the document's argument order for the client."""
+        name, key_file, cert_file, subject = entry.name, entry.key_file, entry.cert_file, entry.subject
+        password, days, digest, key = entry.password, entry.days, entry.digest, entry.key
+        csr_argv = [self.openssl.command, "req", "-new", "-key", here + key_file, "-out", csr_file]
+        csr_argv += self._subject(subject) + self._passin(password)
+        if self.strict:
+            csr_argv += self._digest(digest, key)
+        csr = Step(
+            argv=tuple(csr_argv),
+            kind="csr",
+            entry=name,
+            inputs=(key_file,),
+            outputs=(csr_file,),
+            secrets=_secrets(password),
+            is_ca=is_ca,
+            prompts=not subject,
+        )
+        serial = ["-CAcreateserial"] if self.shared_serial else []
+        if not document_client:
+            sign = [
+                self.openssl.command,
+                "x509",
+                "-req",
+                "-in",
+                here + csr_file,
+                "-CA",
+                issuer.cert_file,
+                "-CAkey",
+                issuer.key_file,
+                *serial,
+                "-out",
+                cert_file,
+                "-days",
+                str(days),
+            ]
+            sign += self._digest(digest, issuer.key)  # the issuer's key signs: Ed25519 takes no digest
+        else:  # the document's client form: -days first, no digest (sha256 is openssl's default)
+            sign = [
+                self.openssl.command,
+                "x509",
+                "-req",
+                "-days",
+                str(days),
+                "-in",
+                csr_file,
+                "-CA",
+                issuer.cert_file,
+                "-CAkey",
+                issuer.key_file,
+                *serial,
+                "-out",
+                cert_file,
+            ]
+            if digest != "sha256":
+                sign += self._digest(digest, issuer.key)
+        sign += self._passin(issuer.password)
+        if self.strict:
+            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", section]
+        side = (f"{Path(issuer.cert_file).stem}.srl",) if self.shared_serial else ()
+        cert = Step(
+            argv=tuple(sign),
+            kind="cert",
+            entry=name,
+            inputs=(csr_file, issuer.cert_file, issuer.key_file, *side),
+            outputs=(cert_file, *side),
+            secrets=_secrets(issuer.password),
+            is_ca=is_ca,
+        )
+        return [csr, cert]
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def _key_step(self, entry: CertificateAuthority | Leaf, nanomq: bool, is_ca: bool = False) -> Step:
+        traditional = nanomq and self.openssl.traditional_flag
+        return Step(
+            argv=key_argv(
+                self.openssl.command,
+                entry.key.type,
+                entry.key.size,
+                entry.key.curve,
+                entry.key_file,
+                entry.password.env_name if entry.password else None,
+                nanomq,
+                traditional,
+            ),
+            kind="key",
+            entry=entry.name,
+            inputs=(),
+            outputs=(entry.key_file,),
+            secrets=_secrets(entry.password),
+            is_ca=is_ca,
+        )
+
+    @staticmethod
+    def _digest(digest: str, key: KeySpec) -> list[str]:
+        return [] if key.type == "ed25519" else [f"-{digest}"]
+
+    def _subject(self, fields: dict[str, str]) -> list[str]:
+        if not fields:
+            return []  # document style: openssl prompts, as the document describes
+        return ["-subj", subj_argument(fields)] + (["-utf8"] if needs_utf8(fields) else [])
+
+    @staticmethod
+    def _passin(password: Secret | None) -> list[str]:
+        return ["-passin", f"env:{password.env_name}"] if password else []
+
+
+def _secrets(password: Secret | None) -> tuple[Secret, ...]:
+    return (password,) if password else ()

@@ -1,0 +1,96 @@
+"""A fleet entry (`count:`) → its members, each filled in and validated by the schema like any entry,
+or the whole fleet as one template (`fleet.Fleet`) when that is proven to give the same leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from ..core.errors import Loc
+from ..core.numbering import FLEET_PATTERN, fill_number, representatives
+from .entries import CertificateAuthority, Leaf, Role
+from .files import ENTRY_FILES
+from .fleet import Fleet
+from .schema import LeafIn, problems_of
+
+if TYPE_CHECKING:
+    from .rules import _Rules
+
+
+def whole(rules: _Rules, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> Fleet | None:
+    """The fleet as one template, or None to resolve it member by member.
+
+    Which members are valid depends only on how many digits their number has: a name, a file
+    name and a subject value are checked for their characters and length, and digits are of one
+    kind. So the first member of each digit count (and the last) is resolved exactly as member by
+    member, and each must equal the stamped template; when one of them is invalid, the fleet is
+    resolved member by member, which says its problems as it always did. Numbered SANs (an address
+    is valid by its value) and requests made on devices (a file each) are resolved member by member."""
+    assert entry.count is not None
+    if entry.csr is not None or not FLEET_PATTERN.search(entry.name) or any(FLEET_PATTERN.search(s) for s in entry.san):
+        return None
+    template_fields = entry.model_dump(exclude_none=True, exclude={"count"})
+    resolved: dict[int, Leaf] = {}
+    problems, rules.problems = rules.problems, []  # nothing said here: a fleet in the wrong is refused member by member
+    try:
+        for n in representatives(entry.count):
+            member = _member(rules, template_fields, n, loc)
+            leaf = rules.leaf(role, member, loc, issuer) if member is not None else None
+            if leaf is None:
+                return None  # (its members before this one still take part in the checks across entries)
+            resolved[n] = leaf
+        template = rules.leaf(role, entry, loc, issuer, template=True)
+    finally:
+        rules.problems = problems
+    fleet = Fleet(template, entry.count) if template is not None else None
+    if fleet is None or any(fleet.member(n) != leaf for n, leaf in resolved.items()):
+        return None
+    return fleet
+
+
+def members(rules: _Rules, entry: LeafIn, loc: Loc) -> Iterator[LeafIn]:
+    """The entry itself, or each member of its fleet: the name, files, SANs and subject with the
+    number filled in, then validated by the schema like any entry (one problem stops the fleet)."""
+    if entry.count is None:
+        yield entry
+        return
+    if not FLEET_PATTERN.search(entry.name):
+        rules.problem((*loc, "name"), "with count, the name must hold the number, e.g. 'device-{n:04d}'")
+        return
+    template = entry.model_dump(exclude_none=True, exclude={"count"})
+    for n in range(1, entry.count + 1):
+        member = _member(rules, template, n, loc)
+        if member is None:
+            return
+        yield member
+
+
+def _member(rules: _Rules, template: dict, n: int, loc: Loc) -> LeafIn | None:
+    """Fleet member `n`, validated by the schema; None when it is not valid (its problems said)."""
+    data = _filled(template, n)
+    try:
+        return LeafIn.model_validate(data)
+    except ValidationError as exc:
+        for problem in problems_of(exc, loc):
+            rules.problem(problem.loc, f"{problem.message} (fleet member {data['name']!r})")
+        return None
+
+
+def _filled(template: dict, n: int) -> dict:
+    """A fleet member's fields: `{n}` / `{n:04d}` replaced by its number wherever a name is made."""
+
+    def fill(text: str) -> str:
+        return fill_number(text, n)
+
+    data = dict(template)
+    data["name"] = fill(template["name"])
+    for attr in ENTRY_FILES:
+        if attr in data:
+            data[attr] = fill(data[attr])
+    if "csr" in data:
+        data["csr"] = fill(data["csr"])
+    data["san"] = [fill(s) for s in template.get("san", [])]
+    data["subject"] = {k: fill(v) for k, v in template.get("subject", {}).items()}
+    return data

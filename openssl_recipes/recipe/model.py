@@ -1,0 +1,60 @@
+"""The recipe as the rest of the package reads it: the CA, the intermediate, the servers and clients
+(`entries`), a fleet kept whole (`fleet`). `recipe_loading` makes one from a file; `recipe_schema`
+describes the file; `recipe_rules` checks a whole recipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..core.errors import RecipeError
+from .entries import CertificateAuthority, Leaf, Secret, Style
+from .fleet import Fleet, Leaves, find_leaf, outline, parts_of
+
+if TYPE_CHECKING:
+    from .broker import NanoMQIn
+
+
+@dataclass(frozen=True)
+class Recipe:
+    path: Path
+    output_dir: Path
+    style: Style
+    ca: CertificateAuthority
+    servers: tuple[Leaf, ...] | Leaves  # Leaves: a fleet kept whole, its members made when read
+    clients: tuple[Leaf, ...] | Leaves
+    warnings: tuple[str, ...] = field(default=())
+    nanomq: NanoMQIn | None = None  # validated in broker_schema; used by `conf`
+    intermediate: CertificateAuthority | None = None
+    bundle_file: str | None = None  # intermediate + root, written when there is an intermediate
+
+    @property
+    def issuer(self) -> CertificateAuthority:
+        """The CA that signs the servers and clients."""
+        return self.intermediate or self.ca
+
+    @property
+    def authorities(self) -> tuple[CertificateAuthority, ...]:
+        return (self.ca, self.intermediate) if self.intermediate else (self.ca,)
+
+    @property
+    def leaves(self) -> tuple[Leaf, ...] | Leaves:
+        return self.servers + self.clients
+
+    def leaf(self, name: str) -> Leaf:
+        if (leaf := find_leaf(self.leaves, name)) is not None:
+            return leaf
+        raise RecipeError(f"the recipe has no server or client named {name!r}", [f"names: {', '.join(outline(self.leaves))}"])
+
+    def secrets(self) -> list[Secret]:
+        # a fleet's members share its template's password: one look per fleet, not per member
+        leaves = [part.template if isinstance(part, Fleet) else part for part in parts_of(self.leaves)]
+        found = [e.password for e in (*self.authorities, *leaves) if e.password]
+        return list(dict.fromkeys(found))
+
+    def secret_names(self) -> set[str]:
+        """Every variable a password of this recipe is read from: no openssl child sees one unless its
+        own command reads it."""
+        return {secret.env_name for secret in self.secrets()}

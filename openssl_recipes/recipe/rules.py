@@ -1,0 +1,303 @@
+"""A schema-valid recipe → the resolved `Recipe`, with the rules that span entries: defaults, fleets
+(each member validated by the schema like any entry, or kept whole when proven the same), SANs, one
+password variable per secret, leaves outliving their CA; files and names used twice: `recipe_files`.
+
+Problems travel as data (`Problem`: field path + message); the loader adds lines and columns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from pathlib import Path
+
+from ..core.errors import Loc, Problem, format_loc, loc_text
+from ..core.keys import request_key_problem
+from ..core.names import file_name_problem
+from ..core.x509 import KeySpec, San
+from .broker import cross_check
+from .entries import CertificateAuthority, Leaf, Role, Secret
+from .files import ENTRY_FILES, files_and_names_problems
+from .fleet import Fleet, Leaves, leaves_of
+from .fleet_rules import members, whole
+from .model import Recipe
+from .sans import is_host_name, is_ip, parse_san
+from .schema import (
+    ENTRY_NAME,
+    MAX_CERTIFICATES,
+    CAIn,
+    IntermediateIn,
+    KeyFields,
+    LeafIn,
+    PasswordIn,
+    RecipeIn,
+    SubjectIn,
+    subject_value_problem,
+)
+from .subject import SUBJECT_FIELDS
+
+
+def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Recipe | None, list[Problem]]:
+    """The recipe, or None and every problem found (all of them, not the first)."""
+    rules = _Rules(raw, base)
+    declared = sum(entry.count or 1 for entry in (*raw.servers, *raw.clients))
+    if declared > MAX_CERTIFICATES:  # before anything is expanded: memory and time stay bounded
+        message = (
+            f"the recipe declares {declared} certificates (counting each fleet's count); "
+            f"at most {MAX_CERTIFICATES} in one recipe: split it into several recipes"
+        )
+        return None, [Problem(("clients",), message)]
+    ca = rules.authority(raw.ca, ("ca",))
+    intermediate = rules.authority(raw.intermediate, ("intermediate",)) if raw.intermediate else None
+    issuer = intermediate or ca
+    leaves: dict[Role, list[Leaf | Fleet]] = {"server": [], "client": []}
+    placed: list[tuple[Leaf | Fleet, Loc]] = []  # each leaf or fleet with the field path of its entry
+    for role, entries in (("server", raw.servers), ("client", raw.clients)):
+        for index, entry in enumerate(entries):
+            loc = (f"{role}s", index)
+            made = rules.leaves(role, entry, loc, issuer)
+            leaves[role] += made
+            placed += [(part, loc) for part in made]
+    rules.problems += files_and_names_problems(raw.style, raw.bundle_file, ca, intermediate, placed)
+    if raw.nanomq is not None:
+        names = {role: [leaf.name for leaf in Leaves(parts)] for role, parts in leaves.items()}
+        rules.problems += cross_check(raw.nanomq, names["server"], names["client"])
+    if rules.problems:
+        return None, rules.problems
+    recipe = Recipe(
+        path=path,
+        output_dir=output_dir,
+        style=raw.style,
+        ca=ca,
+        servers=leaves_of(leaves["server"]),
+        clients=leaves_of(leaves["client"]),
+        warnings=tuple(rules.warnings),
+        nanomq=raw.nanomq,
+        intermediate=intermediate,
+        bundle_file=raw.bundle_file if intermediate else None,
+    )
+    return recipe, []
+
+
+class _Rules:
+    """Resolves entries against the defaults, collecting problems and warnings as it goes."""
+
+    def __init__(self, raw: RecipeIn, base: Path) -> None:
+        self.raw = raw
+        self.defaults = raw.defaults
+        self.base = base  # relative password files are read from the recipe's folder
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def problem(self, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(loc, message))
+
+    def warn(self, loc: Loc, message: str, member: str | None = None) -> None:
+        """A warning; `member` names the leaf when the entry is a fleet's (or any entry's) template."""
+        self.warnings.append(f"{format_loc(loc)}{f' ({member})' if member else ''}: {message}")
+
+    # -- defaults --
+
+    def key_of(self, entry: KeyFields) -> KeySpec:
+        d = self.defaults
+        return KeySpec(
+            type=entry.key_type or d.key_type or "rsa",
+            size=entry.key_size or d.key_size or 2048,
+            curve=entry.curve or d.curve or "P-256",
+        )
+
+    def secret_of(self, entry: PasswordIn | None, label: str) -> Secret | None:
+        if entry is None:
+            return None
+        if entry.env is not None:
+            return Secret("env", entry.env, entry.env)
+        # one variable per entry: the readable part alone collides ('a-1' and 'a_1', 'CA' and 'ca')
+        digest = hashlib.sha256(label.encode("utf-8")).hexdigest()[:8].upper()
+        variable = "OPENSSL_RECIPES_PASSWORD_" + re.sub(r"[^A-Za-z0-9]", "_", label).upper() + "_" + digest
+        if entry.file is not None:
+            file_path = Path(entry.file).expanduser()
+            return Secret("file", str(file_path if file_path.is_absolute() else (self.base / file_path)), variable)
+        return Secret("prompt", label, variable)
+
+    def subject_of(self, entry_subject: SubjectIn) -> dict[str, str]:
+        merged = {**self.defaults.subject.fields(), **entry_subject.fields()}
+        return {k: merged[k] for k in SUBJECT_FIELDS if k in merged}
+
+    # -- the CAs --
+
+    def authority(self, entry: CAIn, loc: Loc) -> CertificateAuthority:
+        """The root CA (`ca`) or the intermediate, with the defaults filled in."""
+        if not ENTRY_NAME.match(entry.name):
+            self.problem((*loc, "name"), f"{entry.name!r} must be letters, digits, '.', '_' or '-'")
+        is_intermediate = isinstance(entry, IntermediateIn)
+        authority = CertificateAuthority(
+            name=entry.name,
+            key_file=entry.key_file or f"{entry.name}.key",
+            cert_file=entry.cert_file or f"{entry.name}.pem",
+            csr_file=(entry.csr_file or f"{entry.name}.csr") if isinstance(entry, IntermediateIn) else None,
+            subject=self.subject_of(entry.subject),
+            days=entry.days or self.defaults.days or 3650,
+            key=self.key_of(entry),
+            digest=entry.digest or self.defaults.digest or "sha256",
+            password=self.secret_of(entry.password, entry.name),
+        )
+        if not authority.subject and (is_intermediate or self.raw.style == "strict"):
+            self.problem((*loc, "subject"), "give at least a CN (the strict style does not prompt)")
+        if is_intermediate:
+            if self.raw.style != "strict":
+                self.problem(loc, "an intermediate CA needs style: strict (the document's commands give it no CA extensions)")
+            root_days = self.raw.ca.days or self.defaults.days or 3650
+            if authority.days > root_days:
+                self.warn(loc, f"valid for {authority.days} days, longer than its root CA ({root_days} days)")
+        return authority
+
+    # -- servers and clients --
+
+    def leaves(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> list[Leaf | Fleet]:
+        """The entry's leaf, or its fleet: kept whole when stamping is proven the same as resolving
+        each member (`fleet_rules.whole`), else resolved member by member."""
+        if self.raw.style == "document" and entry.san:
+            self.warn(
+                (*loc, "san"),
+                "the document style's commands carry no extensions, so these names are not in the certificate "
+                "(verify's names and the handshake will fail on them): use style: strict",
+            )
+        fleet = whole(self, role, entry, loc, issuer) if entry.count is not None else None
+        found: list[Leaf | Fleet] = []
+        if fleet is not None:
+            found.append(fleet)
+        else:
+            for member in members(self, entry, loc):
+                leaf = self.leaf(role, member, loc, issuer)
+                if leaf is None:
+                    break  # one member's problem is every member's: say it once
+                found.append(leaf)
+        if found:  # what is true of one member is true of all: said once, naming the first and last
+            made = Leaves(found)
+            first, last = made[0], made[-1]
+            self.warn_leaf(first, loc, issuer, first.name if len(made) == 1 else f"{first.name} … {last.name}")
+        return found
+
+    def warn_leaf(self, leaf: Leaf, loc: Loc, issuer: CertificateAuthority, label: str) -> None:
+        if leaf.key.type == "ed25519" and leaf.nanomq:
+            self.warn(
+                loc,
+                "an Ed25519 key — NanoMQ (mbedTLS 2.28) and some clients cannot use it; "
+                "set nanomq: false if no NanoMQ uses this entry",
+                label,
+            )
+        if leaf.days > issuer.days:
+            self.warn(loc, f"valid for {leaf.days} days, longer than its CA ({issuer.days} days)", label)
+
+    def leaf(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False) -> Leaf | None:
+        """The entry resolved, or None when it has problems (said). `template`: a fleet's template,
+        made even though its `{n}` fails the checks made on members."""
+        before = len(self.problems)
+        raw = self.raw
+        if not ENTRY_NAME.match(entry.name):
+            self.problem((*loc, "name"), f"{entry.name!r} must be letters, digits, '.', '_' or '-'")
+        subject = self.subject_of(entry.subject)
+        for key, value in subject.items():
+            if problem := subject_value_problem(key, value):
+                self.problem((*loc, "subject", key), problem)
+        sans = self.sans(role, entry, loc, subject)
+        device_key = self.device_request(entry, loc) if entry.csr is not None else None
+        if device_key:
+            subject = device_key[2]  # the device's request names it; `x509 -req` keeps that subject
+        if raw.style == "strict" and not subject:
+            self.problem((*loc, "subject"), "give at least a CN (the strict style does not prompt)")
+        if len(self.problems) > before and not template:
+            return None
+        name = entry.name
+        leaf = Leaf(
+            role=role,
+            name=name,
+            key_file=entry.key_file or f"{name}.key",
+            csr_file=entry.csr_file or f"{name}.csr",
+            cert_file=entry.cert_file or f"{name}.pem",
+            subject=subject,
+            sans=tuple(dict.fromkeys(sans)),
+            days=entry.days or raw.defaults.days or 3650,
+            key=device_key[1] if device_key else self.key_of(entry),
+            digest=entry.digest or raw.defaults.digest or "sha256",
+            password=self.secret_of(entry.password, name),
+            nanomq=self.uses_nanomq(entry),
+            path=loc_text(tuple(loc)),
+            chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
+            one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
+        )
+        if device_key:  # signed as the device made it: no key, no request of ours
+            leaf = dataclasses.replace(leaf, csr_file=device_key[0], device_key=True, one_step=False)
+        if leaf.one_step and (leaf.password or issuer.password):
+            self.problem(
+                (*loc, "one_step"),
+                "needs unencrypted keys (one openssl req cannot take two passwords); leave one_step off for this entry",
+            )
+        if leaf.one_step and raw.style != "strict":
+            self.problem((*loc, "one_step"), "not in the document style (the document makes a request, then signs it)")
+        for attr in ENTRY_FILES:
+            if leaf.device_key and attr == "csr_file":
+                continue  # the device's request, wherever the recipe says it is
+            if (name_ := getattr(leaf, attr)) is not None and (problem := file_name_problem(name_)):
+                self.problem((*loc, attr), problem)
+        return None if len(self.problems) > before and not template else leaf
+
+    def device_request(self, entry: LeafIn, loc: Loc) -> tuple[str, KeySpec, dict[str, str]] | None:
+        """(the request's absolute path, its key, its subject) for an entry whose key stays on the device."""
+        from ..core.x509 import Unreadable, read_request
+
+        path = Path(entry.csr or "").expanduser()
+        path = path if path.is_absolute() else self.base / path
+        for field, given in (("password", entry.password), ("key_file", entry.key_file), ("csr_file", entry.csr_file)):
+            if given is not None:
+                self.problem((*loc, field), "the key stays on the device (csr:): there is no key or request file here to set")
+        if entry.one_step:
+            self.problem((*loc, "one_step"), "a request made on the device is signed as it is (csr:): no one_step")
+        try:
+            facts = read_request(path.read_bytes())
+        except OSError as exc:
+            self.problem((*loc, "csr"), f"{path}: cannot read the device's request ({exc.strerror})")
+            return None
+        except Unreadable as exc:
+            self.problem((*loc, "csr"), f"{path}: not a PEM certificate request ({exc})")
+            return None
+        if problem := request_key_problem(facts.key):
+            self.problem((*loc, "csr"), f"{path}: {problem}")
+            return None
+        assert facts.key is not None
+        return str(path), facts.key, dict(facts.subject)
+
+    def uses_nanomq(self, entry: LeafIn) -> bool:
+        return self.defaults.nanomq if entry.nanomq is None else entry.nanomq
+
+    def sans(self, role: Role, entry: LeafIn, loc: Loc, subject: dict[str, str]) -> list[San]:
+        """The entry's SANs; a server without any takes its CN (when it is a host name or address);
+        a server NanoMQ uses gets a DNS twin of each IPv4 address (mbedTLS 2.x never matches IP SANs)."""
+        sans: list[San] = []
+        for index, text in enumerate(entry.san):
+            try:
+                sans.append(parse_san(text))
+            except ValueError as exc:
+                self.problem((*loc, "san", index), str(exc))
+        strict = self.raw.style == "strict"
+        if role == "server" and not entry.san and strict:
+            cn = subject.get("CN")
+            if cn and is_ip(cn):
+                sans.append(San("IP", cn))
+            elif cn and is_host_name(cn):
+                sans.append(San("DNS", cn.lower()))
+            else:
+                self.problem(
+                    (*loc, "san"),
+                    f"no SANs given and CN {cn!r} is not a host name; list the names and addresses clients "
+                    "connect to, e.g. san: [broker.local, 192.0.2.10]",
+                )
+        if role == "server" and strict and self.uses_nanomq(entry):
+            present = {str(s) for s in sans}
+            sans += [
+                San("DNS", s.value)
+                for s in list(sans)
+                if s.kind == "IP" and ":" not in s.value and f"DNS:{s.value}" not in present
+            ]
+        return sans

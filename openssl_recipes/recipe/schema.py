@@ -1,0 +1,301 @@
+"""The recipe file's schema: the `*In` models pydantic validates (field paths, `extra="forbid"`).
+
+They describe the file only; `recipe_rules` turns a valid one into the `Recipe` the package uses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..core.errors import Loc, Problem
+from ..core.numbering import FLEET_PATTERN, MAX_FLEET, fill_number  # noqa: F401 - part of the schema's vocabulary
+from .broker import NanoMQIn
+from .entries import Curve, KeyType, Style
+from .sans import san_problem
+from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
+
+MAX_CERTIFICATES = MAX_FLEET + 1_000  # a full fleet and the servers and clients beside it
+DIGESTS = ("sha256", "sha384", "sha512")
+WEAK_DIGESTS = {
+    "md5": "MD5 is broken",
+    "sha1": "SHA-1 is broken",
+    "md4": "MD4 is broken",
+    "sha224": "SHA-224 is below what verifiers expect",
+}
+ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class FieldProblem(ValueError):
+    """A validator's complaint about one part of its value: `sub` is the key or index it names."""
+
+    def __init__(self, sub: str | int, message: str) -> None:
+        super().__init__(message)
+        self.sub = sub
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, strict=False)
+
+
+class SubjectIn(_Strict):
+    C: str | None = Field(None, description="Country, two letters (e.g. DE).")
+    ST: str | None = Field(None, description="State or province.")
+    L: str | None = Field(None, description="Locality (city).")
+    O: str | None = Field(None, description="Organization.")  # noqa: E741 - the X.500 attribute's name
+    OU: str | None = Field(None, description="Organizational unit.")
+    CN: str | None = Field(None, description="Common name: the entry's own name (a server's first DNS name); not in defaults.")
+    emailAddress: str | None = Field(None, description="An e-mail address in the subject.")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError("must be text")
+
+    @model_validator(mode="after")
+    def _values(self) -> SubjectIn:
+        for key in SUBJECT_FIELDS:
+            value = getattr(self, key)
+            if value is not None:
+                problem = subject_value_problem(key, value)
+                if problem:
+                    raise FieldProblem(key, problem)
+        return self
+
+    def fields(self) -> dict[str, str]:
+        return {k: v for k in SUBJECT_FIELDS if (v := getattr(self, k)) is not None}
+
+
+CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (one search, not a call per character)
+
+
+def subject_value_problem(key: str, value: str) -> str | None:
+    """Why `value` cannot be written exactly into the subject field `key`, or None."""
+    if value == "":
+        return "is empty (leave the field out instead)"
+    if CONTROL_CHARACTER.search(value):
+        return "contains a control character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text (lone surrogate)"
+    if key == "C" and not re.fullmatch(r"[A-Za-z]{2}", value):
+        return f"{value!r} is not a two-letter country code (e.g. CN, DE, US)"
+    if len(value) > FIELD_MAX_LENGTH[key]:
+        return f"is {len(value)} characters long; {key} takes at most {FIELD_MAX_LENGTH[key]}"
+    if key == "emailAddress" and (not value.isascii() or "@" not in value):
+        return f"{value!r} is not an ASCII e-mail address"
+    if value[0] == "#":
+        return "starts with '#', which openssl reads as hex-encoded DER"
+    return None
+
+
+class PasswordIn(_Strict):
+    env: str | None = Field(None, description="The environment variable holding the password.")
+    file: str | None = Field(None, description="A file whose first line is the password (relative to the recipe).")
+    prompt: bool = Field(False, description="Ask on the terminal.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if value == "prompt":
+            return {"prompt": True}
+        if isinstance(value, str):
+            raise ValueError("give the password by reference, never the password itself: {env: VARIABLE}, {file: PATH} or prompt")
+        return value
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PasswordIn:
+        given = [k for k in ("env", "file") if getattr(self, k) is not None] + (["prompt"] if self.prompt else [])
+        if len(given) != 1:
+            raise ValueError("give exactly one of env, file or prompt")
+        if self.env is not None and not ENV_NAME.match(self.env):
+            raise ValueError(f"{self.env!r} is not an environment variable name")
+        if self.file is not None and (not self.file or "\0" in self.file):
+            raise ValueError("file must be a path")
+        return self
+
+
+class KeyFields(_Strict):
+    key_type: KeyType | None = Field(None, description="rsa (default), ec or ed25519.")
+    key_size: int | None = Field(None, description="RSA key size in bits: 2048 (default) to 16384.")
+    curve: Curve | None = Field(None, description="EC curve: P-256 (default), P-384 or P-521.")
+    digest: str | None = Field(None, description="Signature digest: sha256 (default), sha384 or sha512.")
+    days: int | None = Field(None, description="Validity in days, 1 to 36500 (default 3650).")
+
+    @field_validator("key_size")
+    @classmethod
+    def _key_size(cls, value: int | None) -> int | None:
+        if value is not None and value < 2048:
+            raise ValueError(f"RSA keys of {value} bits are refused by current verifiers; use 2048 or more")
+        if value is not None and (value > 16384 or value % 8):
+            raise ValueError(f"{value} is not a usable RSA key size (2048, 3072, 4096, …)")
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        name = value.lower().replace("-", "")
+        if name in WEAK_DIGESTS:
+            raise ValueError(f"{value}: {WEAK_DIGESTS[name]}; use sha256, sha384 or sha512")
+        if name not in DIGESTS:
+            raise ValueError(f"{value!r} is not one of sha256, sha384, sha512")
+        return name
+
+    @field_validator("days", "key_size", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):  # YAML `true` would be taken as 1
+            raise ValueError(f"{str(value).lower()} is not a number")
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 36500:
+            raise ValueError(f"{value} days: give a number of days from 1 to 36500")
+        return value
+
+
+class DefaultsIn(KeyFields):
+    subject: SubjectIn = Field(SubjectIn(), description="Subject fields every entry starts from (no CN).")
+    nanomq: bool = Field(
+        True, description="Make keys and SANs NanoMQ (mbedTLS 2.28) can use: PKCS#1/3DES encrypted keys, DNS twins of IP SANs."
+    )
+    one_step: bool = Field(
+        False, description="Sign each leaf with one `openssl req -x509 -CA` (strict style, OpenSSL 3, unencrypted keys; no .csr)."
+    )  # request and signature in one `openssl req -x509 -CA` (fleets; no .csr file)
+
+    @field_validator("subject")
+    @classmethod
+    def _no_cn(cls, value: SubjectIn) -> SubjectIn:
+        if value.CN is not None:
+            raise FieldProblem("CN", "each entry names itself; give CN per entry, not in defaults")
+        return value
+
+
+class CAIn(KeyFields):
+    name: str = Field("ca", description="The CA's name: its default file names (NAME.key, NAME.pem).")
+    key_file: str | None = Field(None, description="The CA's private key file (default NAME.key).")
+    cert_file: str | None = Field(None, description="The CA's certificate file (default NAME.pem).")
+    subject: SubjectIn = Field(SubjectIn(), description="The CA's subject (CN required in the strict style).")
+    password: PasswordIn | None = Field(
+        None, description="Encrypt the CA key: {env: VAR}, {file: PATH} or prompt; never the password itself."
+    )
+
+
+class IntermediateIn(CAIn):
+    """A CA between the root and the leaves (pathlen:0); it signs every leaf, so the root key can stay offline."""
+
+    name: str = Field("intermediate", description="The intermediate CA's name.")
+    csr_file: str | None = Field(None, description="The intermediate's request to the root (default NAME.csr).")
+
+
+class LeafIn(KeyFields):
+    name: str = Field(description="The entry's name (with count: holds {n} or {n:04d}).")
+    key_file: str | None = Field(None, description="Private key file (default NAME.key).")
+    csr_file: str | None = Field(None, description="Certificate request file (default NAME.csr).")
+    cert_file: str | None = Field(None, description="Certificate file (default NAME.pem).")
+    chain_file: str | None = Field(
+        None, description="Leaf + intermediate, written with an intermediate CA (default NAME-chain.pem)."
+    )  # leaf + intermediate (only with an intermediate CA)
+    subject: SubjectIn = Field(SubjectIn(), description="Subject fields over the defaults' (CN: the entry's own name).")
+    san: list[str] = Field(
+        [],
+        description="Subject alternative names: DNS names and IP addresses clients use (DNS:, IP:, email:, URI: prefixes allowed).",
+    )
+    password: PasswordIn | None = Field(
+        None, description="Encrypt the key: {env: VAR}, {file: PATH} or prompt; never the password itself."
+    )
+    nanomq: bool | None = Field(None, description="Override defaults.nanomq for this entry.")
+    one_step: bool | None = Field(None, description="Override defaults.one_step for this entry.")
+    csr: str | None = Field(
+        None, description="A request made on the device (PEM, relative to the recipe): its key stays there; build signs it."
+    )
+    count: int | None = Field(
+        None, description="Make a fleet of this many entries (1 to 100000), numbered in name, files, subject and SANs."
+    )
+
+    @field_validator("san", mode="before")
+    @classmethod
+    def _san_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]
+        return value
+
+    @field_validator("san")
+    @classmethod
+    def _san_entries(cls, value: list[str]) -> list[str]:
+        for index, entry in enumerate(value):
+            problem = None if FLEET_PATTERN.search(entry) else san_problem(entry)  # fleets: checked once filled in
+            if problem:
+                raise FieldProblem(index, problem)
+        return value
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_FLEET:
+            raise ValueError(f"count must be from 1 to {MAX_FLEET}")
+        return value
+
+
+class RecipeIn(_Strict):
+    output: str = Field("certs", description="The output folder, relative to the recipe (created 0700).")
+    style: Style = Field(
+        "strict", description="strict (default): extension file, passes strict verifiers; document: the seed document's commands."
+    )
+    defaults: DefaultsIn = Field(DefaultsIn(), description="Values every CA and entry starts from.")
+    ca: CAIn = Field(CAIn(), description="The root CA.")
+    intermediate: IntermediateIn | None = Field(
+        None, description="An intermediate CA that signs every leaf (the root key can then stay offline)."
+    )
+    bundle_file: str = Field(
+        "ca-bundle.pem", description="Intermediate + root, written with an intermediate CA."
+    )  # intermediate + root (only with an intermediate CA)
+    servers: list[LeafIn] = Field([], description="Server certificates (serverAuth).")
+    clients: list[LeafIn] = Field([], description="Client certificates (clientAuth).")
+    nanomq: NanoMQIn | None = Field(
+        None, description="How NanoMQ (and the brokers it talks to) use this PKI: `conf` renders it."
+    )  # how NanoMQ (and the brokers it talks to) use this PKI
+
+    @field_validator("output")
+    @classmethod
+    def _output(cls, value: str) -> str:
+        if not value or "\0" in value:
+            raise ValueError("give a folder")
+        return value
+
+
+ALL_KEYS = sorted(
+    {name for model in (RecipeIn, DefaultsIn, IntermediateIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields}
+)
+ALL_KEYS = sorted({*ALL_KEYS, *(name for model in NanoMQIn.all_models() for name in model.model_fields)})
+
+
+def problems_of(error: ValidationError, prefix: Loc = ()) -> list[Problem]:
+    """pydantic's errors as Problems: the field path (under `prefix`), a message for a person, an
+    unknown key with the closest known one."""
+    problems = []
+    for item in error.errors():
+        loc = [*prefix, *item["loc"]]
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            close = difflib.get_close_matches(key, ALL_KEYS, n=1)
+            message = f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        found = item.get("ctx", {}).get("error")
+        if isinstance(found, FieldProblem):
+            loc.append(found.sub)
+        problems.append(Problem(tuple(loc), message))
+    return problems

@@ -1,0 +1,152 @@
+"""Broker TLS configuration from the recipe: one template per broker (templates/<broker>.conf.j2),
+one code path. A password is written only into files (created 0600); on stdout it is a comment.
+
+`insert_blocks` puts the rendered blocks into an existing configuration file between marker comments,
+leaving every other byte as it was, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import UsageError
+from ..core.names import CRL_FILE
+from ..recipe.broker import NanoMQIn, path_problem
+from ..recipe.entries import Leaf
+from ..recipe.model import Recipe
+
+BROKERS = ("nanomq", "mosquitto", "emqx")
+BLOCKS = ("listener", "bridge")
+BLOCK_RE = re.compile(r"^# BEGIN openssl-recipes (?P<name>\w+)\n.*?^# END openssl-recipes (?P=name)\n", re.S | re.M)
+
+
+def context(
+    recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, str] | None, broker: str = "nanomq"
+) -> dict[str, Any]:
+    """What the templates see. `secret_values` None: passwords become comments (for stdout)."""
+    section = recipe.nanomq or NanoMQIn()
+    cert_dir = section.cert_dir or str(recipe.output_dir)
+    if problem := path_problem(cert_dir):  # the output folder, when nanomq.cert_dir does not say
+        raise UsageError(f"the certificates' folder {problem}; set nanomq.cert_dir to where the files will live")
+    ca_file = posixpath.join(cert_dir, recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file)
+
+    def files(leaf: Leaf) -> dict[str, Any]:
+        password = None
+        if leaf.password and secret_values is not None:
+            password = secret_values[leaf.password.env_name]
+            if broker == "nanomq" and (problem := nanomq_password_problem(password)):
+                raise UsageError(f"the key password of {leaf.name} ({leaf.password.describe()}) {problem}")
+        return {
+            "keyfile": posixpath.join(cert_dir, leaf.key_file),
+            "certfile": posixpath.join(cert_dir, leaf.chain_file or leaf.cert_file),
+            "cacertfile": ca_file,
+            "key_name": leaf.key_file,
+            "certname": leaf.cert_file,
+            "key_password": password,
+            "password_source": leaf.password.describe() if leaf.password else None,
+        }
+
+    listener = None
+    server, client = nanomq_leaves(recipe)
+    if server is not None:
+        verify_peer, fail = listener_verification(recipe)
+        host, port = section.listener.bind.rsplit(":", 1)
+        listener = {
+            **files(server),
+            "bind": section.listener.bind,
+            "host": host.strip("[]"),
+            "port": int(port),
+            "verify_peer": verify_peer,
+            "fail_if_no_peer_cert": fail,
+            # written once `revoke`/`crl` made one: mosquitto then refuses revoked client certificates
+            "crlfile": posixpath.join(cert_dir, CRL_FILE) if (recipe.output_dir / CRL_FILE).is_file() else None,
+            "mode": "two-way: client certificates required"
+            if fail
+            else ("client certificates optional" if verify_peer else "one-way"),
+        }
+    bridge = None
+    if client is not None:
+        spec = section.bridge
+        bridge = {
+            **files(client),
+            **spec.model_dump(include={"name", "host", "port", "clientid", "proto_ver", "keepalive", "clean_start"}),
+            "forwards": [f.model_dump() for f in spec.forwards],
+            "subscription": [s.model_dump() for s in spec.subscription],
+        }
+    return {"recipe_name": recipe.path.name, "blocks": blocks, "listener": listener, "bridge": bridge}
+
+
+def render_conf(
+    recipe: Recipe, broker: str, blocks: tuple[str, ...], secret_values: dict[str, str] | None, templates_dir: Path | None = None
+) -> str:
+    from .jinja import render
+
+    text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values, broker), templates_dir)
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def nanomq_leaves(recipe: Recipe) -> tuple[Leaf | None, Leaf | None]:
+    """The server NanoMQ's listener serves and the client its bridge presents (the nanomq section's
+    choice, else the first of each)."""
+    section = recipe.nanomq or NanoMQIn()
+    return _pick(recipe.servers, section.listener.server), _pick(recipe.clients, section.bridge.client)
+
+
+def listener_verification(recipe: Recipe) -> tuple[bool, bool]:
+    """(verify_peer, fail_if_no_peer_cert) of the listener: two-way when the recipe has clients,
+    unless the nanomq section says otherwise."""
+    listener = (recipe.nanomq or NanoMQIn()).listener
+    verify_peer = bool(recipe.clients) if listener.verify_peer is None else listener.verify_peer
+    fail = verify_peer if listener.fail_if_no_peer_cert is None else listener.fail_if_no_peer_cert
+    return verify_peer, fail
+
+
+def used_by_nanomq(recipe: Recipe) -> list[Leaf]:
+    """The leaves a recipe's explicit nanomq section puts into NanoMQ (none without the section)."""
+    if recipe.nanomq is None:
+        return []
+    return [leaf for leaf in nanomq_leaves(recipe) if leaf is not None]
+
+
+def carries_password(recipe: Recipe, blocks: tuple[str, ...]) -> bool:
+    server, client = nanomq_leaves(recipe)
+    used = ([server] if "listener" in blocks else []) + ([client] if "bridge" in blocks else [])
+    return any(leaf is not None and leaf.password is not None for leaf in used)
+
+
+def insert_blocks(existing: str, rendered: str) -> str:
+    """Replace each marked block of `rendered` in `existing`, or append it; everything else stays."""
+    result = existing
+    for match in BLOCK_RE.finditer(rendered):
+        block = match.group(0)
+        pattern = re.compile(
+            rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}\n", re.S | re.M
+        )
+        if pattern.search(result):
+            result = pattern.sub(lambda _m, b=block: b, result, count=1)
+        else:
+            if result and not result.endswith("\n"):
+                result += "\n"
+            result += ("\n" if result else "") + block
+    return result
+
+
+def nanomq_password_problem(password: str) -> str | None:
+    """Why NanoMQ cannot be given `password` in its configuration, or None. Measured with 0.25.5:
+    its HOCON reader unescapes `\\"` but not `\\\\`, `\\n` or `\\t`, so a key whose password holds a
+    backslash or a control character never opens (mbedtls_pk_parse_key -15232, "password mismatch")."""
+    if "\\" in password:
+        return "holds a backslash, which NanoMQ 0.25.5 cannot read from its configuration: choose a password without one"
+    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+        return "holds a control character, which NanoMQ 0.25.5 cannot read from its configuration"
+    return None
+
+
+def _pick(leaves: Sequence[Leaf], name: str | None) -> Leaf | None:
+    if name is None:
+        return leaves[0] if leaves else None
+    return next(leaf for leaf in leaves if leaf.name == name)  # cross_check made sure it exists

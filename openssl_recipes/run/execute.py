@@ -1,0 +1,211 @@
+"""The one way a command runs openssl: steps, each an argv run exactly as `plan` / `--dry-run` print it.
+
+Every command that runs openssl (build, issue, renew, export, revoke, crl) hands its steps to
+`execute`: independent steps at once (a `graphlib` order over the files they read and write), each
+child with the passwords its own step reads and no other, a failure reported with every secret
+masked, what a failed step was writing removed (unless the step changes a file in place). `run_steps`
+adds what a command needs around it: the output folder checked and locked, its files written first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import queue
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from graphlib import TopologicalSorter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..core import process
+from ..core.children import child_environment
+from ..core.errors import Interrupted, RunError
+from ..core.names import CA_CONFIG, CA_DATABASE, CA_DIR, LEGACY_CA_FILES
+from ..plan.script import command_line
+from ..plan.steps import NewFile, Step
+from ..recipe.secrets import mask
+from . import workspace
+
+if TYPE_CHECKING:
+    from ..plan.lifecycle import Work
+
+
+def run_steps(
+    folder: Path,
+    steps: Sequence[Step],
+    secret_values: Mapping[str, str],
+    hidden: Iterable[str],
+    files: Mapping[str, NewFile] | None = None,
+    jobs: int = 1,
+) -> None:
+    """Check and lock the folder, write `files`, run every step. `hidden`: every password variable of
+    the recipe, kept from every child except the steps that read it."""
+    files = files or {}
+    outputs = [name for step in steps for name in step.outputs]
+    workspace.prepare(folder, [*outputs, *files], pem=[n for n in outputs if n.endswith(".pem")])
+    env = child_environment({*hidden, *secret_values})
+    with workspace.locked(folder):
+        for name, new in files.items():
+            if new.replace or not (folder / name).exists():
+                (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
+                workspace.write_atomically(folder / name, new.content, new.mode)
+        execute(folder, steps, range(len(steps)), env, secret_values, jobs)
+
+
+def run_work(work: Work) -> None:
+    """Run a lifecycle command's work: its files, then its steps."""
+    folder = work.recipe.output_dir
+    if any(name.startswith(f"{CA_DIR}/") for name in work.files):
+        _move_legacy_database(folder)
+    run_steps(folder, work.steps, work.secret_values, work.recipe.secret_names(), work.files)
+
+
+def _move_legacy_database(folder: Path) -> None:
+    """Earlier versions kept the CA database beside the certificates: move it into CA_DIR once."""
+    legacy = [name for name in LEGACY_CA_FILES if (folder / name).is_file() and not (folder / name).is_symlink()]
+    if not legacy or (folder / CA_DATABASE).exists():
+        return
+    (folder / CA_DIR).mkdir(mode=0o700, exist_ok=True)
+    for name in legacy:
+        if name == Path(CA_CONFIG).name:
+            (folder / name).unlink()  # ours, and written again below with the new paths
+        else:
+            os.replace(folder / name, folder / CA_DIR / name)
+
+
+def execute(
+    folder: Path,
+    steps: Sequence[Step],
+    to_run: Iterable[int],
+    env: Mapping[str, str],
+    secret_values: Mapping[str, str],
+    jobs: int,
+    done: Callable[[int], None] = lambda _i: None,
+    advance: Callable[[], None] = lambda: None,
+    prestarted: Mapping[int, Callable[[], process.Result]] | None = None,
+) -> None:
+    """Run `steps[i]` for each i in `to_run`: a step starts once every earlier step writing a file it
+    reads or writes has finished; in parallel, key generations first (the long steps). `prestarted`:
+    steps already running (build's head start), finished by the function given instead of started."""
+    prestarted = prestarted or {}
+    order = TopologicalSorter(_dependencies(steps, to_run))
+    order.prepare()
+
+    def priority(i: int) -> tuple[int, int]:
+        if jobs == 1:
+            return (2, i)  # one at a time: in plan order
+        return (0 if i in prestarted else 1 if steps[i].kind == "key" else 2, i)
+
+    ready = [priority(i) for i in order.get_ready()]
+    heapq.heapify(ready)
+    running: dict[Future[process.Result], int] = {}
+    failure: tuple[int, process.Result | OSError] | None = None
+
+    finished: queue.SimpleQueue[Future[process.Result]] = queue.SimpleQueue()  # futures as they complete
+
+    def start(i: int) -> Future[process.Result]:
+        step = steps[i]
+        if i in prestarted:
+            future = pool.submit(prestarted[i])
+        elif step.kind == "bundle":
+            future = pool.submit(_concatenate, step, folder)
+        else:
+            own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
+            future = pool.submit(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
+        future.add_done_callback(finished.put)
+        return future
+
+    adopted = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs) + len(prestarted))
+    try:
+        while (ready and failure is None) or running:
+            while ready and failure is None and (ready[0][0] == 0 or len(running) - adopted < jobs):
+                ready_class, i = heapq.heappop(ready)
+                running[start(i)] = i
+                adopted += ready_class == 0  # already running: it takes no slot of `jobs`
+            for future in _completed(finished):
+                i = running.pop(future)
+                adopted -= priority(i)[0] == 0
+                try:
+                    result: process.Result | OSError = future.result()
+                except OSError as exc:
+                    result = exc
+                if isinstance(result, OSError) or not result.ok:
+                    failure = failure or (i, result)
+                    _discard_outputs(steps[i], folder)
+                    continue
+                _publish(steps[i], folder)
+                done(i)
+                advance()
+                order.done(i)
+                for j in order.get_ready():
+                    heapq.heappush(ready, priority(j))
+    except KeyboardInterrupt:
+        process.stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for i in running.values():
+            _discard_outputs(steps[i], folder)
+        raise Interrupted(f"stopped {len(running)} running openssl command(s); run the command again to finish") from None
+    pool.shutdown(wait=True)
+    if failure is not None:
+        _report(steps[failure[0]], failure[1], secret_values)
+
+
+def _completed(finished: queue.SimpleQueue[Future[process.Result]]) -> list[Future[process.Result]]:
+    """The futures completed so far: at least one, unless a quarter second passes (Ctrl-C is seen then)."""
+    try:
+        completed = [finished.get(timeout=0.25)]
+    except queue.Empty:
+        return []
+    while not finished.empty():
+        completed.append(finished.get_nowait())
+    return completed
+
+
+def _dependencies(steps: Sequence[Step], to_run: Iterable[int]) -> dict[int, set[int]]:
+    """Each running step waits for the last running step that writes a file it reads or writes."""
+    last_writer: dict[str, int] = {}
+    graph: dict[int, set[int]] = {}
+    for i in to_run:
+        step = steps[i]
+        graph[i] = {last_writer[name] for name in (*step.inputs, *step.outputs) if name in last_writer}
+        for name in step.outputs:
+            last_writer[name] = i
+    return graph
+
+
+def _report(step: Step, outcome: process.Result | OSError, secret_values: Mapping[str, str]) -> None:
+    shown = mask(command_line(step.argv), secret_values)
+    if isinstance(outcome, OSError):
+        raise RunError(f"cannot run {shown}: {outcome.strerror}")
+    stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
+    raise RunError(
+        f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
+        [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])],
+    )
+
+
+def _concatenate(step: Step, folder: Path) -> process.Result:
+    """Run a bundle step (`cat a b > out`) in-process, atomically."""
+    try:
+        workspace.concatenate(folder, step.inputs, step.artifact)
+    except (OSError, UnicodeDecodeError) as exc:
+        return process.Result(step.argv, 1, b"", str(exc).encode())
+    return process.Result(step.argv, 0, b"", b"")
+
+
+def _publish(step: Step, folder: Path) -> None:
+    """Children run with umask 077; what a step makes gets its mode once complete (public 0644)."""
+    if step.mode is not None:
+        with contextlib.suppress(FileNotFoundError):  # (os.path, not pathlib: once per step of a fleet)
+            os.chmod(os.path.join(folder, step.artifact), step.mode)
+
+
+def _discard_outputs(step: Step, folder: Path) -> None:
+    """A command that failed or was stopped may have left a partial file: never keep it. A step that
+    changes a file in place (the CA database) or replaces one only when it succeeds keeps it."""
+    if step.discard_on_failure:
+        for name in step.outputs:
+            (folder / name).unlink(missing_ok=True)

@@ -1,0 +1,146 @@
+"""Is an existing file good enough to keep? Asked of openssl itself, so no extra dependency.
+
+A build keeps what exists only when it passes these checks; a truncated or empty file left by an
+interrupted run fails them and is made again. A key that is complete but will not open (a wrong
+password, most likely) is never replaced silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import process
+from ..recipe.entries import Secret
+
+NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
+PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # "missing" | "good" | "damaged" (incomplete: redo) | "mismatch" | "unopenable"
+    reason: str = ""
+
+    @property
+    def good(self) -> bool:
+        return self.state == "good"
+
+
+class Inspector:
+    """Runs the read-only openssl checks; results are cached per file for one build."""
+
+    def __init__(self, openssl: str, folder: Path, env: dict[str, str], secret_values: dict[str, str] | None = None) -> None:
+        self.openssl = openssl
+        self.folder = folder
+        self.env = {**env, NO_PASSWORD: ""}
+        self.secret_values = secret_values or {}
+        self._public: dict[str, str | None] = {}
+        self._validity: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
+
+    def _run(self, *args: str, secret: str | None = None) -> process.Result:
+        """Run openssl; a password variable is added to this one child's environment only."""
+        env = self.env if secret is None else {**self.env, secret: self.secret_values.get(secret, os.environ.get(secret, ""))}
+        return process.run((self.openssl, *args), cwd=self.folder, env=env)
+
+    def complete_pem(self, name: str) -> Verdict:
+        path = self.folder / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return Verdict("missing")
+        except OSError as exc:
+            return Verdict("damaged", f"cannot read: {exc.strerror}")
+        if not PEM_BLOCK.search(data):
+            return Verdict("damaged", "empty or truncated (no complete PEM block)")
+        return Verdict("good")
+
+    def key(self, name: str, password: Secret | None) -> Verdict:
+        verdict = self.complete_pem(name)
+        if not verdict.good:
+            return verdict
+        if self.public_key_of_key(name, password) is None:
+            return Verdict("unopenable", "a complete key that openssl cannot open (wrong password?)")
+        return verdict
+
+    def public_key_of_key(self, name: str, password: Secret | None) -> str | None:
+        if name not in self._public:
+            # An unencrypted key gets an empty password variable, so openssl never asks on the terminal.
+            variable = password.env_name if password else None
+            result = self._run("pkey", "-in", name, "-pubout", "-passin", f"env:{variable or NO_PASSWORD}", secret=variable)
+            self._public[name] = result.stdout_text() if result.ok else None
+        return self._public[name]
+
+    def certificate(self, name: str, key_name: str, key_password: Secret | None) -> Verdict:
+        """Parses and carries the public key of `key_name` (the signature is `signed_by`'s job)."""
+        verdict = self.complete_pem(name)
+        if not verdict.good:
+            return verdict
+        result = self._run("x509", "-in", name, "-noout", "-pubkey")
+        if not result.ok:
+            return Verdict("damaged", "the certificate does not parse")
+        if result.stdout_text() != self.public_key_of_key(key_name, key_password):
+            return Verdict("mismatch", f"does not match {key_name}")
+        return verdict
+
+    def certificate_of_request(self, name: str, request: str) -> Verdict:
+        """Parses and carries the public key of `request` (a device's, whose key is not here)."""
+        verdict = self.complete_pem(name)
+        if not verdict.good:
+            return verdict
+        have = self._run("x509", "-in", name, "-noout", "-pubkey")
+        wanted = self._run("req", "-in", request, "-noout", "-pubkey")
+        if not have.ok:
+            return Verdict("damaged", "the certificate does not parse")
+        if not wanted.ok or have.stdout_text() != wanted.stdout_text():
+            return Verdict("mismatch", f"does not carry the key of {request}")
+        return verdict
+
+    def signed_by(self, issuer: str, names: list[str], chunk: int = 400) -> set[str]:
+        """The subset of `names` whose signature chains to `issuer`: one openssl per chunk."""
+        good: set[str] = set()
+        for start in range(0, len(names), chunk):
+            part = names[start : start + chunk]
+            # -partial_chain: the issuer may be an intermediate, trusted here as the anchor
+            result = self._run("verify", "-no_check_time", "-partial_chain", "-CAfile", issuer, "--", *part)
+            for line in result.stdout_text().splitlines():
+                if line.endswith(": OK") and line[:-4] in part:
+                    good.add(line[:-4])
+        return good
+
+    def validity(self, cert: str) -> tuple[dt.datetime, dt.datetime] | None:
+        """(notBefore, notAfter) in UTC, or None when the certificate cannot be read."""
+        if cert not in self._validity:
+            result = self._run("x509", "-in", cert, "-noout", "-startdate", "-enddate")
+            found = dict(line.split("=", 1) for line in result.stdout_text().splitlines() if "=" in line) if result.ok else {}
+            try:
+                self._validity[cert] = (parse_openssl_date(found["notBefore"]), parse_openssl_date(found["notAfter"]))
+            except (KeyError, ValueError):
+                self._validity[cert] = None
+        return self._validity[cert]
+
+
+def parse_openssl_date(text: str) -> dt.datetime:
+    """`Nov  8 18:45:00 2036 GMT` → an aware datetime (UTC)."""
+    month, day, clock, year, *_ = text.split()
+    return dt.datetime.strptime(f"{month} {day} {clock} {year}", "%b %d %H:%M:%S %Y").replace(tzinfo=dt.UTC)
+
+
+def key_is_encrypted(path: Path) -> bool | None:
+    """Is the PEM key at `path` encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`, or a traditional key with a
+    `Proc-Type: 4,ENCRYPTED` header)? None when it cannot be read."""
+    try:
+        head = path.read_bytes()[:200]
+    except OSError:
+        return None
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
+
+
+def request_signature_ok(result: process.Result) -> bool:
+    """`openssl req -verify`'s verdict. OpenSSL 3.0 exits 0 even when the signature is wrong (measured:
+    3.0.19 prints "self-signature verify failure" and exits 0), so its words decide, not only its code."""
+    said = result.stdout_text() + result.stderr_text()
+    return result.ok and "verify OK" in said and "verify failure" not in said

@@ -1,0 +1,303 @@
+"""Run a Plan: decide what to keep, then run the rest in dependency order, `jobs` at a time.
+
+The argv of every step is run exactly as `plan` prints it. What exists is kept only when it passes
+the checks in `artifacts`; a CA is never replaced unless asked with `new_ca`. A failed command stops
+the build with its (masked) command line, exit code and stderr; Ctrl-C stops every child and
+removes what they were writing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from ..core.children import child_environment, default_jobs
+from ..core.errors import RunError, UsageError
+from ..core.names import RESERVED_PREFIX
+from ..core.process import Result
+from ..plan.steps import Plan, Step
+from ..recipe.entries import CertificateAuthority, Leaf
+from . import workspace
+from .execute import execute
+from .inspect import Inspector, Verdict
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    jobs: int = field(default_factory=default_jobs)
+    force: bool = False  # remake every leaf (key, request, certificate)
+    new_ca: bool = False  # replace the CA (the old files are kept as *.bak)
+    only: frozenset[str] | None = None  # entries to make; None = all
+    quiet: bool = False
+    progress: bool | None = None  # None: when stderr is a terminal and the build is large
+
+
+@dataclass
+class BuildReport:
+    made: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    backups: list[str] = field(default_factory=list)
+
+    def summary(self, folder: str) -> str:
+        text = f"made {len(self.made)}, kept {len(self.kept)} in {self.seconds:.2f} s → {folder}"
+        return text + (f" (old CA saved as {', '.join(self.backups)})" if self.backups else "")
+
+
+LinePrinter = Callable[[str], None]
+
+
+class Prestarted(Protocol):
+    """Key steps already running for this build (`startup.headstart`): each adopted only where it is
+    exactly a step the plan runs (argv, folder, environment); the rest stopped once the build decides."""
+
+    def adopt(self, argv: tuple[str, ...], folder: Path, env: dict[str, str]) -> Callable[[], Result] | None: ...
+
+    def stop_the_rest(self) -> None: ...
+
+
+LIST_LIMIT = 60  # above this many files, print the summary only
+
+
+def build(
+    plan: Plan, secret_values: dict[str, str], options: BuildOptions, say: LinePrinter = print, head: Prestarted | None = None
+) -> BuildReport:
+    """Run the plan; `head`: keys already started for it, adopted where they fit."""
+    started = time.monotonic()
+    folder = plan.output_dir
+    writes = sorted({name for step in plan.steps for name in step.outputs} | set(plan.files))
+    prompts = any(step.prompts for step in plan.steps)
+    if prompts and not sys.stdin.isatty():
+        raise UsageError(
+            "the recipe leaves a subject empty, so openssl would prompt for it, but stdin is not a "
+            "terminal: give the subject in the recipe"
+        )
+    workspace.prepare(folder, writes)
+    env = child_environment({*secret_values, *plan.recipe.secret_names()})  # each step adds back only its own (execute)
+    report = BuildReport()
+    with workspace.locked(folder):
+        _remove_leftovers(folder, plan)
+        inspector = Inspector(plan.openssl.command, folder, env, secret_values)
+        decision = decide(plan, inspector, options)
+        if options.new_ca:
+            moved = workspace.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
+            report.backups = list(moved.values())
+        for name, content in plan.files.items():
+            workspace.write_atomically(folder / name, content)
+        to_run = [i for i, run in enumerate(decision) if run]
+        prestarted = _adopted(head, plan, to_run, env) if head is not None else {}
+        jobs = 1 if prompts else max(1, options.jobs)
+        listing = len(plan.steps) <= LIST_LIMIT and not options.quiet
+        lines = _InPlanOrder(plan, decision, folder, say if listing else (lambda _line: None))
+        progress = _progress(options, len(to_run))
+        try:
+            advance = progress.advance if progress is not None else (lambda: None)  # type: ignore[attr-defined]
+            execute(folder, plan.steps, to_run, env, secret_values, jobs, lines.done, advance, prestarted)
+        finally:
+            if progress is not None:
+                progress.stop()
+    report.made = [plan.steps[i].artifact for i in to_run]
+    report.kept = [step.artifact for step, run in zip(plan.steps, decision) if not run and (folder / step.artifact).exists()]
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _adopted(head: Prestarted, plan: Plan, to_run: list[int], env: dict[str, str]) -> dict[int, Callable[[], Result]]:
+    """The key steps to run that the head start already runs exactly (argv, environment), for files
+    still absent; the rest of the head start is stopped."""
+    adopted = {}
+    for i in to_run:
+        step = plan.steps[i]
+        if step.kind == "key" and not step.secrets and not os.path.lexists(plan.output_dir / step.artifact):
+            finish = head.adopt(step.argv, plan.output_dir, env)
+            if finish is not None:
+                adopted[i] = finish
+    head.stop_the_rest()
+    return adopted
+
+
+# -- what to keep ---------------------------------------------------------------------------------
+
+
+def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool]:
+    """For each step: run it (True) or keep what exists (False). Raises rather than replace a CA."""
+    recipe = plan.recipe
+    index = {(step.entry, step.kind): i for i, step in enumerate(plan.steps)}
+    run = [False] * len(plan.steps)
+    ca, intermediate = recipe.ca, recipe.intermediate
+    # With an intermediate CA the root key may stay offline: it is needed only to (re)sign the intermediate.
+    ca_runs = _decide_authority(ca, inspector, options.new_ca, parent=None, offline_ok=intermediate is not None)
+    run[index[(ca.name, "key")]] = ca_runs[0]
+    run[index[(ca.name, "cert")]] = ca_runs[1]
+    issuer_runs = ca_runs[1]
+    if intermediate is not None:
+        intermediate_runs = _decide_authority(intermediate, inspector, options.new_ca, parent=(ca.cert_file, ca_runs[1]))
+        if intermediate_runs[1] and not inspector.key(ca.key_file, ca.password).good and not ca_runs[0]:
+            raise RunError(
+                f"{intermediate.cert_file} must be signed by the root CA, but {ca.key_file} is not in the output folder "
+                "(offline?): bring the root key back for this build"
+            )
+        run[index[(intermediate.name, "key")]] = intermediate_runs[0]
+        run[index[(intermediate.name, "csr")]] = intermediate_runs[1]
+        run[index[(intermediate.name, "cert")]] = intermediate_runs[1]
+        issuer_runs = intermediate_runs[1]
+    issuer = recipe.issuer
+
+    leaves = [leaf for leaf in recipe.leaves if options.only is None or leaf.name in options.only]
+    from concurrent.futures import ThreadPoolExecutor as Pool
+
+    with Pool(max(1, options.jobs)) as pool:
+        verdicts = list(pool.map(lambda leaf: _leaf_verdicts(leaf, inspector, options.force), leaves))
+    unopenable = [
+        f"{leaf.key_file}: {key_v.reason}"
+        + (
+            f"; if the recipe's password for {leaf.name} changed, `openssl-recipes renew {leaf.name} --rekey` makes a new key with it"
+            if leaf.password
+            else ""
+        )
+        for leaf, (key_v, _) in zip(leaves, verdicts)
+        if key_v.state == "unopenable"
+    ]
+    if unopenable:
+        raise RunError("refusing to replace existing keys that do not open", unopenable)
+    candidates = [leaf.cert_file for leaf, (key_v, cert_v) in zip(leaves, verdicts) if key_v.good and cert_v.good]
+    signed = inspector.signed_by(issuer.cert_file, candidates) if candidates and not issuer_runs else set()
+    for leaf, (key_v, cert_v) in zip(leaves, verdicts):
+        key_runs = not key_v.good
+        cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed
+        if (leaf.name, "key") in index:  # (a device's own key is not ours to make)
+            run[index[(leaf.name, "key")]] = key_runs
+        if (leaf.name, "csr") in index:  # (one_step leaves have no request)
+            run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
+        run[index[(leaf.name, "cert")]] = cert_runs
+    for i, step in enumerate(plan.steps):
+        if step.kind == "bundle":  # remade when a part is, or when it is not exactly its parts
+            parts_run = any(run[j] for j, other in enumerate(plan.steps[:i]) if other.artifact in step.inputs)
+            run[i] = parts_run or not _bundle_is_current(step, plan.output_dir)
+    return run
+
+
+def _decide_authority(
+    ca: CertificateAuthority, inspector: Inspector, new_ca: bool, parent: tuple[str, bool] | None, offline_ok: bool = False
+) -> tuple[bool, bool]:
+    """(remake the key?, remake the certificate?) for the root or the intermediate CA. Refuses, rather
+    than replace a CA key or a certificate that does not match it; `parent` = (its cert, being remade?)."""
+    if new_ca:
+        return True, True
+    key_v = inspector.key(ca.key_file, ca.password)
+    cert_state = inspector.complete_pem(ca.cert_file).state
+    hint = "restore it, or run build --new-ca to start a new CA (every certificate it signed stops working)"
+    if key_v.state == "unopenable":
+        raise RunError(f"{ca.key_file}: {key_v.reason}; refusing to replace the CA key", [hint])
+    if not key_v.good:
+        if cert_state == "missing":
+            return True, True
+        if offline_ok and key_v.state == "missing" and cert_state == "good":
+            return False, False  # the root key is kept offline; its certificate is all the build needs
+        raise RunError(
+            f"{ca.cert_file} exists but {ca.key_file} is {key_v.state}"
+            f"{' (' + key_v.reason + ')' if key_v.reason else ''}; refusing to replace the CA",
+            [hint],
+        )
+    cert_v = inspector.certificate(ca.cert_file, ca.key_file, ca.password)
+    if cert_v.state == "mismatch":
+        raise RunError(f"{ca.cert_file} does not match {ca.key_file}; refusing to replace the CA", [hint])
+    if not cert_v.good:
+        return False, True
+    if parent is not None:
+        parent_cert, parent_runs = parent
+        return False, parent_runs or ca.cert_file not in inspector.signed_by(parent_cert, [ca.cert_file])
+    return False, False
+
+
+def _bundle_is_current(step: Step, folder: Path) -> bool:
+    try:
+        return (folder / step.artifact).read_bytes() == b"".join((folder / name).read_bytes() for name in step.inputs)
+    except OSError:
+        return False
+
+
+def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdict, Verdict]:
+    if force:
+        return Verdict("missing", "--force"), Verdict("missing", "--force")
+    if leaf.device_key:  # the key is on the device: the certificate must carry its request's key
+        return Verdict("good"), inspector.certificate_of_request(leaf.cert_file, leaf.csr_file)
+    key_v = inspector.key(leaf.key_file, leaf.password)
+    if not key_v.good:
+        return key_v, Verdict("missing")
+    return key_v, inspector.certificate(leaf.cert_file, leaf.key_file, leaf.password)
+
+
+def _remove_leftovers(folder: Path, plan: Plan) -> None:
+    """Temporary files of a run that was killed; and the plan's own serial file (the document style's
+    ca.srl) when it is not a serial. No other file: a user's `notes.srl`, or a key a recipe names
+    `root-key.srl`, is not the tool's to judge."""
+    for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
+        path.unlink(missing_ok=True)
+    workspace.remove_stale_private_folders(folder)
+    serials = {name for step in plan.steps for name in step.outputs[1:] if name.endswith(".srl")}
+    for path in (folder / name for name in sorted(serials)):
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            if not re.fullmatch(r"[0-9A-Fa-f]+\s*", path.read_text()):
+                path.unlink()  # -CAcreateserial starts a new random serial
+        except (OSError, UnicodeDecodeError):
+            path.unlink(missing_ok=True)
+
+
+# -- running ----------------------------------------------------------------------------------------
+
+
+class _InPlanOrder:
+    """Prints `made X` / `kept X` in plan order, however the steps finish."""
+
+    def __init__(self, plan: Plan, decision: list[bool], folder: Path, say: LinePrinter) -> None:
+        self.plan = plan
+        self.decision = decision
+        self.folder = folder
+        self.say = say
+        self.finished = [not run for run in decision]
+        self.cursor = 0
+        self._flush()
+
+    def done(self, i: int) -> None:
+        self.finished[i] = True
+        self._flush()
+
+    def _flush(self) -> None:
+        while self.cursor < len(self.finished) and self.finished[self.cursor]:
+            step = self.plan.steps[self.cursor]
+            if self.decision[self.cursor]:
+                self.say(f"made {step.artifact}")
+            elif (self.folder / step.artifact).exists():
+                self.say(f"kept {step.artifact}")
+            self.cursor += 1
+
+
+def _progress(options: BuildOptions, total: int) -> object | None:
+    enabled = options.progress if options.progress is not None else (sys.stderr.isatty() and total > 8)
+    if not enabled or options.quiet or total == 0:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress(
+        "openssl", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    )
+    task = bar.add_task("build", total=total)
+    bar.start()
+
+    class _Bar:
+        def advance(self) -> None:
+            bar.advance(task)
+
+        def stop(self) -> None:
+            bar.stop()
+
+    return _Bar()

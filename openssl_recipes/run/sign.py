@@ -1,0 +1,77 @@
+"""`sign`'s checks of a request made on a device, before it is signed: it parses, its signature verifies,
+its key is one the recipe allows, its name is free in the recipe; and whether it is signed already.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core import process
+from ..core.children import child_environment
+from ..core.errors import UsageError
+from ..core.keys import request_key_problem
+from ..core.x509 import KeySpec, San, Unreadable, read_request
+from ..recipe.entries import Leaf, Role
+from ..recipe.fleet import find_leaf
+from ..recipe.model import Recipe
+from ..recipe.sans import is_host_name, parse_san
+from ..recipe.schema import ENTRY_NAME
+from .inspect import Inspector, request_signature_ok
+
+
+def request_leaf(recipe: Recipe, csr: Path, role: Role, name: str | None, sans: list[str], days: int, openssl: str) -> Leaf:
+    """The leaf a request becomes, after the checks: its signature verifies, its key is one the recipe
+    allows (RSA ≥ 2048 bits, EC P-256/384/521, Ed25519), its name is free in the recipe."""
+    try:
+        facts = read_request(csr.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"{csr}: cannot read: {exc.strerror}") from None
+    except Unreadable as exc:
+        raise UsageError(f"{csr}: not a PEM certificate request ({exc})") from None
+    checked = process.run((openssl, "req", "-in", str(csr), "-noout", "-verify"), env=child_environment(recipe.secret_names()))
+    if not request_signature_ok(checked):
+        raise UsageError(f"{csr}: the request's signature does not verify (damaged, or not made with its key)")
+    key = facts.key
+    if problem := request_key_problem(key):
+        raise UsageError(f"{csr}: {problem}")
+    subject = dict(facts.subject)
+    leaf_name = name or subject.get("CN") or csr.stem
+    if not ENTRY_NAME.match(leaf_name):
+        raise UsageError(f"{csr}: {leaf_name!r} cannot name a certificate file: give --name NAME")
+    if leaf_name in {entry.name for entry in recipe.authorities} or find_leaf(recipe.leaves, leaf_name) is not None:
+        raise UsageError(f"{csr}: {leaf_name!r} is an entry of the recipe; `build` makes its certificate (give --name)")
+    parsed: list[San] = []
+    for text in sans:
+        try:
+            parsed.append(parse_san(text))
+        except ValueError as exc:
+            raise UsageError(f"--san {text}: {exc}") from None
+    cn = subject.get("CN", "")
+    if role == "server" and not parsed and cn and is_host_name(cn):
+        parsed.append(San("DNS", cn.lower()))
+    if role == "server" and not parsed:
+        raise UsageError(f"{csr}: a server needs the names clients use: give --san NAME (repeat)")
+    return Leaf(
+        role=role,
+        name=leaf_name,
+        key_file="",  # on the device: never here
+        csr_file=str(csr.resolve()),
+        cert_file=f"{leaf_name}.pem",
+        subject={k: v for k, v in facts.subject},
+        sans=tuple(dict.fromkeys(parsed)),
+        days=days,
+        key=key or KeySpec(),
+        digest="sha256",
+        password=None,
+        nanomq=False,
+        path=f"--csr {csr}",
+        chain_file=f"{leaf_name}-chain.pem" if recipe.intermediate else None,
+    )
+
+
+def already_signed(recipe: Recipe, leaf: Leaf, openssl: str) -> bool:
+    """Its certificate exists, carries the request's key and is signed by the issuer: nothing to do."""
+    inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
+    if not inspector.certificate_of_request(leaf.cert_file, leaf.csr_file).good:
+        return False
+    return leaf.cert_file in inspector.signed_by(recipe.issuer.cert_file, [leaf.cert_file])

@@ -1,0 +1,168 @@
+"""The output folder: created 0700, locked against a second build, checked before any write."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import itertools
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ..core import process
+from ..core.errors import UsageError
+from ..core.names import CONFIG_FILE_NAME, PRIVATE_PREFIX, RESERVED_PREFIX
+
+LOCK_NAME = f"{RESERVED_PREFIX}.lock"
+BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller
+MARGIN_BYTES = 64 * 1024
+
+
+def prepare(folder: Path, writes: list[str], pem: list[str] | None = None) -> None:
+    """Create the folder (0700) if needed; refuse a folder that cannot take the writes: a symbolic link
+    at any of them, or a file that is not PEM at one of `pem` (default: every write but the extension
+    file and serial files) — the tool did not make it."""
+    checked = set(pem) if pem is not None else {n for n in writes if n != CONFIG_FILE_NAME and not n.endswith(".srl")}
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"output {folder} exists and is not a folder")
+    if not folder.exists():
+        try:
+            folder.mkdir(mode=0o700, parents=True)
+        except FileExistsError:
+            pass  # another build made it a moment ago (it waits for the lock below)
+        except OSError as exc:
+            raise UsageError(f"cannot create output folder {folder}: {exc.strerror}") from None
+        if not folder.is_dir():
+            raise UsageError(f"output {folder} exists and is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"output folder {folder} is not writable (read-only disk or permissions); nothing was changed")
+    for name in writes:
+        target = folder / name
+        if target.is_symlink():
+            raise UsageError(f"{target} is a symbolic link (to {os.readlink(target)}); refusing to write through it")
+        if name in checked and not _could_be_ours(target):
+            raise UsageError(
+                f"{target} exists and is not a PEM file, so this tool did not make it; it would be overwritten: "
+                "move it away, or give the entry another file name in the recipe; nothing was changed"
+            )
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    need = MARGIN_BYTES + BYTES_PER_FILE * len(writes)
+    if free < need:
+        raise UsageError(
+            f"output folder {folder} has {free // 1024} KiB free; the build needs about {need // 1024} KiB; nothing was changed"
+        )
+
+
+def _could_be_ours(path: Path) -> bool:
+    """Missing, empty (an interrupted openssl), or PEM (whole or cut short): what a build may replace."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(11)
+    except OSError:
+        return True  # missing; or unreadable, or a folder: the build's own checks report it
+    return head == b"" or head == b"-----BEGIN "[: len(head)]
+
+
+@contextmanager
+def locked(folder: Path, announce: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on the folder; a second build waits for the first."""
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            if announce:
+                print(f"another build is running in {folder}; waiting for it to finish…", file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        with process.inherit(fd):  # openssl children hold it too, even when this process is killed
+            yield
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
+    """Write via a temporary file and rename; created with `mode` from its first byte.
+    Returns False (and writes nothing) when the file already holds exactly `content`; its mode is made
+    `mode` all the same (an identical file at 0644 that holds a key password becomes 0600)."""
+    try:
+        if path.read_text(encoding="utf-8") == content and not path.is_symlink():
+            if path.stat().st_mode & 0o777 != mode:
+                os.chmod(path, mode)
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    tmp = path.with_name(f"{RESERVED_PREFIX}.tmp.{os.getpid()}.{path.name}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)  # the umask may have narrowed it; never wider than asked
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return True
+
+
+def set_aside(folder: Path, names: list[str]) -> dict[str, str]:
+    """Rename existing files to NAME.<time>.bak (so a build makes them again); returns {name: backup}."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return {name: _move_to_new_backup(folder / name, stamp) for name in names if (folder / name).exists()}
+
+
+def restore(folder: Path, backups: dict[str, str]) -> list[str]:
+    """Put backups made by `set_aside` back under their names (after a failed run); the names restored."""
+    restored = []
+    for name, backup in backups.items():
+        if (folder / backup).exists():
+            os.replace(folder / backup, folder / name)
+            restored.append(name)
+    return restored
+
+
+def _move_to_new_backup(path: Path, stamp: str) -> str:
+    """Move `path` to NAME.<stamp>.bak, or NAME.<stamp>-2.bak, … : never over an earlier backup (two
+    runs in one second must not lose the first one's CA key). A hard link claims the name atomically."""
+    for attempt in itertools.count(1):
+        backup = path.with_name(f"{path.name}.{stamp}{'' if attempt == 1 else f'-{attempt}'}.bak")
+        try:
+            os.link(path, backup, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        path.unlink()
+        return backup.name
+    raise AssertionError("unreachable")
+
+
+def concatenate(folder: Path, parts: tuple[str, ...] | list[str], target: str) -> None:
+    """`cat parts > target`, atomically (certificate bundles and chains)."""
+    text = "".join((folder / name).read_text(encoding="ascii") for name in parts)
+    write_atomically(folder / target, text, 0o644)
+
+
+def remove_stale_private_folders(folder: Path) -> None:
+    """Private folders of head starts whose build was killed (their process is gone)."""
+    import shutil
+
+    for path in folder.glob(f"{PRIVATE_PREFIX}*"):
+        pid = path.name.removeprefix(PRIVATE_PREFIX)
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
