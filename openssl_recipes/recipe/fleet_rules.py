@@ -1,25 +1,30 @@
 """A fleet entry (`count:`) → its members, each filled in and validated by the schema like any entry,
-or the whole fleet as one template (`fleet.Fleet`) when that is proven to give the same leaves."""
+or the whole fleet as one template (`fleet.Fleet`) when that is proven to give the same leaves.
+
+Problems are returned, never said here: the caller (`rules`) decides which of them the recipe reports.
+A member is resolved into a leaf by the function the caller passes (`Resolve`), so these rules need
+nothing of the caller but that.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
 
 from pydantic import ValidationError
 
-from ..core.errors import Loc
+from ..core.errors import Loc, Problem
 from ..core.numbering import FLEET_PATTERN, fill_number, representatives
-from .entries import CertificateAuthority, Leaf, Role
+from .entries import Leaf
 from .files import ENTRY_FILES
 from .fleet import Fleet
 from .schema import LeafIn, problems_of
 
-if TYPE_CHECKING:
-    from .rules import _Rules
+# An entry → its leaf (None when it has problems) and its problems; `template`: a fleet's template,
+# made even though its `{n}` fails the checks made on members.
+Resolve = Callable[[LeafIn, bool], "tuple[Leaf | None, list[Problem]]"]
 
 
-def whole(rules: _Rules, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority) -> Fleet | None:
+def whole(entry: LeafIn, loc: Loc, resolve: Resolve) -> Fleet | None:
     """The fleet as one template, or None to resolve it member by member.
 
     Which members are valid depends only on how many digits their number has: a name, a file
@@ -33,49 +38,44 @@ def whole(rules: _Rules, role: Role, entry: LeafIn, loc: Loc, issuer: Certificat
         return None
     template_fields = entry.model_dump(exclude_none=True, exclude={"count"})
     resolved: dict[int, Leaf] = {}
-    problems, rules.problems = rules.problems, []  # nothing said here: a fleet in the wrong is refused member by member
-    try:
-        for n in representatives(entry.count):
-            member = _member(rules, template_fields, n, loc)
-            leaf = rules.leaf(role, member, loc, issuer) if member is not None else None
-            if leaf is None:
-                return None  # (its members before this one still take part in the checks across entries)
-            resolved[n] = leaf
-        template = rules.leaf(role, entry, loc, issuer, template=True)
-    finally:
-        rules.problems = problems
+    for n in representatives(entry.count):
+        member, _problems = _member(template_fields, n, loc)
+        leaf = resolve(member, False)[0] if member is not None else None
+        if leaf is None:
+            return None  # (its members before this one still take part in the checks across entries)
+        resolved[n] = leaf
+    template = resolve(entry, True)[0]
     fleet = Fleet(template, entry.count) if template is not None else None
     if fleet is None or any(fleet.member(n) != leaf for n, leaf in resolved.items()):
         return None
     return fleet
 
 
-def members(rules: _Rules, entry: LeafIn, loc: Loc) -> Iterator[LeafIn]:
-    """The entry itself, or each member of its fleet: the name, files, SANs and subject with the
-    number filled in, then validated by the schema like any entry (one problem stops the fleet)."""
+def members(entry: LeafIn, loc: Loc) -> Iterator[tuple[LeafIn | None, list[Problem]]]:
+    """The entry itself, or each member of its fleet: the name, files, SANs and subject with the number
+    filled in, then validated by the schema like any entry — each as (member, []); the first that is not
+    valid as (None, its problems), which ends the fleet (one member's problem is every member's)."""
     if entry.count is None:
-        yield entry
+        yield entry, []
         return
     if not FLEET_PATTERN.search(entry.name):
-        rules.problem((*loc, "name"), "with count, the name must hold the number, e.g. 'device-{n:04d}'")
+        yield None, [Problem((*loc, "name"), "with count, the name must hold the number, e.g. 'device-{n:04d}'")]
         return
     template = entry.model_dump(exclude_none=True, exclude={"count"})
     for n in range(1, entry.count + 1):
-        member = _member(rules, template, n, loc)
+        member, problems = _member(template, n, loc)
+        yield member, problems
         if member is None:
             return
-        yield member
 
 
-def _member(rules: _Rules, template: dict, n: int, loc: Loc) -> LeafIn | None:
-    """Fleet member `n`, validated by the schema; None when it is not valid (its problems said)."""
+def _member(template: dict, n: int, loc: Loc) -> tuple[LeafIn | None, list[Problem]]:
+    """Fleet member `n`, validated by the schema; None and its problems when it is not valid."""
     data = _filled(template, n)
     try:
-        return LeafIn.model_validate(data)
+        return LeafIn.model_validate(data), []
     except ValidationError as exc:
-        for problem in problems_of(exc, loc):
-            rules.problem(problem.loc, f"{problem.message} (fleet member {data['name']!r})")
-        return None
+        return None, [Problem(p.loc, f"{p.message} (fleet member {data['name']!r})") for p in problems_of(exc, loc)]
 
 
 def _filled(template: dict, n: int) -> dict:

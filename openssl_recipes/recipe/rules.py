@@ -163,13 +163,18 @@ class _Rules:
                 "the document style's commands carry no extensions, so these names are not in the certificate "
                 "(verify's names and the handshake will fail on them): use style: strict",
             )
-        fleet = whole(self, role, entry, loc, issuer) if entry.count is not None else None
+
+        def resolve(member: LeafIn, template: bool) -> tuple[Leaf | None, list[Problem]]:
+            return self.resolved_leaf(role, member, loc, issuer, template)
+
+        fleet = whole(entry, loc, resolve) if entry.count is not None else None
         found: list[Leaf | Fleet] = []
         if fleet is not None:
             found.append(fleet)
         else:
-            for member in members(self, entry, loc):
-                leaf = self.leaf(role, member, loc, issuer)
+            for member, problems in members(entry, loc):
+                leaf, more = resolve(member, False) if member is not None else (None, [])
+                self.problems += problems + more
                 if leaf is None:
                     break  # one member's problem is every member's: say it once
                 found.append(leaf)
@@ -189,6 +194,16 @@ class _Rules:
             )
         if leaf.days > issuer.days:
             self.warn(loc, f"valid for {leaf.days} days, longer than its CA ({issuer.days} days)", label)
+
+    def resolved_leaf(
+        self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False
+    ) -> tuple[Leaf | None, list[Problem]]:
+        """The entry resolved (None when it has problems) and its problems, which are returned, not said."""
+        said, self.problems = self.problems, []
+        try:
+            return self.leaf(role, entry, loc, issuer, template), self.problems
+        finally:
+            self.problems = said
 
     def leaf(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False) -> Leaf | None:
         """The entry resolved, or None when it has problems (said). `template`: a fleet's template,
