@@ -14,6 +14,7 @@ import typer
 from ..core.errors import EXIT_INTERRUPTED, Interrupted, RecipesError
 from ..core.interrupt import interrupted_by
 from ..core.interrupt import say as say_interrupted
+from ..core.names import DEFAULT_RECIPE_FILE
 
 if TYPE_CHECKING:
     from ..core.openssl import Openssl
@@ -29,7 +30,7 @@ OpensslOption = Annotated[
 TemplatesOption = Annotated[
     Path | None, typer.Option("--templates", help="A folder of templates that override the built-in ones.")
 ]
-DEFAULT_RECIPE = Path("recipes.yaml")
+DEFAULT_RECIPE = Path(DEFAULT_RECIPE_FILE)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,5 +1,5 @@
-"""A key: the command that makes it, and which keys a request made on a device may carry. Builtins only:
-the head start loads it before the first key."""
+"""The key policy every stage reads — the recipe's schema and its JSON Schema, the head start, `sign` —
+and the command that makes a key. Builtins only: the head start loads it before the first key."""
 
 from __future__ import annotations
 
@@ -7,7 +7,24 @@ TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key
 if TYPE_CHECKING:
     from .x509 import KeySpec
 
-CURVES_ALLOWED = {"P-256", "P-384", "P-521"}
+KEY_TYPES = ("rsa", "ec", "ed25519")
+CURVES = ("P-256", "P-384", "P-521")
+DIGESTS = ("sha256", "sha384", "sha512")
+RSA_MIN_BITS, RSA_MAX_BITS, RSA_BITS_STEP = 2048, 16384, 8  # below 2048: refused by current verifiers
+MIN_DAYS, MAX_DAYS = 1, 36500
+
+# What an entry gets when neither it nor the recipe's defaults say
+DEFAULT_KEY_TYPE, DEFAULT_KEY_SIZE, DEFAULT_CURVE = "rsa", 2048, "P-256"
+DEFAULT_DIGEST, DEFAULT_DAYS = "sha256", 3650
+
+
+def key_size_problem(bits: int) -> str | None:
+    """Why `bits` is not an RSA key size the tool makes, or None."""
+    if bits < RSA_MIN_BITS:
+        return f"RSA keys of {bits} bits are refused by current verifiers; use {RSA_MIN_BITS} or more"
+    if bits > RSA_MAX_BITS or bits % RSA_BITS_STEP:
+        return f"{bits} is not a usable RSA key size (2048, 3072, 4096, …)"
+    return None
 
 
 def key_argv(
@@ -38,12 +55,13 @@ def key_argv(
 
 
 def request_key_problem(key: KeySpec | None) -> str | None:
-    """Why a device's request key is refused (RSA under 2048 bits, another curve, an unknown type), or None."""
+    """Why a device's request key is refused (weaker than the recipe may make: RSA under 2048 bits,
+    another curve, an unknown type), or None."""
     if (
         key is not None
-        and not (key.type == "rsa" and key.size < 2048)
-        and not (key.type == "ec" and key.curve not in CURVES_ALLOWED)
+        and not (key.type == "rsa" and key.size < RSA_MIN_BITS)
+        and not (key.type == "ec" and key.curve not in CURVES)
     ):
         return None
     what = key.describe() if key else "a key type the recipe does not allow"
-    return f"{what} is weaker than the recipe allows (RSA 2048+, EC P-256/384/521, Ed25519)"
+    return f"{what} is weaker than the recipe allows (RSA {RSA_MIN_BITS}+, EC P-256/384/521, Ed25519)"

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+DEFAULT_RECIPE_FILE = "recipes.yaml"  # read from the current folder unless --recipe names another
+DEFAULT_OUTPUT = "certs"  # the output folder, relative to the recipe
+DEFAULT_CA_NAME, DEFAULT_INTERMEDIATE_NAME = "ca", "intermediate"
 CONFIG_FILE_NAME = "openssl-recipes.cnf"  # the extension file the strict style writes
 RESERVED_PREFIX = ".openssl-recipes"  # lock file and other private files
 PRIVATE_PREFIX = f"{RESERVED_PREFIX}.headstart."  # + the pid: the folder a head start's keys are made in
@@ -33,6 +36,11 @@ LEGACY_CA_FILES = (
 )
 SIGN_CONFIG = "openssl-recipes-sign.cnf"  # the extension sections `sign` writes for requests made on devices
 LIFECYCLE_FILES = (CRL_FILE, CA_DIR, SIGN_CONFIG, *LEGACY_CA_FILES)
+
+
+def default_file(name: str, kind: str) -> str:
+    """An entry's file when the recipe names none: `kind` is key, csr, cert or chain."""
+    return {"key": f"{name}.key", "csr": f"{name}.csr", "cert": f"{name}.pem", "chain": f"{name}-chain.pem"}[kind]
 
 
 def export_files(name: str) -> tuple[str, str]:

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from .keys import CURVES, DEFAULT_CURVE, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, KEY_TYPES
+
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n(.+?)\r?\n-----END CERTIFICATE-----", re.S)
 PEM_REQUEST = re.compile(
     rb"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----\r?\n(.+?)\r?\n-----END (?:NEW )?CERTIFICATE REQUEST-----", re.S
@@ -34,18 +36,18 @@ SUBJECT_FIELDS = {
 }
 SUBJECT_ALT_NAME = "2.5.29.17"
 RSA, EC_PUBLIC_KEY, ED25519 = "1.2.840.113549.1.1.1", "1.2.840.10045.2.1", "1.3.101.112"
-CURVES = {"1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384", "1.3.132.0.35": "P-521"}
+CURVE_OIDS = {"1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384", "1.3.132.0.35": "P-521"}  # the names: keys.CURVES
 GENERAL_NAMES = {0x81: "email", 0x82: "DNS", 0x86: "URI", 0x87: "IP"}  # [1] [2] [6] [7], implicit
 
-KeyType = Literal["rsa", "ec", "ed25519"]
-Curve = Literal["P-256", "P-384", "P-521"]
+KeyType = Literal[KEY_TYPES]  # type: ignore[valid-type]  # Literal["rsa", "ec", "ed25519"], from the one policy
+Curve = Literal[CURVES]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)
 class KeySpec:
-    type: KeyType = "rsa"
-    size: int = 2048  # RSA only
-    curve: Curve = "P-256"  # EC only
+    type: KeyType = DEFAULT_KEY_TYPE
+    size: int = DEFAULT_KEY_SIZE  # RSA only
+    curve: Curve = DEFAULT_CURVE  # EC only
 
     def describe(self) -> str:
         return {"rsa": f"RSA {self.size}", "ec": f"EC {self.curve}", "ed25519": "Ed25519"}[self.type]
@@ -205,7 +207,7 @@ class _Reader:
         if kind == ED25519:
             return KeySpec(type="ed25519")
         if kind == EC_PUBLIC_KEY:
-            curve = CURVES.get(self.oid(algorithm[1]))
+            curve = CURVE_OIDS.get(self.oid(algorithm[1]))
             return KeySpec(type="ec", curve=curve) if curve else None  # type: ignore[arg-type]
         if kind == RSA:
             bits = self.content(bits_at, BIT_STRING)[1:]  # RSAPublicKey, after the unused-bits byte

@@ -13,7 +13,8 @@ from ..core.errors import UsageError
 from ..core.names import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, export_files
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
-from .script import step_line
+from .argv import passin
+from .script import step_line, write_file
 from .steps import NewFile, Step
 
 
@@ -31,9 +32,7 @@ class Work:
         folders = sorted({str(Path(name).parent) for name in self.files if "/" in name})
         out = [f"mkdir -p {shlex.quote(folder)}" for folder in folders]
         for name, new in self.files.items():
-            write = (
-                f"cat > {shlex.quote(name)} <<'EOF'\n{new.content.rstrip()}\nEOF" if new.content else f": > {shlex.quote(name)}"
-            )
+            write = write_file(name, new.content)
             out.append(write if new.replace else f"test -e {shlex.quote(name)} || {write}")
         return out + [step_line(step) for step in self.steps]
 
@@ -43,10 +42,6 @@ def entry(recipe: Recipe, name: str) -> Leaf | CertificateAuthority:
         if ca.name == name:
             return ca
     return recipe.leaf(name)
-
-
-def _passin(secret: Secret | None) -> list[str]:
-    return ["-passin", f"env:{secret.env_name}"] if secret else []
 
 
 # -- export ------------------------------------------------------------------------------------------
@@ -72,7 +67,7 @@ def export(
             raise UsageError(f"{leaf.name} has no password in the recipe: give the PKCS#12 password with --password-env VAR")
         bundle = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
         argv = [openssl, "pkcs12", "-export", "-inkey", leaf.key_file, "-in", leaf.cert_file, "-certfile", bundle]
-        argv += ["-name", leaf.name, "-out", p12_file, "-passout", f"env:{p12_password.env_name}", *_passin(leaf.password)]
+        argv += ["-name", leaf.name, "-out", p12_file, "-passout", f"env:{p12_password.env_name}", *passin(leaf.password)]
         if legacy:
             argv.append("-legacy")  # RC2/3DES for old consumers (Windows 7, old Java, some embedded stacks)
         secrets = tuple(s for s in (p12_password, leaf.password) if s)
@@ -108,7 +103,7 @@ def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int,
     """The revocation recorded in the CA database, then a fresh crl.pem that lists it."""
     work = crl(recipe, openssl, crl_days, secret_values)
     issuer = recipe.issuer
-    argv = (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *_passin(issuer.password))
+    argv = (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *passin(issuer.password))
     inputs = (CA_CONFIG, leaf.cert_file, issuer.cert_file, issuer.key_file)
     work.steps.insert(0, Step(argv, "revoke", leaf.name, inputs, (CA_DATABASE,), _secrets(issuer)))
     return work
@@ -120,7 +115,7 @@ def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, st
     issuer = recipe.issuer
     argv = (openssl, "ca", "-config", CA_CONFIG, "-gencrl", "-crldays", str(crl_days), "-out", CRL_FILE)
     inputs = (CA_CONFIG, CA_DATABASE, issuer.cert_file, issuer.key_file)
-    step = Step((*argv, *_passin(issuer.password)), "crl", issuer.name, inputs, (CRL_FILE, CRL_NUMBER), _secrets(issuer))
+    step = Step((*argv, *passin(issuer.password)), "crl", issuer.name, inputs, (CRL_FILE, CRL_NUMBER), _secrets(issuer))
     values = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
     return Work(recipe, [step], ca_database_files(recipe), values)
 

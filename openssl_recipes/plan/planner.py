@@ -17,11 +17,10 @@ from ..core.keys import key_argv
 from ..core.names import CONFIG_FILE_NAME
 from ..core.numbering import representatives
 from ..core.openssl import Openssl
-from ..core.x509 import KeySpec
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.fleet import Fleet, parts_of
 from ..recipe.model import Recipe
-from ..recipe.subject import needs_utf8, subj_argument
+from .argv import digest_option, passin, serial_file, sign_request, subject_options
 from .extensions import extension_file, leaf_sections, section_name
 from .steps import Plan, StampedSteps, Step
 
@@ -62,9 +61,9 @@ class _Planner:
     def ca_steps(self) -> list[Step]:
         ca = self.ca
         argv = [self.openssl.command, "req", "-x509", "-new", "-nodes", "-key", ca.key_file]
-        argv += self._digest(ca.digest, ca.key) + ["-days", str(ca.days), "-out", ca.cert_file]
-        argv += self._subject(ca.subject)
-        argv += self._passin(ca.password)
+        argv += digest_option(ca.digest, ca.key) + ["-days", str(ca.days), "-out", ca.cert_file]
+        argv += subject_options(ca.subject)
+        argv += passin(ca.password)
         if self.strict:
             argv += ["-config", CONFIG_FILE_NAME, "-extensions", section_name(ca.name)]
         cert = Step(
@@ -150,7 +149,7 @@ class _Planner:
             "-x509",
             "-key",
             leaf.key_file,
-            *self._subject(leaf.subject),
+            *subject_options(leaf.subject),
             "-CA",
             issuer.cert_file,
             "-CAkey",
@@ -159,7 +158,7 @@ class _Planner:
             leaf.cert_file,
             "-days",
             str(leaf.days),
-            *self._digest(leaf.digest, issuer.key),
+            *digest_option(leaf.digest, issuer.key),
             "-config",
             CONFIG_FILE_NAME,
             "-extensions",
@@ -188,9 +187,9 @@ class _Planner:
         name, key_file, cert_file, subject = entry.name, entry.key_file, entry.cert_file, entry.subject
         password, days, digest, key = entry.password, entry.days, entry.digest, entry.key
         csr_argv = [self.openssl.command, "req", "-new", "-key", here + key_file, "-out", csr_file]
-        csr_argv += self._subject(subject) + self._passin(password)
+        csr_argv += subject_options(subject) + passin(password)
         if self.strict:
-            csr_argv += self._digest(digest, key)
+            csr_argv += digest_option(digest, key)
         csr = Step(
             argv=tuple(csr_argv),
             kind="csr",
@@ -201,48 +200,19 @@ class _Planner:
             is_ca=is_ca,
             prompts=not subject,
         )
-        serial = ["-CAcreateserial"] if self.shared_serial else []
-        if not document_client:
-            sign = [
-                self.openssl.command,
-                "x509",
-                "-req",
-                "-in",
-                here + csr_file,
-                "-CA",
-                issuer.cert_file,
-                "-CAkey",
-                issuer.key_file,
-                *serial,
-                "-out",
-                cert_file,
-                "-days",
-                str(days),
-            ]
-            sign += self._digest(digest, issuer.key)  # the issuer's key signs: Ed25519 takes no digest
-        else:  # the document's client form: -days first, no digest (sha256 is openssl's default)
-            sign = [
-                self.openssl.command,
-                "x509",
-                "-req",
-                "-days",
-                str(days),
-                "-in",
-                csr_file,
-                "-CA",
-                issuer.cert_file,
-                "-CAkey",
-                issuer.key_file,
-                *serial,
-                "-out",
-                cert_file,
-            ]
-            if digest != "sha256":
-                sign += self._digest(digest, issuer.key)
-        sign += self._passin(issuer.password)
-        if self.strict:
-            sign += ["-extfile", CONFIG_FILE_NAME, "-extensions", section]
-        side = (f"{Path(issuer.cert_file).stem}.srl",) if self.shared_serial else ()
+        extensions = (CONFIG_FILE_NAME, section) if self.strict else None
+        sign = sign_request(
+            self.openssl.command,
+            here + csr_file,
+            issuer,
+            cert_file,
+            days,
+            digest,
+            self.shared_serial,
+            extensions,
+            document_client,
+        )
+        side = (serial_file(issuer),) if self.shared_serial else ()
         cert = Step(
             argv=tuple(sign),
             kind="cert",
@@ -276,19 +246,6 @@ class _Planner:
             secrets=_secrets(entry.password),
             is_ca=is_ca,
         )
-
-    @staticmethod
-    def _digest(digest: str, key: KeySpec) -> list[str]:
-        return [] if key.type == "ed25519" else [f"-{digest}"]
-
-    def _subject(self, fields: dict[str, str]) -> list[str]:
-        if not fields:
-            return []  # document style: openssl prompts, as the document describes
-        return ["-subj", subj_argument(fields)] + (["-utf8"] if needs_utf8(fields) else [])
-
-    @staticmethod
-    def _passin(password: Secret | None) -> list[str]:
-        return ["-passin", f"env:{password.env_name}"] if password else []
 
 
 def _secrets(password: Secret | None) -> tuple[Secret, ...]:

@@ -51,17 +51,24 @@ def _body(plan: Plan) -> Iterator[str]:
     if out.startswith("-"):  # `cd -` is the previous folder; `mkdir -x` an option
         out = "./" + out
     lines = [f"mkdir -p -m 700 {shlex.quote(out)}", f"cd {shlex.quote(out)}", "umask 077"]
-    for name, content in plan.files.items():
-        marker = "EOF"
-        while marker in content.splitlines():
-            marker += "_"
-        lines.append(f"cat > {shlex.quote(name)} <<'{marker}'\n{content.rstrip(chr(10))}\n{marker}")
+    lines += [write_file(name, content) for name, content in plan.files.items()]
     yield "\n".join(lines) + "\n"
     for part in plan.parts:
         if isinstance(part, StampedSteps):
             yield from _fleet_lines(part)
         else:
             yield step_line(part) + "\n"
+
+
+def write_file(name: str, content: str) -> str:
+    """The bash that writes `content` to `name` as it is: a quoted heredoc, its end marker a line that
+    the content does not hold (EOF, EOF_, …); an empty file as `: > name`."""
+    if not content:
+        return f": > {shlex.quote(name)}"
+    marker = "EOF"
+    while marker in content.splitlines():
+        marker += "_"
+    return f"cat > {shlex.quote(name)} <<'{marker}'\n{content.rstrip(chr(10))}\n{marker}"
 
 
 def step_line(step: Step) -> str:

@@ -7,13 +7,13 @@ steps that the command runs through the executor.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from ..core.errors import UsageError
 from ..core.names import SIGN_CONFIG
 from ..core.openssl import Openssl
 from ..recipe.entries import Leaf
 from ..recipe.model import Recipe
+from .argv import serial_file, sign_request
 from .extensions import extension_file, leaf_sections
 from .lifecycle import Work
 from .steps import NewFile, Step
@@ -29,14 +29,19 @@ def sign_work(recipe: Recipe, openssl: Openssl, leaves: list[Leaf], secret_value
     )
     sections = leaf_sections(signing)
     issuer = recipe.issuer
-    passin = ["-passin", f"env:{issuer.password.env_name}"] if issuer.password else []
-    serial = [] if openssl.random_serial else ["-CAcreateserial"]
-    side = () if openssl.random_serial else (f"{Path(issuer.cert_file).stem}.srl",)
+    side = () if openssl.random_serial else (serial_file(issuer),)
     work = Work(recipe, files={SIGN_CONFIG: NewFile(extension_file(signing, sections))})
     for leaf in leaves:
-        argv = [openssl.command, "x509", "-req", "-in", leaf.csr_file, "-CA", issuer.cert_file, "-CAkey", issuer.key_file]
-        argv += [*serial, "-out", leaf.cert_file, "-days", str(leaf.days), "-sha256", *passin]
-        argv += ["-extfile", SIGN_CONFIG, "-extensions", sections[leaf.name]]
+        argv = sign_request(
+            openssl.command,
+            leaf.csr_file,
+            issuer,
+            leaf.cert_file,
+            leaf.days,
+            leaf.digest,
+            not openssl.random_serial,
+            (SIGN_CONFIG, sections[leaf.name]),
+        )
         inputs = (issuer.cert_file, issuer.key_file, SIGN_CONFIG, *side)
         secrets = (issuer.password,) if issuer.password else ()
         work.steps.append(Step(tuple(argv), "cert", leaf.name, inputs, (leaf.cert_file, *side), secrets))

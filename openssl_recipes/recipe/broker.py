@@ -12,27 +12,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from ..core.errors import Problem
+from ..core.text import control_characters, is_dns_name
+from .fields import Strict, accepts, any_case, limits
 
-DNS_NAME = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 DURATION = re.compile(r"^\s*(\d{1,6})\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)?\s*$", re.I)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
+MAX_KEEPALIVE = 65535  # seconds: MQTT's keep-alive is two bytes
 MAX_TOPIC_BYTES = 65535  # MQTT's limit for a topic name
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def control_characters(value: str) -> list[str]:
-    """The control (and other invisible format) characters in `value`, as `U+XXXX`."""
-    return [f"U+{ord(c):04X}" for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
 
 
 def host_problem(value: str) -> str | None:
@@ -42,7 +34,7 @@ def host_problem(value: str) -> str | None:
     except ValueError:
         return (
             None
-            if DNS_NAME.match(value) and not value.replace(".", "").isdigit()
+            if is_dns_name(value) and not value.replace(".", "").isdigit()
             else f"{value!r} is not a DNS name or an IP address"
         )
     if address.version == 6:
@@ -58,12 +50,12 @@ def parse_seconds(value: object) -> int:
     if not match:
         raise ValueError(f"{value!r} is not a duration: give seconds (60), or a number with s, m or h (60s, 5m, 1h)")
     seconds = int(match.group(1)) * UNIT_SECONDS[(match.group(2) or "s")[0].lower()]
-    if not 1 <= seconds <= 65535:
-        raise ValueError(f"{value!r} is {seconds} s: MQTT's keep-alive is 1 to 65535 seconds")
+    if not 1 <= seconds <= MAX_KEEPALIVE:
+        raise ValueError(f"{value!r} is {seconds} s: MQTT's keep-alive is 1 to {MAX_KEEPALIVE} seconds")
     return seconds
 
 
-class ListenerIn(_Strict):
+class ListenerIn(Strict):
     server: str | None = Field(
         None, description="The server entry NanoMQ's TLS listener uses (default: the first server)."
     )  # default: the first server
@@ -99,7 +91,7 @@ def topic(value: str) -> str:
     return value
 
 
-class _Topics(_Strict):
+class _Topics(Strict):
     remote_topic: str = Field(description="The topic on the remote broker (exact, no wildcards).")
     local_topic: str = Field(description="The topic on NanoMQ (exact, no wildcards).")
 
@@ -117,7 +109,7 @@ class SubscriptionIn(_Topics):
     qos: Literal[0, 1, 2] = Field(1, description="QoS of the subscription (default 1).")
 
 
-class BridgeIn(_Strict):
+class BridgeIn(Strict):
     name: str = Field("emqx1", description="The bridge's name: bridges.mqtt.<name>.")
     client: str | None = Field(
         None, description="The client entry the bridge presents (default: the first client)."
@@ -125,12 +117,20 @@ class BridgeIn(_Strict):
     host: str | None = Field(
         None, description="The remote broker's DNS name or IPv4 address; without it only the ssl block is rendered."
     )  # the remote broker; without it only the ssl block is rendered
-    port: int = Field(8883, description="The remote broker's TLS port (default 8883).")
+    port: int = Field(
+        8883, description="The remote broker's TLS port (default 8883).", json_schema_extra=limits(minimum=1, maximum=65535)
+    )
     clientid: str = Field("bridge_client", description="The bridge's MQTT client id.")
     proto_ver: Literal[4, 5] = Field(4, description="MQTT version: 4 (3.1.1, default) or 5.")
     keepalive: int = Field(
-        60, description="Keep-alive: seconds, or text such as 60s, 1m, '1 minute' (1 to 65535 s)."
-    )  # seconds; the recipe may say 60, "60s", "1m", "1 minute"
+        60,
+        description="Keep-alive: seconds, or text such as 60s, 1m, '1 minute' (1 to 65535 s).",
+        json_schema_extra=accepts(  # `_keepalive`: seconds, or a number with its unit
+            {"type": "integer", "minimum": 1, "maximum": MAX_KEEPALIVE},
+            {"type": "string", "pattern": any_case(DURATION.pattern)},
+            drop=("type",),
+        ),
+    )
     clean_start: bool = Field(False, description="Start a clean session.")
     forwards: list[ForwardIn] = Field([], description="Local topics forwarded to the remote broker.")
     subscription: list[SubscriptionIn] = Field([], description="Remote topics brought to NanoMQ.")
@@ -169,7 +169,7 @@ class BridgeIn(_Strict):
         return parse_seconds(value)
 
 
-class NanoMQIn(_Strict):
+class NanoMQIn(Strict):
     cert_dir: str | None = Field(
         None, description="Where the files will live on the device (default: the output folder)."
     )  # where the files will live on the device; default: the output folder

@@ -11,21 +11,19 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..core.errors import Problem, RecipeError
+from ..core.reading import MAX_RECIPE_BYTES, TooLarge, read_bounded
 from .model import Recipe
 from .rules import resolve
 from .schema import RecipeIn, problems_of
 from .yaml_source import Locate
 
-MAX_RECIPE_BYTES = 8 * 1024 * 1024
-
 
 def load_recipe(path: Path, output_override: Path | None = None) -> Recipe:
     """Read, parse and validate `path`; raise RecipeError naming every problem and where it is."""
     try:
-        size = path.stat().st_size
-        if size > MAX_RECIPE_BYTES:
-            raise RecipeError(f"{path}: {size} bytes is too large for a recipe (at most {MAX_RECIPE_BYTES})")
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_RECIPE_BYTES).decode("utf-8")
+    except TooLarge:
+        raise RecipeError(f"{path}: more than {MAX_RECIPE_BYTES} bytes is too large for a recipe") from None
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe file (give one with --recipe FILE)") from None
     except IsADirectoryError:

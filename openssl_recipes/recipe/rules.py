@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 
 from ..core.errors import Loc, Problem, format_loc, loc_text
-from ..core.keys import request_key_problem
-from ..core.names import file_name_problem
+from ..core.keys import DEFAULT_CURVE, DEFAULT_DAYS, DEFAULT_DIGEST, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, request_key_problem
+from ..core.names import default_file, file_name_problem
+from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San
 from .broker import cross_check
 from .entries import CertificateAuthority, Leaf, Role, Secret
@@ -22,7 +23,7 @@ from .files import ENTRY_FILES, files_and_names_problems
 from .fleet import Fleet, Leaves, leaves_of
 from .fleet_rules import members, whole
 from .model import Recipe
-from .sans import is_host_name, is_ip, parse_san
+from .sans import is_ip, parse_san
 from .schema import (
     ENTRY_NAME,
     MAX_CERTIFICATES,
@@ -102,9 +103,9 @@ class _Rules:
     def key_of(self, entry: KeyFields) -> KeySpec:
         d = self.defaults
         return KeySpec(
-            type=entry.key_type or d.key_type or "rsa",
-            size=entry.key_size or d.key_size or 2048,
-            curve=entry.curve or d.curve or "P-256",
+            type=entry.key_type or d.key_type or DEFAULT_KEY_TYPE,
+            size=entry.key_size or d.key_size or DEFAULT_KEY_SIZE,
+            curve=entry.curve or d.curve or DEFAULT_CURVE,
         )
 
     def secret_of(self, entry: PasswordIn | None, label: str) -> Secret | None:
@@ -133,13 +134,13 @@ class _Rules:
         is_intermediate = isinstance(entry, IntermediateIn)
         authority = CertificateAuthority(
             name=entry.name,
-            key_file=entry.key_file or f"{entry.name}.key",
-            cert_file=entry.cert_file or f"{entry.name}.pem",
-            csr_file=(entry.csr_file or f"{entry.name}.csr") if isinstance(entry, IntermediateIn) else None,
+            key_file=entry.key_file or default_file(entry.name, "key"),
+            cert_file=entry.cert_file or default_file(entry.name, "cert"),
+            csr_file=(entry.csr_file or default_file(entry.name, "csr")) if isinstance(entry, IntermediateIn) else None,
             subject=self.subject_of(entry.subject),
-            days=entry.days or self.defaults.days or 3650,
+            days=entry.days or self.defaults.days or DEFAULT_DAYS,
             key=self.key_of(entry),
-            digest=entry.digest or self.defaults.digest or "sha256",
+            digest=entry.digest or self.defaults.digest or DEFAULT_DIGEST,
             password=self.secret_of(entry.password, entry.name),
         )
         if not authority.subject and (is_intermediate or self.raw.style == "strict"):
@@ -147,7 +148,7 @@ class _Rules:
         if is_intermediate:
             if self.raw.style != "strict":
                 self.problem(loc, "an intermediate CA needs style: strict (the document's commands give it no CA extensions)")
-            root_days = self.raw.ca.days or self.defaults.days or 3650
+            root_days = self.raw.ca.days or self.defaults.days or DEFAULT_DAYS
             if authority.days > root_days:
                 self.warn(loc, f"valid for {authority.days} days, longer than its root CA ({root_days} days)")
         return authority
@@ -228,18 +229,18 @@ class _Rules:
         leaf = Leaf(
             role=role,
             name=name,
-            key_file=entry.key_file or f"{name}.key",
-            csr_file=entry.csr_file or f"{name}.csr",
-            cert_file=entry.cert_file or f"{name}.pem",
+            key_file=entry.key_file or default_file(name, "key"),
+            csr_file=entry.csr_file or default_file(name, "csr"),
+            cert_file=entry.cert_file or default_file(name, "cert"),
             subject=subject,
             sans=tuple(dict.fromkeys(sans)),
-            days=entry.days or raw.defaults.days or 3650,
+            days=entry.days or raw.defaults.days or DEFAULT_DAYS,
             key=device_key[1] if device_key else self.key_of(entry),
-            digest=entry.digest or raw.defaults.digest or "sha256",
+            digest=entry.digest or raw.defaults.digest or DEFAULT_DIGEST,
             password=self.secret_of(entry.password, name),
             nanomq=self.uses_nanomq(entry),
             path=loc_text(tuple(loc)),
-            chain_file=(entry.chain_file or f"{name}-chain.pem") if raw.intermediate is not None else None,
+            chain_file=(entry.chain_file or default_file(name, "chain")) if raw.intermediate is not None else None,
             one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
         )
         if device_key:  # signed as the device made it: no key, no request of ours
@@ -300,7 +301,7 @@ class _Rules:
             cn = subject.get("CN")
             if cn and is_ip(cn):
                 sans.append(San("IP", cn))
-            elif cn and is_host_name(cn):
+            elif cn and is_dns_name(cn):
                 sans.append(San("DNS", cn.lower()))
             else:
                 self.problem(

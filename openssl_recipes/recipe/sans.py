@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ..core.text import is_dns_name
 from ..core.x509 import San
 
-DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 LOOKS_LIKE_IPV4 = re.compile(r"^[0-9.]+$")
 
 
@@ -35,7 +35,7 @@ def parse_san(entry: str) -> San:
             raise ValueError(f"{value!r} is not an IP address")
         return San("IP", str(ipaddress.ip_address(value)))
     if kind == "DNS":
-        if not is_dns_name(value):
+        if not is_dns_name(value, wildcard=True):
             raise ValueError(f"{value!r} is not a DNS name (letters, digits, '-', dots; '*.' only leftmost)")
         return San("DNS", value.lower())
     if kind == "email":
@@ -53,16 +53,3 @@ def is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def is_dns_name(value: str) -> bool:
-    if not value.isascii() or len(value) > 253:
-        return False
-    labels = value.rstrip(".").split(".")
-    if labels[0] == "*" and len(labels) > 1:
-        labels = labels[1:]
-    return all(DNS_LABEL.match(label) for label in labels)
-
-
-def is_host_name(value: str) -> bool:
-    return is_dns_name(value) and "*" not in value

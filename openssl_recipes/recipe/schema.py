@@ -9,17 +9,21 @@ import difflib
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..core.errors import Loc, Problem
-from ..core.numbering import FLEET_PATTERN, MAX_FLEET, fill_number  # noqa: F401 - part of the schema's vocabulary
+from ..core.keys import DIGESTS, MAX_DAYS, MIN_DAYS, RSA_BITS_STEP, RSA_MAX_BITS, RSA_MIN_BITS, key_size_problem
+from ..core.names import DEFAULT_CA_NAME, DEFAULT_INTERMEDIATE_NAME, DEFAULT_OUTPUT
+from ..core.numbering import FLEET_PATTERN, MAX_FLEET
+from ..core.text import control_characters
 from .broker import NanoMQIn
 from .entries import Curve, KeyType, Style
+from .fields import FieldProblem, Strict, accepts, also_accepts, any_case, limits
 from .sans import san_problem
 from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
 
 MAX_CERTIFICATES = MAX_FLEET + 1_000  # a full fleet and the servers and clients beside it
-DIGESTS = ("sha256", "sha384", "sha512")
+DIGEST_PATTERN = any_case(f"^sha-?({'|'.join(d.removeprefix('sha') for d in DIGESTS)})$")  # what `_digest` reads
 WEAK_DIGESTS = {
     "md5": "MD5 is broken",
     "sha1": "SHA-1 is broken",
@@ -30,19 +34,14 @@ ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class FieldProblem(ValueError):
-    """A validator's complaint about one part of its value: `sub` is the key or index it names."""
-
-    def __init__(self, sub: str | int, message: str) -> None:
-        super().__init__(message)
-        self.sub = sub
+def _numbers_as_text(schema: dict[str, Any]) -> None:
+    for field in schema["properties"].values():  # `_text`: a number is taken as its text
+        field["anyOf"] = [{"type": "string"}, {"type": "number"}, {"type": "null"}]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, strict=False)
+class SubjectIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_numbers_as_text)
 
-
-class SubjectIn(_Strict):
     C: str | None = Field(None, description="Country, two letters (e.g. DE).")
     ST: str | None = Field(None, description="State or province.")
     L: str | None = Field(None, description="Locality (city).")
@@ -74,14 +73,11 @@ class SubjectIn(_Strict):
         return {k: v for k in SUBJECT_FIELDS if (v := getattr(self, k)) is not None}
 
 
-CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1 (one search, not a call per character)
-
-
 def subject_value_problem(key: str, value: str) -> str | None:
     """Why `value` cannot be written exactly into the subject field `key`, or None."""
     if value == "":
         return "is empty (leave the field out instead)"
-    if CONTROL_CHARACTER.search(value):
+    if control_characters(value):
         return "contains a control character"
     try:
         value.encode("utf-8")
@@ -98,8 +94,16 @@ def subject_value_problem(key: str, value: str) -> str | None:
     return None
 
 
-class PasswordIn(_Strict):
-    env: str | None = Field(None, description="The environment variable holding the password.")
+# `PasswordIn._shorthand`: the word `prompt` stands for {prompt: true}
+PASSWORD_FORMS = also_accepts({"const": "prompt"})
+
+
+class PasswordIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1})  # exactly one
+
+    env: str | None = Field(
+        None, description="The environment variable holding the password.", json_schema_extra=limits(pattern=ENV_NAME.pattern)
+    )
     file: str | None = Field(None, description="A file whose first line is the password (relative to the recipe).")
     prompt: bool = Field(False, description="Ask on the terminal.")
 
@@ -124,20 +128,30 @@ class PasswordIn(_Strict):
         return self
 
 
-class KeyFields(_Strict):
+class KeyFields(Strict):
     key_type: KeyType | None = Field(None, description="rsa (default), ec or ed25519.")
-    key_size: int | None = Field(None, description="RSA key size in bits: 2048 (default) to 16384.")
+    key_size: int | None = Field(
+        None,
+        description="RSA key size in bits: 2048 (default) to 16384.",
+        json_schema_extra=limits(minimum=RSA_MIN_BITS, maximum=RSA_MAX_BITS, multipleOf=RSA_BITS_STEP),
+    )
     curve: Curve | None = Field(None, description="EC curve: P-256 (default), P-384 or P-521.")
-    digest: str | None = Field(None, description="Signature digest: sha256 (default), sha384 or sha512.")
-    days: int | None = Field(None, description="Validity in days, 1 to 36500 (default 3650).")
+    digest: str | None = Field(
+        None,
+        description="Signature digest: sha256 (default), sha384 or sha512.",
+        json_schema_extra=limits(pattern=DIGEST_PATTERN),
+    )
+    days: int | None = Field(
+        None,
+        description="Validity in days, 1 to 36500 (default 3650).",
+        json_schema_extra=limits(minimum=MIN_DAYS, maximum=MAX_DAYS),
+    )
 
     @field_validator("key_size")
     @classmethod
     def _key_size(cls, value: int | None) -> int | None:
-        if value is not None and value < 2048:
-            raise ValueError(f"RSA keys of {value} bits are refused by current verifiers; use 2048 or more")
-        if value is not None and (value > 16384 or value % 8):
-            raise ValueError(f"{value} is not a usable RSA key size (2048, 3072, 4096, …)")
+        if value is not None and (problem := key_size_problem(value)):
+            raise ValueError(problem)
         return value
 
     @field_validator("digest")
@@ -162,8 +176,8 @@ class KeyFields(_Strict):
     @field_validator("days")
     @classmethod
     def _days(cls, value: int | None) -> int | None:
-        if value is not None and not 1 <= value <= 36500:
-            raise ValueError(f"{value} days: give a number of days from 1 to 36500")
+        if value is not None and not MIN_DAYS <= value <= MAX_DAYS:
+            raise ValueError(f"{value} days: give a number of days from {MIN_DAYS} to {MAX_DAYS}")
         return value
 
 
@@ -185,19 +199,21 @@ class DefaultsIn(KeyFields):
 
 
 class CAIn(KeyFields):
-    name: str = Field("ca", description="The CA's name: its default file names (NAME.key, NAME.pem).")
+    name: str = Field(DEFAULT_CA_NAME, description="The CA's name: its default file names (NAME.key, NAME.pem).")
     key_file: str | None = Field(None, description="The CA's private key file (default NAME.key).")
     cert_file: str | None = Field(None, description="The CA's certificate file (default NAME.pem).")
     subject: SubjectIn = Field(SubjectIn(), description="The CA's subject (CN required in the strict style).")
     password: PasswordIn | None = Field(
-        None, description="Encrypt the CA key: {env: VAR}, {file: PATH} or prompt; never the password itself."
+        None,
+        description="Encrypt the CA key: {env: VAR}, {file: PATH} or prompt; never the password itself.",
+        json_schema_extra=PASSWORD_FORMS,
     )
 
 
 class IntermediateIn(CAIn):
     """A CA between the root and the leaves (pathlen:0); it signs every leaf, so the root key can stay offline."""
 
-    name: str = Field("intermediate", description="The intermediate CA's name.")
+    name: str = Field(DEFAULT_INTERMEDIATE_NAME, description="The intermediate CA's name.")
     csr_file: str | None = Field(None, description="The intermediate's request to the root (default NAME.csr).")
 
 
@@ -213,9 +229,16 @@ class LeafIn(KeyFields):
     san: list[str] = Field(
         [],
         description="Subject alternative names: DNS names and IP addresses clients use (DNS:, IP:, email:, URI: prefixes allowed).",
+        json_schema_extra=accepts(  # `_san_list`: one name alone is a list of one
+            {"type": "array", "items": {"type": "string", "minLength": 1}},
+            {"type": "string", "minLength": 1},
+            drop=("type", "items"),
+        ),
     )
     password: PasswordIn | None = Field(
-        None, description="Encrypt the key: {env: VAR}, {file: PATH} or prompt; never the password itself."
+        None,
+        description="Encrypt the key: {env: VAR}, {file: PATH} or prompt; never the password itself.",
+        json_schema_extra=PASSWORD_FORMS,
     )
     nanomq: bool | None = Field(None, description="Override defaults.nanomq for this entry.")
     one_step: bool | None = Field(None, description="Override defaults.one_step for this entry.")
@@ -223,7 +246,9 @@ class LeafIn(KeyFields):
         None, description="A request made on the device (PEM, relative to the recipe): its key stays there; build signs it."
     )
     count: int | None = Field(
-        None, description="Make a fleet of this many entries (1 to 100000), numbered in name, files, subject and SANs."
+        None,
+        description="Make a fleet of this many entries (1 to 100000), numbered in name, files, subject and SANs.",
+        json_schema_extra=limits(minimum=1, maximum=MAX_FLEET),
     )
 
     @field_validator("san", mode="before")
@@ -250,8 +275,8 @@ class LeafIn(KeyFields):
         return value
 
 
-class RecipeIn(_Strict):
-    output: str = Field("certs", description="The output folder, relative to the recipe (created 0700).")
+class RecipeIn(Strict):
+    output: str = Field(DEFAULT_OUTPUT, description="The output folder, relative to the recipe (created 0700).")
     style: Style = Field(
         "strict", description="strict (default): extension file, passes strict verifiers; document: the seed document's commands."
     )

@@ -10,11 +10,12 @@ from ..core import process
 from ..core.children import child_environment
 from ..core.errors import UsageError
 from ..core.keys import request_key_problem
+from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San, Unreadable, read_request
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
 from ..recipe.model import Recipe
-from ..recipe.sans import is_host_name, parse_san
+from ..recipe.sans import parse_san
 from ..recipe.schema import ENTRY_NAME
 from .inspect import Inspector, request_signature_ok
 
@@ -47,7 +48,7 @@ def request_leaf(recipe: Recipe, csr: Path, role: Role, name: str | None, sans: 
         except ValueError as exc:
             raise UsageError(f"--san {text}: {exc}") from None
     cn = subject.get("CN", "")
-    if role == "server" and not parsed and cn and is_host_name(cn):
+    if role == "server" and not parsed and cn and is_dns_name(cn):
         parsed.append(San("DNS", cn.lower()))
     if role == "server" and not parsed:
         raise UsageError(f"{csr}: a server needs the names clients use: give --san NAME (repeat)")

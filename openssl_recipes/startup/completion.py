@@ -12,13 +12,15 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
+from ..core.names import DEFAULT_RECIPE_FILE
+
 COMPLETE_VAR = "_OPENSSL_RECIPES_COMPLETE"  # typer's variable for the program name openssl-recipes
 # The commands whose arguments are entry names: how many they take (None: any number).
 ENTRY_ARGUMENTS: dict[str, int | None] = {"show": None, "renew": None, "export": 1, "revoke": 1}
 ROLES = ("client", "server")  # `issue ROLE NAME`
 
 
-def answer(environ: Mapping[str, str], command_names: list[str], recipe_file: str = "recipes.yaml") -> str | None:
+def answer(environ: Mapping[str, str], command_names: list[str], recipe_file: str = DEFAULT_RECIPE_FILE) -> str | None:
     """What `typer` prints for this completion request, or None when typer must answer it."""
     if environ.get(COMPLETE_VAR) != "complete_bash":
         return None

@@ -17,9 +17,19 @@ their children's environments are the executor's to decide.
 from __future__ import annotations
 
 import os
+import stat
 
 from ..core.children import default_jobs  # builtins only
-from ..core.names import PRIVATE_PREFIX, file_name_problem  # builtins and re only
+from ..core.keys import CURVES, DEFAULT_CURVE, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, KEY_TYPES, key_argv, key_size_problem
+from ..core.names import (  # builtins and re only
+    DEFAULT_CA_NAME,
+    DEFAULT_INTERMEDIATE_NAME,
+    DEFAULT_OUTPUT,
+    DEFAULT_RECIPE_FILE,
+    PRIVATE_PREFIX,
+    default_file,
+    file_name_problem,
+)
 from .peek import read_unvalidated  # builtins and re; PyYAML when it reads
 
 TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key starts
@@ -33,9 +43,9 @@ if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys ru
 VALUE_OPTIONS = {"--recipe": "recipe", "-r": "recipe", "--out": "out", "-o": "out", "--openssl": "openssl"}
 VALUE_OPTIONS |= {"--jobs": "jobs", "-j": "jobs", "--templates": "templates"}
 FLAGS = {"--quiet", "-q", "--force", "--new-ca"}
+# A larger recipe is a fleet: three keys are noise beside its build, and reading it twice costs more
+MAX_GUESSED_BYTES = 1 << 20
 NICENESS = 5  # below this process: its own work (imports, validation) is what everything else waits for
-KEY_TYPES = ("rsa", "ec", "ed25519")
-CURVES = ("P-256", "P-384", "P-521")
 
 
 class HeadStart:
@@ -115,15 +125,21 @@ def _begin(argv: list[str]) -> HeadStart | None:
     options = _build_options(argv)
     if options is None or os.environ.get("_OPENSSL_RECIPES_COMPLETE"):
         return None
-    recipe_path = options.get("recipe", "recipes.yaml")
-    read = read_unvalidated(recipe_path)  # None for a large recipe: a fleet, where three keys are noise
-    if read is None or "password" in read[0]:
+    recipe_path = options.get("recipe", DEFAULT_RECIPE_FILE)
+    try:
+        found = os.stat(recipe_path)
+    except OSError:
         return None
-    data = read[1]
+    if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_GUESSED_BYTES:  # a stream is the loader's to read
+        return None
+    read = read_unvalidated(recipe_path)
+    if read is None or "password" in read.text:
+        return None
+    data = read.data
     if not isinstance(data, dict):
         return None
     base = os.path.dirname(os.path.realpath(recipe_path))
-    folder = os.path.realpath(options["out"] if "out" in options else os.path.join(base, str(data.get("output", "certs"))))
+    folder = os.path.realpath(options["out"] if "out" in options else os.path.join(base, str(data.get("output", DEFAULT_OUTPUT))))
     jobs = int(options.get("jobs", default_jobs()))
     command = options.get("openssl") or os.environ.get("OPENSSL") or "openssl"
     keys = list(_first_keys(data, command, folder))[: jobs + 1 if jobs > 1 else 1]  # Python works meanwhile
@@ -239,10 +255,9 @@ def _build_options(argv: list[str]) -> dict[str, str] | None:
 def _first_keys(data: dict, command: str, folder: str):
     """The plain keys the plan would make first, in plan order, whose files (and, for a CA, whose
     certificate) do not exist yet."""
-    from ..core.keys import key_argv
-
     defaults = data.get("defaults") or {}
-    authorities = [(data.get("ca") or {}, "ca"), *([(data["intermediate"], "intermediate")] if data.get("intermediate") else [])]
+    authorities = [(data.get("ca") or {}, DEFAULT_CA_NAME)]
+    authorities += [(data["intermediate"], DEFAULT_INTERMEDIATE_NAME)] if data.get("intermediate") else []
     leaves = [(entry, None) for role in ("servers", "clients") for entry in (data.get(role) or [])]
     seen = set()
     for entry, default_name in [*authorities, *leaves]:
@@ -250,8 +265,8 @@ def _first_keys(data: dict, command: str, folder: str):
             return  # a fleet or a device's own key: the guess stops here
         is_authority = default_name is not None
         name = entry.get("name", default_name)
-        key_file = entry.get("key_file") or f"{name}.key"
-        cert_file = entry.get("cert_file") or f"{name}.pem"
+        key_file = entry.get("key_file") or (default_file(name, "key") if isinstance(name, str) else None)
+        cert_file = entry.get("cert_file") or (default_file(name, "cert") if isinstance(name, str) else None)
         if not all(isinstance(text, str) and file_name_problem(text) is None for text in (name, key_file, cert_file)):
             return
         if key_file in seen:
@@ -259,9 +274,9 @@ def _first_keys(data: dict, command: str, folder: str):
         seen.add(key_file)
         if os.path.lexists(os.path.join(folder, key_file)) or (is_authority and os.path.lexists(os.path.join(folder, cert_file))):
             continue  # the build decides about what exists
-        key_type = entry.get("key_type") or defaults.get("key_type") or "rsa"
-        size = entry.get("key_size") or defaults.get("key_size") or 2048
-        curve = entry.get("curve") or defaults.get("curve") or "P-256"
-        if key_type not in KEY_TYPES or curve not in CURVES or type(size) is not int or not 2048 <= size <= 16384:
-            return
+        key_type = entry.get("key_type") or defaults.get("key_type") or DEFAULT_KEY_TYPE
+        size = entry.get("key_size") or defaults.get("key_size") or DEFAULT_KEY_SIZE
+        curve = entry.get("curve") or defaults.get("curve") or DEFAULT_CURVE
+        if key_type not in KEY_TYPES or curve not in CURVES or type(size) is not int or key_size_problem(size):
+            return  # the recipe is refused when it loads
         yield key_argv(command, key_type, size, curve, key_file)

@@ -6,33 +6,42 @@ from __future__ import annotations
 
 import os
 
+from ..core.names import DEFAULT_CA_NAME, DEFAULT_INTERMEDIATE_NAME
 from ..core.numbering import FLEET_PATTERN, MAX_FLEET, fill_number
+from ..core.reading import MAX_RECIPE_BYTES, TooLarge, read_bounded
 
-MAX_RECIPE_BYTES = 1 << 20
+
+class RawRecipe:
+    """A recipe as read before anything heavy is loaded: its text and its YAML, not validated."""
+
+    __slots__ = ("text", "data")
+
+    def __init__(self, text: str, data: object) -> None:
+        self.text, self.data = text, data
 
 
-def read_unvalidated(recipe_file: str | os.PathLike[str]) -> tuple[str, object] | None:
-    """(the recipe's text, its YAML) read before anything heavy is loaded — by a Tab's answer and by
-    `build`'s head start — or None for a file over MAX_RECIPE_BYTES. Raises as open/decode/YAML do."""
-    with open(recipe_file, "rb") as file:  # (not pathlib: neither caller imports it)
-        content = file.read(MAX_RECIPE_BYTES + 1)
-    if len(content) > MAX_RECIPE_BYTES:
+def read_unvalidated(recipe_file: str | os.PathLike[str]) -> RawRecipe | None:
+    """The recipe read by a Tab's answer and by `build`'s head start, or None for a file over the
+    recipe's bound (the loader says why). Raises as open/decode/YAML do."""
+    try:
+        content = read_bounded(recipe_file, MAX_RECIPE_BYTES)
+    except TooLarge:
         return None
     import yaml
 
     text = content.decode("utf-8")
-    return text, yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return RawRecipe(text, yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
 def entry_names(recipe_file: str | os.PathLike[str]) -> list[str]:
     """The CA's, the intermediate's and every server's and client's name (each fleet member's), in
     recipe order, as far as the file reads; [] for anything that is not a recipe."""
     read = read_unvalidated(recipe_file)
-    data = read[1] if read is not None else None
+    data = read.data if read is not None else None
     if not isinstance(data, dict):
         return []
     names = []
-    for key, default in (("ca", "ca"), ("intermediate", "intermediate")):
+    for key, default in (("ca", DEFAULT_CA_NAME), ("intermediate", DEFAULT_INTERMEDIATE_NAME)):
         entry = data.get(key)
         if isinstance(entry, dict) or (key == "ca" and entry is None):
             names.append(str((entry or {}).get("name", default)))

@@ -1,0 +1,26 @@
+"""Reads that stop at their bound: a file, a FIFO or a device (`-r /dev/zero`) is read to at most its
+bound plus one byte, whatever `stat` says, so nothing a user points the tool at can fill its memory.
+Builtins only: the start-up reader uses it too."""
+
+from __future__ import annotations
+
+import os
+
+MAX_RECIPE_BYTES = 8 * 1024 * 1024  # a recipe's bound, for the loader and the start-up reader alike
+
+
+class TooLarge(ValueError):
+    """The file holds more than its bound."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
+    """The bytes of `path`, at most `limit`; TooLarge when there are more. Raises as `open` does."""
+    with open(path, "rb") as file:  # (not pathlib: the start-up reader does not import it)
+        content = file.read(limit + 1)
+    if len(content) > limit:
+        raise TooLarge(limit)
+    return content

@@ -1,0 +1,62 @@
+"""The pieces of an openssl argv that more than one command writes, each written once: a password read
+from the environment, a digest, a subject, and the signature of a request (`x509 -req`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.x509 import KeySpec
+from ..recipe.entries import CertificateAuthority, Secret
+from ..recipe.subject import needs_utf8, subj_argument
+
+
+def passin(secret: Secret | None) -> list[str]:
+    """A key's password, read by openssl from the variable the executor sets for this step alone."""
+    return ["-passin", f"env:{secret.env_name}"] if secret else []
+
+
+def digest_option(digest: str, signing_key: KeySpec) -> list[str]:
+    """`-sha256` and the like; none for an Ed25519 key, which signs without a separate digest."""
+    return [] if signing_key.type == "ed25519" else [f"-{digest}"]
+
+
+def subject_options(fields: dict[str, str]) -> list[str]:
+    """`-subj /K=V/…` (and `-utf8` for text that is not ASCII); none for an empty subject, which makes
+    openssl prompt for it, as the document describes."""
+    if not fields:
+        return []
+    return ["-subj", subj_argument(fields)] + (["-utf8"] if needs_utf8(fields) else [])
+
+
+def serial_file(issuer: CertificateAuthority) -> str:
+    """The serial file `-CAcreateserial` keeps beside the issuer's certificate (ca.pem → ca.srl)."""
+    return f"{Path(issuer.cert_file).stem}.srl"
+
+
+def sign_request(
+    openssl: str,
+    request: str,
+    issuer: CertificateAuthority,
+    cert_file: str,
+    days: int,
+    digest: str,
+    shared_serial: bool,
+    extensions: tuple[str, str] | None,
+    document_client: bool = False,
+) -> list[str]:
+    """`x509 -req`: the request signed by `issuer`. `shared_serial`: `-CAcreateserial` (else OpenSSL 3
+    picks a random serial); `extensions`: (file, section) of the extensions to write; `document_client`:
+    the seed document's argument order for its client (-days first, no digest when it is sha256)."""
+    serial = ["-CAcreateserial"] if shared_serial else []
+    if document_client:
+        argv = [openssl, "x509", "-req", "-days", str(days), "-in", request, "-CA", issuer.cert_file]
+        argv += ["-CAkey", issuer.key_file, *serial, "-out", cert_file]
+        argv += digest_option(digest, issuer.key) if digest != "sha256" else []
+    else:
+        argv = [openssl, "x509", "-req", "-in", request, "-CA", issuer.cert_file, "-CAkey", issuer.key_file]
+        argv += [*serial, "-out", cert_file, "-days", str(days)]
+        argv += digest_option(digest, issuer.key)  # the issuer's key signs
+    argv += passin(issuer.password)
+    if extensions is not None:
+        argv += ["-extfile", extensions[0], "-extensions", extensions[1]]
+    return argv
