@@ -1,11 +1,7 @@
-"""The key policy every stage reads — the recipe's schema and its JSON Schema, the head start, `sign` —
-and the command that makes a key. Builtins only: the head start loads it before the first key."""
+"""The key policy every stage reads — the recipe's schema and its JSON Schema, the head start, the
+check of a device's request (`x509.request_key_problem`) — and the command that makes a key. Builtins only: the head start loads it before the first key."""
 
 from __future__ import annotations
-
-TYPE_CHECKING = False  # not typing's: nothing but builtins before the first key starts
-if TYPE_CHECKING:
-    from .x509 import KeySpec
 
 KEY_TYPES = ("rsa", "ec", "ed25519")
 CURVES = ("P-256", "P-384", "P-521")
@@ -52,16 +48,3 @@ def key_argv(
         # PKCS#8 with 3DES is the encrypted form mbedTLS 2.28 reads for non-RSA keys.
         argv += ["-des3" if nanomq else "-aes256", "-pass", f"env:{password_env}"]
     return (*argv, "-out", key_file)
-
-
-def request_key_problem(key: KeySpec | None) -> str | None:
-    """Why a device's request key is refused (weaker than the recipe may make: RSA under 2048 bits,
-    another curve, an unknown type), or None."""
-    if (
-        key is not None
-        and not (key.type == "rsa" and key.size < RSA_MIN_BITS)
-        and not (key.type == "ec" and key.curve not in CURVES)
-    ):
-        return None
-    what = key.describe() if key else "a key type the recipe does not allow"
-    return f"{what} is weaker than the recipe allows (RSA {RSA_MIN_BITS}+, EC P-256/384/521, Ed25519)"

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .keys import CURVES, DEFAULT_CURVE, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, KEY_TYPES
+from .keys import CURVES, DEFAULT_CURVE, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, KEY_TYPES, RSA_MIN_BITS
 
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n(.+?)\r?\n-----END CERTIFICATE-----", re.S)
 PEM_REQUEST = re.compile(
@@ -232,3 +232,16 @@ class _Reader:
         raw = self.content(at)
         value = str(ipaddress.ip_address(raw)) if kind == "IP" else raw.decode("ascii")
         return San(kind, value)  # type: ignore[arg-type]
+
+
+def request_key_problem(key: KeySpec | None) -> str | None:
+    """Why a device's request key is refused (weaker than the recipe may make: RSA under 2048 bits,
+    another curve, an unknown type), or None."""
+    if (
+        key is not None
+        and not (key.type == "rsa" and key.size < RSA_MIN_BITS)
+        and not (key.type == "ec" and key.curve not in CURVES)
+    ):
+        return None
+    what = key.describe() if key else "a key type the recipe does not allow"
+    return f"{what} is weaker than the recipe allows (RSA {RSA_MIN_BITS}+, EC P-256/384/521, Ed25519)"

@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 
 from ..core.errors import Loc, Problem, format_loc, loc_text
-from ..core.keys import DEFAULT_CURVE, DEFAULT_DAYS, DEFAULT_DIGEST, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, request_key_problem
+from ..core.keys import DEFAULT_CURVE, DEFAULT_DAYS, DEFAULT_DIGEST, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE
 from ..core.names import default_file, file_name_problem
 from ..core.text import is_dns_name
-from ..core.x509 import KeySpec, San
+from ..core.x509 import KeySpec, San, request_key_problem
 from .broker import cross_check
 from .entries import CertificateAuthority, Leaf, Role, Secret
 from .files import ENTRY_FILES, files_and_names_problems

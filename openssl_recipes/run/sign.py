@@ -9,9 +9,8 @@ from pathlib import Path
 from ..core import process
 from ..core.children import child_environment
 from ..core.errors import UsageError
-from ..core.keys import request_key_problem
 from ..core.text import is_dns_name
-from ..core.x509 import KeySpec, San, Unreadable, read_request
+from ..core.x509 import KeySpec, San, Unreadable, read_request, request_key_problem
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
 from ..recipe.model import Recipe
