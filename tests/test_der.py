@@ -148,3 +148,75 @@ def test_a_damaged_certificate_is_read_or_refused_as_unreadable(position, value,
         read_certificate(pem)
     except Unreadable:
         pass
+
+
+def test_issuer_serial_fingerprint_and_san_order_read_as_cryptography_wrote_them(tmp_path):
+    """Read as cryptography wrote them, and spelled as openssl's text spells them (what `show` printed
+    when it ran openssl)."""
+    import subprocess
+
+    from cryptography.hazmat.primitives import hashes as h
+
+    from openssl_recipes.core.x509 import fingerprint_text, name_text, san_text, serial_text
+
+    sans = [
+        x509.DNSName("b.example"),
+        x509.IPAddress(ipaddress.ip_address("2001:db8::1")),
+        x509.DNSName("a.example"),
+        x509.IPAddress(ipaddress.ip_address("192.0.2.7")),
+    ]
+    subject = [("C", "DE"), ("O", "Acme, Inc"), ("CN", "édge")]
+    pem = certificate(SHARED_KEY, subject, sans, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), 9)
+    written = x509.load_pem_x509_certificate(pem)
+    facts = read_certificate(pem)
+    assert facts.serial == written.serial_number and facts.sha256 == written.fingerprint(h.SHA256())
+    assert facts.issuer_name == facts.subject_name == tuple((pair,) for pair in subject)
+    (tmp_path / "c.pem").write_bytes(pem)
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(tmp_path / "c.pem"), "-noout", "-nameopt", "utf8,sep_comma_plus_space"]
+        + ["-subject", "-issuer", "-serial", "-fingerprint", "-sha256", "-ext", "subjectAltName"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert text[:4] == [
+        f"subject={name_text(facts.subject_name)}",
+        f"issuer={name_text(facts.issuer_name)}",
+        f"serial={serial_text(facts.serial)}",
+        f"sha256 Fingerprint={fingerprint_text(facts.sha256)}",
+    ]
+    assert text[5].strip() == ", ".join(san_text(s) for s in facts.names)
+
+
+@pytest.mark.parametrize(
+    ("cipher", "expected"), [("-des3", "des-ede3-cbc"), ("-aes256", "aes-256-cbc"), ("-aes128", "aes-128-cbc")]
+)
+def test_an_encrypted_keys_cipher_is_read_from_its_der(tmp_path, cipher, expected):
+    import os
+    import subprocess
+
+    from openssl_recipes.core.x509 import key_cipher
+
+    key = tmp_path / "key.pem"
+    env = {**os.environ, "PW": "secret"}
+    subprocess.run(
+        [
+            "openssl",
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            cipher,
+            "-pass",
+            "env:PW",
+            "-out",
+            str(key),
+        ],
+        check=True,
+        env=env,
+    )
+    assert key_cipher(key.read_bytes()) == expected
+    plain = tmp_path / "plain.pem"
+    subprocess.run(["openssl", "pkey", "-in", str(key), "-passin", "env:PW", "-out", str(plain)], check=True, env=env)
+    assert key_cipher(plain.read_bytes()) is None  # not an encrypted PKCS#8 key

@@ -1,5 +1,7 @@
 """Checks of the built certificates, before they are deployed: one row per certificate, one column per
-check, each with a reason. Everything is asked of openssl (`der` only notices recipe drift).
+check, each with a reason. What needs a key, a password or a signature is asked of openssl (and of
+mbedTLS for the nanomq column); what a certificate or key file only says (dates, a key's cipher) is read
+by `core.x509`.
 
 Columns: key (matches the certificate), chain (`openssl verify -x509_strict` with the right purpose),
 names (each declared DNS name / IP of a server), validity (dates, with warnings), key mode (not
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from ..core import process
 from ..core.children import child_environment
+from ..core.x509 import Unreadable, key_cipher
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
 from ..render.conf import used_by_nanomq
@@ -23,6 +26,7 @@ from . import mbedtls
 from .report import COLUMNS, Check, Report, Row
 
 APPLE_MAX_DAYS = 825
+MBEDTLS_CIPHERS = {"des-ede3-cbc", "pbeWithSHA1And3-KeyTripleDES-CBC"}  # what mbedTLS 2.28 decrypts of PKCS#8
 
 
 def verify(
@@ -241,17 +245,23 @@ class _Checker:
         status = "fail" if self.mbedtls and leaf.name in self.nanomq_uses else "warn"
         return Check(status, "; ".join(dict.fromkeys(problems)) + f" ({source})")
 
+    @staticmethod
+    def _cipher(pem: str) -> str | None:
+        """An encrypted PKCS#8 key's cipher (None: another form), read by `x509`."""
+        try:
+            return key_cipher(pem.encode("ascii", "replace"))
+        except Unreadable as exc:
+            return f"unreadable ({exc})"
+
     def _nanomq_rules(self, leaf: Leaf, pem: str) -> list[str]:
         problems = []
         if leaf.key.type == "ed25519":
             problems.append("an Ed25519 key: NanoMQ's mbedTLS 2.28 cannot use it")
-        elif "-----BEGIN ENCRYPTED PRIVATE KEY-----" in pem:
-            parsed = self._run("asn1parse", "-in", leaf.key_file)
-            if "des-ede3-cbc" not in parsed.stdout_text() and "pbeWithSHA1And3-KeyTripleDES-CBC" not in parsed.stdout_text():
-                problems.append(
-                    f"{leaf.key_file} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
-                    "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`"
-                )
+        elif (cipher := self._cipher(pem)) is not None and cipher not in MBEDTLS_CIPHERS:
+            problems.append(
+                f"{leaf.key_file} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
+                "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`"
+            )
         if leaf.role == "server":
             dns = {s.value for s in leaf.sans if s.kind == "DNS"}
             missing = [s.value for s in leaf.sans if s.kind == "IP" and ":" not in s.value and s.value not in dns]

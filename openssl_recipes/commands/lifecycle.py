@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             return 0
         from ..check.show import show
 
-        typer.echo(show(recipe, find_openssl(openssl, recipe).command, names or []), nl=False)
+        typer.echo(show(recipe, names or []), nl=False)
         return 0
 
     @app.command("export", epilog="Examples: `P12_PASS=… openssl-recipes export client --password-env P12_PASS --fullchain`.")

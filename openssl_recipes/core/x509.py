@@ -1,8 +1,9 @@
-"""What a certificate says, read from its PEM without running openssl: subject, SANs, key, validity.
+"""What a certificate, a request and a key say, read from their PEM without running openssl: subject,
+issuer, serial, SANs, key, validity, fingerprint; a request's subject and key; an encrypted key's cipher.
 
-Just enough DER (X.690) for the X.509 v3 certificates the tool writes, used to notice that a
-certificate a build keeps no longer matches its recipe entry. Anything it cannot read raises
-`Unreadable`; callers then say nothing rather than guess.
+The one reader of certificates in the package (`show`, validity, `show --tree`, drift, `sign`), over the
+small DER reader (`der`). Anything it cannot read raises `Unreadable`; callers say so in their words
+rather than guess. Fuzzed against `cryptography` (tests).
 """
 
 from __future__ import annotations
@@ -10,22 +11,26 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Literal
 
+from .der import BIT_STRING, INTEGER, OCTET_STRING, SEQUENCE, Reader
 from .keys import CURVES, DEFAULT_CURVE, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, KEY_TYPES, RSA_MIN_BITS
 
-PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n(.+?)\r?\n-----END CERTIFICATE-----", re.S)
-PEM_REQUEST = re.compile(
-    rb"-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----\r?\n(.+?)\r?\n-----END (?:NEW )?CERTIFICATE REQUEST-----", re.S
-)
 
-SEQUENCE, BIT_STRING, OCTET_STRING, OID = 0x30, 0x03, 0x04, 0x06
-UTC_TIME, GENERALIZED_TIME = 0x17, 0x18
+def _pem(label: str) -> re.Pattern[bytes]:
+    return re.compile(rf"-----BEGIN {label}-----\r?\n(.+?)\r?\n-----END {label}-----".encode(), re.S)
+
+
+PEM_CERTIFICATE = _pem("CERTIFICATE")
+PEM_REQUEST = _pem("(?:NEW )?CERTIFICATE REQUEST")
+PEM_ENCRYPTED_KEY = _pem("ENCRYPTED PRIVATE KEY")
+
 VERSION, EXTENSIONS = 0xA0, 0xA3  # [0] and [3] EXPLICIT in TBSCertificate
-SUBJECT_FIELDS = {
+FIELD_NAMES = {  # the names openssl's -subj and its text output use
     "2.5.4.6": "C",
     "2.5.4.8": "ST",
     "2.5.4.7": "L",
@@ -38,9 +43,18 @@ SUBJECT_ALT_NAME = "2.5.29.17"
 RSA, EC_PUBLIC_KEY, ED25519 = "1.2.840.113549.1.1.1", "1.2.840.10045.2.1", "1.3.101.112"
 CURVE_OIDS = {"1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384", "1.3.132.0.35": "P-521"}  # the names: keys.CURVES
 GENERAL_NAMES = {0x81: "email", 0x82: "DNS", 0x86: "URI", 0x87: "IP"}  # [1] [2] [6] [7], implicit
+PBES2 = "1.2.840.113549.1.5.13"
+CIPHERS = {  # an encrypted PKCS#8 key's cipher, by the names openssl gives them
+    "1.2.840.113549.3.7": "des-ede3-cbc",
+    "2.16.840.1.101.3.4.1.2": "aes-128-cbc",
+    "2.16.840.1.101.3.4.1.22": "aes-192-cbc",
+    "2.16.840.1.101.3.4.1.42": "aes-256-cbc",
+    "1.2.840.113549.1.12.1.3": "pbeWithSHA1And3-KeyTripleDES-CBC",
+}
 
 KeyType = Literal[KEY_TYPES]  # type: ignore[valid-type]  # Literal["rsa", "ec", "ed25519"], from the one policy
 Curve = Literal[CURVES]  # type: ignore[valid-type]
+Name = tuple[tuple[tuple[str, str], ...], ...]  # relative distinguished names, each of (field, value) pairs
 
 
 @dataclass(frozen=True)
@@ -63,16 +77,28 @@ class San:
 
 
 class Unreadable(ValueError):
-    """Not a certificate this reader understands."""
+    """Not a certificate (request, key) this reader understands."""
 
 
 @dataclass(frozen=True)
 class CertificateFacts:
-    subject: tuple[tuple[str, str], ...]  # (field, value) in the certificate's order; unknown fields by OID
-    sans: frozenset[San]
+    subject_name: Name
+    issuer_name: Name
+    serial: int
+    names: tuple[San, ...]  # the SANs in the certificate's order
     key: KeySpec | None  # None: a key type the tool never makes
     not_before: dt.datetime
     not_after: dt.datetime
+    sha256: bytes  # of the certificate's DER: its fingerprint
+
+    @property
+    def subject(self) -> tuple[tuple[str, str], ...]:
+        """(field, value) in the certificate's order; fields the tool does not name by their OID."""
+        return tuple(pair for rdn in self.subject_name for pair in rdn)
+
+    @property
+    def sans(self) -> frozenset[San]:
+        return frozenset(self.names)
 
     @property
     def days(self) -> float:
@@ -87,12 +113,20 @@ class RequestFacts:
 
 def read_certificate(pem: bytes) -> CertificateFacts:
     """The first certificate in `pem` (a leaf's own certificate comes first in a chain file)."""
-    return _read(pem, PEM_CERTIFICATE, "certificate", lambda reader: reader.certificate())
+    return _read(pem, PEM_CERTIFICATE, "certificate", _certificate)
 
 
 def read_request(pem: bytes) -> RequestFacts:
     """A PKCS#10 certificate request's subject and key (its signature is openssl's to check)."""
-    return _read(pem, PEM_REQUEST, "certificate request", lambda reader: reader.request())
+    return _read(pem, PEM_REQUEST, "certificate request", _request)
+
+
+def key_cipher(pem: bytes) -> str | None:
+    """The cipher an encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`) is encrypted with, by openssl's name
+    (its OID when this reader has no name for it); None for a key in another form."""
+    if PEM_ENCRYPTED_KEY.search(pem) is None:
+        return None
+    return _read(pem, PEM_ENCRYPTED_KEY, "encrypted key", _cipher)
 
 
 def _read(pem: bytes, block: re.Pattern[bytes], what: str, parse):  # noqa: ANN001, ANN202
@@ -104,134 +138,93 @@ def _read(pem: bytes, block: re.Pattern[bytes], what: str, parse):  # noqa: ANN0
     except binascii.Error as exc:
         raise Unreadable("bad base64") from exc
     try:
-        return parse(_Reader(der))
+        return parse(Reader(der), der)
     except (IndexError, ValueError, UnicodeDecodeError) as exc:
         raise Unreadable(str(exc) or type(exc).__name__) from exc
 
 
-class _Reader:
-    """Elements are addressed by the offset where their tag starts."""
+def _certificate(reader: Reader, der: bytes) -> CertificateFacts:
+    (tbs_at, *_rest) = reader.children(0, SEQUENCE)
+    tbs = reader.children(tbs_at, SEQUENCE)
+    if reader.tag(tbs[0]) == VERSION:
+        tbs = tbs[1:]
+    # serial, signature algorithm, issuer, validity, subject, subject public key info, then [1] [2] [3]
+    not_before_at, not_after_at = reader.children(tbs[3], SEQUENCE)[:2]
+    names: tuple[San, ...] = ()
+    for extra in tbs[6:]:
+        if reader.tag(extra) == EXTENSIONS:
+            names = _sans(reader, reader.children(extra)[0])
+    return CertificateFacts(
+        subject_name=_name(reader, tbs[4]),
+        issuer_name=_name(reader, tbs[2]),
+        serial=int.from_bytes(reader.content(tbs[0], INTEGER), "big", signed=True),
+        names=names,
+        key=_key(reader, tbs[5]),
+        not_before=reader.time(not_before_at),
+        not_after=reader.time(not_after_at),
+        sha256=hashlib.sha256(reader.element(0)).digest(),
+    )
 
-    def __init__(self, der: bytes) -> None:
-        self.der = der
 
-    def certificate(self) -> CertificateFacts:
-        (tbs_at, *_rest) = self.children(0, SEQUENCE)
-        tbs = self.children(tbs_at, SEQUENCE)
-        if self.der[tbs[0]] == VERSION:
-            tbs = tbs[1:]
-        # serial, signature algorithm, issuer, validity, subject, subject public key info, then [1] [2] [3]
-        not_before_at, not_after_at = self.children(tbs[3], SEQUENCE)[:2]
-        sans: frozenset[San] = frozenset()
-        for extra in tbs[6:]:
-            if self.der[extra] == EXTENSIONS:
-                sans = self.sans(self.children(extra)[0])
-        return CertificateFacts(self.name(tbs[4]), sans, self.key(tbs[5]), self.time(not_before_at), self.time(not_after_at))
+def _request(reader: Reader, der: bytes) -> RequestFacts:
+    (info_at, *_rest) = reader.children(0, SEQUENCE)
+    _version, subject_at, key_at = reader.children(info_at, SEQUENCE)[:3]
+    return RequestFacts(tuple(pair for rdn in _name(reader, subject_at) for pair in rdn), _key(reader, key_at))
 
-    def request(self) -> RequestFacts:
-        (info_at, *_rest) = self.children(0, SEQUENCE)
-        _version, subject_at, key_at = self.children(info_at, SEQUENCE)[:3]
-        return RequestFacts(self.name(subject_at), self.key(key_at))
 
-    # -- structure --
+def _cipher(reader: Reader, der: bytes) -> str:
+    algorithm = reader.children(reader.children(0, SEQUENCE)[0], SEQUENCE)
+    scheme = reader.oid(algorithm[0])
+    if scheme == PBES2:  # parameters: (key derivation, encryption scheme)
+        scheme = reader.oid(reader.children(reader.children(algorithm[1], SEQUENCE)[1], SEQUENCE)[0])
+    return CIPHERS.get(scheme, scheme)
 
-    def header(self, at: int) -> tuple[int, int, int]:
-        """(tag, content start, content end) of the element at `at`."""
-        tag, length, start = self.der[at], self.der[at + 1], at + 2
-        if length & 0x80:
-            count = length & 0x7F
-            if not 1 <= count <= 4:
-                raise ValueError("unsupported length")
-            length, start = int.from_bytes(self.der[start : start + count], "big"), start + count
-        if start + length > len(self.der):
-            raise ValueError("truncated")
-        return tag, start, start + length
 
-    def content(self, at: int, tag: int | None = None) -> bytes:
-        found, start, end = self.header(at)
-        if tag is not None and found != tag:
-            raise ValueError(f"expected tag {tag:#x} at {at}, found {found:#x}")
-        return self.der[start:end]
+def _name(reader: Reader, at: int) -> Name:
+    rdns = []
+    for rdn in reader.children(at, SEQUENCE):
+        pairs = []
+        for attribute in reader.children(rdn):
+            oid_at, value_at = reader.children(attribute, SEQUENCE)[:2]
+            oid = reader.oid(oid_at)
+            pairs.append((FIELD_NAMES.get(oid, oid), reader.text(value_at)))
+        rdns.append(tuple(pairs))
+    return tuple(rdns)
 
-    def children(self, at: int, tag: int | None = None) -> list[int]:
-        found, position, end = self.header(at)
-        if tag is not None and found != tag:
-            raise ValueError(f"expected tag {tag:#x} at {at}, found {found:#x}")
-        starts = []
-        while position < end:
-            starts.append(position)
-            position = self.header(position)[2]
-        if position != end:
-            raise ValueError("an element runs past its parent")
-        return starts
 
-    # -- values --
+def _key(reader: Reader, at: int) -> KeySpec | None:
+    algorithm_at, bits_at = reader.children(at, SEQUENCE)[:2]
+    algorithm = reader.children(algorithm_at, SEQUENCE)
+    kind = reader.oid(algorithm[0])
+    if kind == ED25519:
+        return KeySpec(type="ed25519")
+    if kind == EC_PUBLIC_KEY:
+        curve = CURVE_OIDS.get(reader.oid(algorithm[1]))
+        return KeySpec(type="ec", curve=curve) if curve else None  # type: ignore[arg-type]
+    if kind == RSA:
+        inner = Reader(reader.content(bits_at, BIT_STRING)[1:])  # RSAPublicKey, after the unused-bits byte
+        modulus = inner.content(inner.children(0, SEQUENCE)[0], INTEGER)
+        return KeySpec(type="rsa", size=int.from_bytes(modulus, "big").bit_length())
+    return None
 
-    def oid(self, at: int) -> str:
-        data = self.content(at, OID)
-        first = data[0]
-        numbers, value = [min(first // 40, 2), first - 40 * min(first // 40, 2)], 0
-        for byte in data[1:]:
-            value = (value << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                numbers.append(value)
-                value = 0
-        return ".".join(map(str, numbers))
 
-    def name(self, at: int) -> tuple[tuple[str, str], ...]:
-        fields = []
-        for rdn in self.children(at, SEQUENCE):
-            for attribute in self.children(rdn):
-                oid_at, value_at = self.children(attribute, SEQUENCE)[:2]
-                oid = self.oid(oid_at)
-                tag = self.der[value_at]
-                raw = self.content(value_at)
-                text = raw.decode("utf-16-be") if tag == 0x1E else raw.decode("utf-8" if tag == 0x0C else "latin-1")
-                fields.append((SUBJECT_FIELDS.get(oid, oid), text))
-        return tuple(fields)
+def _sans(reader: Reader, at: int) -> tuple[San, ...]:
+    for extension in reader.children(at, SEQUENCE):
+        parts = reader.children(extension, SEQUENCE)
+        if reader.oid(parts[0]) == SUBJECT_ALT_NAME:
+            names = Reader(reader.content(parts[-1], OCTET_STRING))
+            return tuple(_general_name(names, at) for at in names.children(0, SEQUENCE))
+    return ()
 
-    def time(self, at: int) -> dt.datetime:
-        tag = self.der[at]
-        text = self.content(at).decode("ascii")
-        if tag == UTC_TIME:
-            year = int(text[:2])
-            text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"  # RFC 5280 4.1.2.5.1
-        elif tag != GENERALIZED_TIME:
-            raise ValueError("not a time")
-        return dt.datetime.strptime(text.rstrip("Z")[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
 
-    def key(self, at: int) -> KeySpec | None:
-        algorithm_at, bits_at = self.children(at, SEQUENCE)[:2]
-        algorithm = self.children(algorithm_at, SEQUENCE)
-        kind = self.oid(algorithm[0])
-        if kind == ED25519:
-            return KeySpec(type="ed25519")
-        if kind == EC_PUBLIC_KEY:
-            curve = CURVE_OIDS.get(self.oid(algorithm[1]))
-            return KeySpec(type="ec", curve=curve) if curve else None  # type: ignore[arg-type]
-        if kind == RSA:
-            bits = self.content(bits_at, BIT_STRING)[1:]  # RSAPublicKey, after the unused-bits byte
-            inner = _Reader(bits)
-            modulus = inner.content(inner.children(0, SEQUENCE)[0], 0x02)
-            return KeySpec(type="rsa", size=int.from_bytes(modulus, "big").bit_length())
-        return None
-
-    def sans(self, at: int) -> frozenset[San]:
-        for extension in self.children(at, SEQUENCE):
-            parts = self.children(extension, SEQUENCE)
-            if self.oid(parts[0]) == SUBJECT_ALT_NAME:
-                names = _Reader(self.content(parts[-1], OCTET_STRING))
-                return frozenset(names.general_name(at) for at in names.children(0, SEQUENCE))
-        return frozenset()
-
-    def general_name(self, at: int) -> San:
-        tag = self.der[at]
-        kind = GENERAL_NAMES.get(tag)
-        if kind is None:
-            raise ValueError(f"a subject alternative name of a kind the tool never writes ({tag:#x})")
-        raw = self.content(at)
-        value = str(ipaddress.ip_address(raw)) if kind == "IP" else raw.decode("ascii")
-        return San(kind, value)  # type: ignore[arg-type]
+def _general_name(reader: Reader, at: int) -> San:
+    tag = reader.tag(at)
+    kind = GENERAL_NAMES.get(tag)
+    if kind is None:
+        raise ValueError(f"a subject alternative name of a kind the tool never writes ({tag:#x})")
+    raw = reader.content(at)
+    value = str(ipaddress.ip_address(raw)) if kind == "IP" else raw.decode("ascii")
+    return San(kind, value)  # type: ignore[arg-type]
 
 
 def request_key_problem(key: KeySpec | None) -> str | None:
@@ -245,3 +238,33 @@ def request_key_problem(key: KeySpec | None) -> str | None:
         return None
     what = key.describe() if key else "a key type the recipe does not allow"
     return f"{what} is weaker than the recipe allows (RSA {RSA_MIN_BITS}+, EC P-256/384/521, Ed25519)"
+
+
+# -- as openssl's text writes them (`show`) --------------------------------------------------------
+
+
+def name_text(name: Name) -> str:
+    """`C=DE, O=Acme, CN=x` (openssl's `-nameopt utf8,sep_comma_plus_space`: values as they are)."""
+    return ", ".join(" + ".join(f"{field}={value}" for field, value in rdn) for rdn in name)
+
+
+def serial_text(serial: int) -> str:
+    """The serial in hex, two digits a byte, upper case (as `x509 -serial` and the CA database)."""
+    if serial < 0:
+        return "-" + serial_text(-serial)
+    return serial.to_bytes(max(1, (serial.bit_length() + 7) // 8), "big").hex().upper()
+
+
+def fingerprint_text(digest: bytes) -> str:
+    return ":".join(f"{byte:02X}" for byte in digest)
+
+
+def san_text(san: San) -> str:
+    """`DNS:x`, `IP Address:192.0.2.1`, `IP Address:0:0:0:0:0:0:0:1`, `email:x`, `URI:x`."""
+    if san.kind != "IP":
+        return str(san)
+    address = ipaddress.ip_address(san.value)
+    if address.version == 4:
+        return f"IP Address:{address}"
+    groups = address.packed
+    return "IP Address:" + ":".join(f"{int.from_bytes(groups[i : i + 2], 'big'):X}" for i in range(0, 16, 2))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import process
+from ..core.x509 import Unreadable, read_certificate
 from ..recipe.entries import Secret
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
@@ -114,19 +115,12 @@ class Inspector:
     def validity(self, cert: str) -> tuple[dt.datetime, dt.datetime] | None:
         """(notBefore, notAfter) in UTC, or None when the certificate cannot be read."""
         if cert not in self._validity:
-            result = self._run("x509", "-in", cert, "-noout", "-startdate", "-enddate")
-            found = dict(line.split("=", 1) for line in result.stdout_text().splitlines() if "=" in line) if result.ok else {}
             try:
-                self._validity[cert] = (parse_openssl_date(found["notBefore"]), parse_openssl_date(found["notAfter"]))
-            except (KeyError, ValueError):
+                facts = read_certificate((self.folder / cert).read_bytes())
+                self._validity[cert] = (facts.not_before, facts.not_after)
+            except (OSError, Unreadable):
                 self._validity[cert] = None
         return self._validity[cert]
-
-
-def parse_openssl_date(text: str) -> dt.datetime:
-    """`Nov  8 18:45:00 2036 GMT` → an aware datetime (UTC)."""
-    month, day, clock, year, *_ = text.split()
-    return dt.datetime.strptime(f"{month} {day} {clock} {year}", "%b %d %H:%M:%S %Y").replace(tzinfo=dt.UTC)
 
 
 def key_is_encrypted(path: Path) -> bool | None:
