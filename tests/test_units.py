@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openssl_recipes.core.children import child_environment
-from openssl_recipes.core.errors import RunError
+from openssl_recipes.core.errors import RunError, UsageError
 from openssl_recipes.core.openssl import probe
 from openssl_recipes.plan.planner import build_plan
 from openssl_recipes.plan.steps import Step
@@ -204,26 +204,26 @@ _extension_context = st.fixed_dictionaries(
 
 @settings(max_examples=300, deadline=None)
 @given(_extension_context)
-def test_the_compiled_extension_template_renders_exactly_like_jinja2(context):
-    from openssl_recipes.plan.extensions import TEMPLATE, compiled_template
+def test_the_extension_file_is_what_the_shipped_template_renders(context):
+    """The built-in file is written in Python; templates/openssl-extensions.cnf.j2, the starting point of a
+    user's copy, must render the very same file."""
+    from openssl_recipes.plan.extensions import TEMPLATE, written
     from openssl_recipes.render.jinja import render
 
-    assert compiled_template(context) == render(TEMPLATE, context)
+    assert written(context) == render(TEMPLATE, context)
 
 
-def test_the_compiled_extension_template_is_used_only_for_the_template_it_was_made_from(tmp_path):
-    import zlib
+def test_a_templates_folder_with_its_own_extension_template_is_rendered_by_jinja2(tmp_path):
+    from openssl_recipes.plan.extensions import TEMPLATE
 
-    from openssl_recipes.plan.extensions import COMPILED_FROM, TEMPLATE, _builtin_template_in_use
-    from openssl_recipes.render.jinja import builtin_templates_dir
-
-    assert zlib.crc32((builtin_templates_dir() / TEMPLATE).read_bytes()) == COMPILED_FROM  # else Jinja2 every time
-    assert _builtin_template_in_use(None) and _builtin_template_in_use(tmp_path)  # a --templates folder without it
-    (tmp_path / TEMPLATE).write_text("# mine\n")
-    assert not _builtin_template_in_use(tmp_path)
     recipe = parse_recipe(SMALL_RECIPE, tmp_path / "recipes.yaml")
-    plan = build_plan(recipe, probe(require("openssl")), tmp_path)
-    assert plan.files["openssl-recipes.cnf"] == "# mine\n"  # the user's copy, rendered by Jinja2
+    openssl = probe(require("openssl"))
+    builtin = build_plan(recipe, openssl).files["openssl-recipes.cnf"]
+    assert build_plan(recipe, openssl, tmp_path).files["openssl-recipes.cnf"] == builtin  # a folder without it
+    (tmp_path / TEMPLATE).write_text("# mine for {{ recipe_name }}\n")
+    assert build_plan(recipe, openssl, tmp_path).files["openssl-recipes.cnf"] == "# mine for recipes.yaml\n"
+    with pytest.raises(UsageError, match="no such folder"):
+        build_plan(recipe, openssl, tmp_path / "missing")
 
 
 @settings(max_examples=500, deadline=None)

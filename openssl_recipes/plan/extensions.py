@@ -36,81 +36,75 @@ def _named_leaves(recipe: Recipe) -> Iterator[tuple[str, Leaf]]:
 
 
 def extension_file(recipe: Recipe, sections: dict[str, str], templates_dir: Path | None = None) -> str:
-    def leaf_context(leaf: Leaf, section: str) -> dict[str, object]:
-        key_usage, extended_key_usage, sans = leaf_extensions(leaf)
-        return {
-            "section": section,
-            "key_usage": key_usage,
-            "extended_key_usage": extended_key_usage,
-            "sans": list(sans),
-        }
-
+    """The extension file: written here, extension by extension (below); from a user's own copy of
+    templates/openssl-extensions.cnf.j2 when `templates_dir` holds one (rendered by Jinja2)."""
     context = {
         "recipe_name": recipe.path.name,
         "ca": {"section": section_name(recipe.ca.name)},
         "intermediate": {"section": section_name(recipe.intermediate.name)} if recipe.intermediate else None,
         "leaves": [
-            leaf_context(leaf, sections[name])
+            _leaf_context(leaf, sections[name])
             for name, leaf in _named_leaves(recipe)
             if sections[name] == section_name(leaf.name)
         ],
     }
-    if _builtin_template_in_use(templates_dir):
-        return compiled_template(context)
-    from ..render.jinja import render
+    if templates_dir is not None and (not templates_dir.is_dir() or (templates_dir / TEMPLATE).exists()):
+        from ..render.jinja import render  # (says what is wrong with a --templates folder that is not one)
 
-    return render(TEMPLATE, context, templates_dir)
+        return render(TEMPLATE, context, templates_dir)
+    return written(context)
 
 
-# -- the built-in template, compiled ------------------------------------------------------------------
-# `build` and `plan` write the extension file on every run; Jinja2's import alone is ~50 ms of a
-# ~0.5 s start-up (measured). So the built-in template's output is also produced here, in Python,
-# for the exact template text it was written for (its CRC-32): a `--templates` copy, or any edit of
-# the shipped template, is rendered by Jinja2 as before. tests/test_units.py holds both to the same output.
+def _leaf_context(leaf: Leaf, section: str) -> dict[str, object]:
+    key_usage, extended_key_usage, sans = leaf_extensions(leaf)
+    return {"section": section, "key_usage": key_usage, "extended_key_usage": extended_key_usage, "sans": list(sans)}
+
+
+# -- the extension file, spelled out ----------------------------------------------------------------------
+# The sets measured to pass `openssl verify -x509_strict`, Python 3.13's default context, Go, mosquitto
+# and mbedTLS 2.28: one line per extension, its criticality first, to hold against RFC 5280. Written in
+# Python rather than rendered: Jinja2's import alone is ~50 ms of `plan`'s and `build`'s start-up
+# (measured), and a build writes this file every time. templates/openssl-extensions.cnf.j2 writes the same
+# file, the starting point for a `--templates` copy (tests hold the two equal).
 
 TEMPLATE = "openssl-extensions.cnf.j2"
-COMPILED_FROM = 0xCFCA53BB  # zlib.crc32 of templates/openssl-extensions.cnf.j2
+KEY_IDENTIFIERS = (("subjectKeyIdentifier", "hash"), ("authorityKeyIdentifier", "keyid:always"))
+ROOT_CA = (("basicConstraints", "critical, CA:TRUE"), ("keyUsage", "critical, keyCertSign, cRLSign"), *KEY_IDENTIFIERS)
+INTERMEDIATE_CA = (
+    ("basicConstraints", "critical, CA:TRUE, pathlen:0"),  # it signs leaves only
+    ("keyUsage", "critical, keyCertSign, cRLSign"),
+    *KEY_IDENTIFIERS,
+)
+HEADER = (
+    "# X.509 v3 extensions for the certificates of {recipe_name}.\n"
+    "# Written by openssl-recipes before each build; edit the recipe (or a copy of this template), not this file.\n"
+    "# The sets are those measured to pass `openssl verify -x509_strict`, Python 3.13 and Go.\n"
+    "\n[ req ]\ndistinguished_name = req_distinguished_name\nstring_mask = utf8only\nutf8 = yes\n"
+    "\n[ req_distinguished_name ]\n"
+)
 
 
-def _builtin_template_in_use(templates_dir: Path | None) -> bool:
-    import zlib
+def leaf_lines(leaf: dict) -> tuple[tuple[str, str], ...]:
+    """A server's or client's extensions (`leaf`: its context: key usage, extended key usage, SANs)."""
+    sans = (("subjectAltName", ", ".join(leaf["sans"])),) if leaf["sans"] else ()
+    return (
+        ("basicConstraints", "critical, CA:FALSE"),
+        ("keyUsage", f"critical, {leaf['key_usage']}"),
+        ("extendedKeyUsage", leaf["extended_key_usage"]),
+        *sans,
+        *KEY_IDENTIFIERS,
+    )
 
-    from ..render.jinja import builtin_templates_dir
 
-    if templates_dir is not None and (not templates_dir.is_dir() or (templates_dir / TEMPLATE).exists()):
-        return False
-    try:
-        return zlib.crc32((builtin_templates_dir() / TEMPLATE).read_bytes()) == COMPILED_FROM
-    except OSError:
-        return False
-
-
-def compiled_template(context: dict) -> str:
-    """What templates/openssl-extensions.cnf.j2 renders (trim_blocks, lstrip_blocks) for `context`."""
-    out = [
-        f"# X.509 v3 extensions for the certificates of {context['recipe_name']}.\n"
-        "# Written by openssl-recipes before each build; edit the recipe (or a copy of this template), not this file.\n"
-        "# The sets are those measured to pass `openssl verify -x509_strict`, Python 3.13 and Go.\n"
-        "\n[ req ]\ndistinguished_name = req_distinguished_name\nstring_mask = utf8only\nutf8 = yes\n"
-        "\n[ req_distinguished_name ]\n"
-        f"\n[ {context['ca']['section']} ]\n"
-        "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n"
-        "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n"
-    ]
+def written(context: dict) -> str:
+    """The file templates/openssl-extensions.cnf.j2 renders for `context`, written without Jinja2."""
+    sections = [(context["ca"]["section"], ROOT_CA)]
     if context["intermediate"]:
-        out.append(
-            f"\n[ {context['intermediate']['section']} ]\n"
-            "basicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, cRLSign\n"
-            "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n"
-        )
-    for leaf in context["leaves"]:
-        out.append(
-            f"\n[ {leaf['section']} ]\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, {leaf['key_usage']}\n"
-            f"extendedKeyUsage = {leaf['extended_key_usage']}\n"
-        )
-        if leaf["sans"]:
-            out.append(f"subjectAltName = {', '.join(leaf['sans'])}\n")
-        out.append("subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n")
+        sections.append((context["intermediate"]["section"], INTERMEDIATE_CA))
+    sections += [(leaf["section"], leaf_lines(leaf)) for leaf in context["leaves"]]
+    out = [HEADER.format(recipe_name=context["recipe_name"])]
+    for name, lines in sections:
+        out.append(f"\n[ {name} ]\n" + "".join(f"{key} = {value}\n" for key, value in lines))
     return "".join(out)
 
 
