@@ -22,37 +22,17 @@ def register(app: typer.Typer) -> None:
         """Delete the files the recipe's commands write (keys, requests, certificates, the extension
         file, exports, crl.pem) from the output folder and list them; the revocation database stays
         unless --all. Then the folder, if it is empty. Asks nothing; touches nothing else."""
-        from ..core.names import CA_DIR, RESERVED_PREFIX
-        from ..core.openssl import ASSUMED
-        from ..plan.ownership import REVOCATION_DATABASE, owned_files
-        from ..plan.planner import build_plan
+        from ..core.names import CA_DIR
+        from ..plan.ownership import REVOCATION_DATABASE
         from ..plan.script import display_path
+        from ..run.clean import clean
 
         recipe = load(recipe_file, out, warn=False)
-        folder = recipe.output_dir
-        owned = owned_files(build_plan(recipe, ASSUMED))
-        removed, kept = [], []
-        for name, writer in sorted(owned.items()):
-            path = folder / name
-            if not (path.is_file() or path.is_symlink()):
-                continue
-            if writer == REVOCATION_DATABASE and not everything:
-                kept.append(name)
-                continue
-            path.unlink()
-            if not name.startswith(RESERVED_PREFIX):
-                removed.append(name)
-        for leftover in folder.glob(f"{RESERVED_PREFIX}.tmp.*") if folder.is_dir() else []:
-            leftover.unlink()
-        for empty in (folder / CA_DIR, folder):
-            try:
-                empty.rmdir()
-            except OSError:
-                pass
-        shown = display_path(folder)
-        typer.echo(f"removed {len(removed)} files from {shown}" + (f": {', '.join(removed)}" if removed else ""))
-        if kept:
+        done = clean(recipe, everything)
+        shown = display_path(recipe.output_dir)
+        typer.echo(f"removed {len(done.removed)} files from {shown}" + (f": {', '.join(done.removed)}" if done.removed else ""))
+        if done.kept_database:
             typer.echo(f"kept {REVOCATION_DATABASE} ({CA_DIR}/): clean --all removes it too")
-        if not folder.exists():
+        if done.folder_removed:
             typer.echo(f"removed the empty folder {shown}")
         return 0

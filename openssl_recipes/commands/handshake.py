@@ -33,21 +33,13 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Serve each server certificate with Python's strict TLS and connect with each client
         certificate (by every name and address), without one, and with a foreign one."""
-        from ..check.handshake import run_handshakes
+        from ..check.live import live_cases
         from ..core.errors import UsageError
-        from ..recipe.secrets import resolve
 
-        recipe = load(recipe_file, out, warn=False)
-        if not recipe.servers:
-            raise UsageError("the recipe has no servers: nothing to serve")
-        missing = [leaf.cert_file for leaf in recipe.leaves if not (recipe.output_dir / leaf.cert_file).exists()]
-        if missing:
-            raise UsageError(f"{', '.join(missing)} missing in {recipe.output_dir}: run `openssl-recipes build` first")
-        secret_values = resolve(recipe.secrets(), confirm=False)
-        openssl_command = find_openssl(openssl, recipe).command
-        binary = None
         if binary_path is not None and not nanomq:
             raise UsageError(f"{binary_path!r}: a NanoMQ binary is given with --nanomq (handshake --nanomq {binary_path})")
+        recipe = load(recipe_file, out, warn=False)
+        binary = None
         if nanomq:
             from ..check.nanomq.broker import find_nanomq
 
@@ -55,16 +47,7 @@ def register(app: typer.Typer) -> None:
             if binary is None:
                 where = repr(binary_path) if binary_path else "$NANOMQ or `nanomq` on PATH"
                 raise UsageError(f"--nanomq: no NanoMQ found at {where}; give its path: --nanomq /path/to/nanomq")
-        cases = run_handshakes(recipe, secret_values, openssl_command, timeout)
-        if binary is not None:
-            import tempfile
-            from pathlib import Path
-
-            from ..check.handshake import foreign_client
-            from ..check.nanomq.handshake import run_nanomq_cases
-
-            with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
-                cases += run_nanomq_cases(recipe, secret_values, binary, foreign_client(Path(scratch), openssl_command), timeout)
+        cases = live_cases(recipe, find_openssl(openssl, recipe).command, timeout, binary)
         for case in cases:
             typer.echo(case.line())
         failed = sum(not case.ok for case in cases)

@@ -113,32 +113,10 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Sign one new device (declared in the recipe) with the existing CA, touching nothing else."""
-        from ..core.errors import UsageError
-        from ..plan.planner import build_plan
-        from ..plan.script import step_line
-        from ..recipe.fleet import find_leaf
-        from ..recipe.secrets import resolve
-        from ..run.runner import BuildOptions, build
+        from ..run.lifecycle import issue
 
         recipe = load(recipe_file, out)
-        leaf = find_leaf(recipe.leaves, name)
-        if leaf is None or leaf.role != role.value:
-            raise UsageError(
-                f"the recipe declares no {role.value} named {name!r}: add it under {role.value}s: in "
-                f"{recipe_file} (name, subject, san…), then run `openssl-recipes issue {role.value} {name}`"
-            )
-        issuer = recipe.issuer
-        if not (recipe.output_dir / issuer.cert_file).exists():
-            raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
-        plan = build_plan(recipe, find_openssl(openssl, recipe))
-        if dry_run:
-            for step in plan.steps:
-                if step.entry == name:
-                    typer.echo(step_line(step))
-            return 0
-        report = build(plan, resolve(recipe.secrets()), BuildOptions(only=frozenset({name}), quiet=True), say=lambda _l: None)
-        made = [f for f in report.made if f != "openssl-recipes.cnf"]
-        typer.echo(f"issued {leaf.cert_file}" + (f" (made {', '.join(made)})" if made else " (already there: kept)"))
+        issue(recipe, find_openssl(openssl, recipe), role.value, name, dry_run, typer.echo)
         return 0
 
     @app.command("renew", epilog="Examples: `openssl-recipes renew --within 30`; `openssl-recipes renew client --rekey`.")
@@ -159,48 +137,10 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Re-issue the named certificates, or without names those that expire within --within days
         (same key unless --rekey); the previous certificate (and key) is kept as NAME.<time>.bak."""
-        from ..core.errors import UsageError
-        from ..plan.planner import build_plan
-        from ..plan.script import step_line
-        from ..recipe.secrets import resolve
-        from ..run.renew import due_for_renewal
-        from ..run.runner import BuildOptions, build
-        from ..run.workspace import restore, set_aside
+        from ..run.lifecycle import renew
 
         recipe = load(recipe_file, out)
-        found = find_openssl(openssl, recipe)
-        due = due_for_renewal(recipe, found.command, names or [], within)
-        if not due:
-            typer.echo(f"nothing to renew: no certificate expires within {within} days")
-            return 0
-        if rekey and (on_device := [leaf.name for leaf, _ in due if leaf.device_key]):
-            raise UsageError(
-                f"{', '.join(on_device)}: the key is on the device; make a new request there (renew without --rekey re-signs)"
-            )
-        plan = build_plan(recipe, found)
-        wanted = {leaf.name for leaf, _ in due}
-        kinds = {"key", "csr", "cert", "bundle"} if rekey else {"csr", "cert", "bundle"}
-        if dry_run:
-            for leaf, until in due:
-                typer.echo(f"# {leaf.cert_file}: valid until {until:%Y-%m-%d}" if until else f"# {leaf.cert_file}: unreadable")
-            for step in plan.steps:
-                if step.entry in wanted and step.kind in kinds:
-                    typer.echo(step_line(step))
-            return 0
-        values = resolve(recipe.secrets())
-        backups = set_aside(
-            recipe.output_dir, [f for leaf, _ in due for f in ([leaf.cert_file] + ([leaf.key_file] if rekey else []))]
-        )
-        try:
-            build(plan, values, BuildOptions(only=frozenset(wanted), quiet=True), say=lambda _l: None)
-        except BaseException:  # a failed signature (wrong CA password, Ctrl-C): the live files come back
-            restored = restore(recipe.output_dir, backups)
-            err(f"renew failed: {', '.join(restored) or 'nothing'} put back as before, unchanged")
-            raise
-        for leaf, until in due:
-            was = f"{until:%Y-%m-%d}" if until else "unreadable"
-            typer.echo(f"renewed {leaf.cert_file} (was valid until {was}){' with a new key' if rekey else ''}")
-        err(f"previous files kept as {', '.join(backups.values())}")
+        renew(recipe, find_openssl(openssl, recipe), names or [], within, rekey, dry_run, typer.echo, err)
         return 0
 
     @app.command("revoke", epilog="Examples: `openssl-recipes revoke device-7 --reason keyCompromise`.")

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from ..core.children import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
 
 
@@ -42,40 +41,12 @@ def register(app: typer.Typer) -> None:
         strict extensions of its role — whatever the request asks for — writing NAME.pem (and
         NAME-chain.pem with an intermediate). The request's signature and key strength are checked first."""
         from ..core.errors import UsageError
-        from ..plan.sign import sign_work
-        from ..recipe.secrets import resolve
-        from ..run.execute import run_steps
-        from ..run.sign import already_signed, request_leaf
+        from ..run.sign import sign
 
         if (csr is None) == (csr_dir is None):
             raise UsageError("give --csr FILE or --csr-dir DIR (one of them)")
         if csr_dir is not None and (name or san):
             raise UsageError("--name and --san name one request: use them with --csr")
         recipe = load(recipe_file, out, warn=False)
-        issuer = recipe.issuer
-        if not (recipe.output_dir / issuer.cert_file).exists():
-            raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
-        found = find_openssl(openssl, recipe)
-        paths = [csr] if csr is not None else sorted(csr_dir.glob("*.csr")) if csr_dir.is_dir() else None
-        if paths is None:
-            raise UsageError(f"--csr-dir {csr_dir}: no such folder")
-        leaves = [request_leaf(recipe, path, role.value, name, list(san or []), days, found.command) for path in paths]
-        todo = [leaf for leaf in leaves if csr is not None or not already_signed(recipe, leaf, found.command)]
-        skipped = len(leaves) - len(todo)
-        values = {} if dry_run or not todo else resolve([s for s in [issuer.password] if s])
-        work = sign_work(recipe, found, todo, values)
-        if dry_run:
-            for line in work.lines():
-                typer.echo(line)
-            return 0
-        if todo:
-            run_steps(recipe.output_dir, work.steps, work.secret_values, recipe.secret_names(), work.files, default_jobs())
-        for leaf in todo:
-            typer.echo(
-                f"signed {leaf.cert_file}"
-                + (f" and {leaf.chain_file}" if leaf.chain_file else "")
-                + f" ({leaf.role}, {leaf.days} days)"
-            )
-        if skipped:
-            typer.echo(f"kept {skipped} already signed and valid")
+        sign(recipe, find_openssl(openssl, recipe), role.value, csr, csr_dir, name, list(san or []), days, dry_run, typer.echo)
         return 0

@@ -4,18 +4,23 @@ its key is one the recipe allows, its name is free in the recipe; and whether it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..core import process
-from ..core.children import child_environment
+from ..core.children import child_environment, default_jobs
 from ..core.errors import UsageError
+from ..core.openssl import Openssl
 from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San, Unreadable, read_request, request_key_problem
+from ..plan.sign import sign_work
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
 from ..recipe.model import Recipe
 from ..recipe.sans import parse_san
 from ..recipe.schema import ENTRY_NAME
+from ..recipe.secrets import resolve
+from .execute import run_steps
 from .inspect import Inspector, request_signature_ok
 
 
@@ -75,3 +80,45 @@ def already_signed(recipe: Recipe, leaf: Leaf, openssl: str) -> bool:
     if not inspector.certificate_of_request(leaf.cert_file, leaf.csr_file).good:
         return False
     return leaf.cert_file in inspector.signed_by(recipe.issuer.cert_file, [leaf.cert_file])
+
+
+def sign(
+    recipe: Recipe,
+    openssl: Openssl,
+    role: Role,
+    csr: Path | None,
+    csr_dir: Path | None,
+    name: str | None,
+    sans: list[str],
+    days: int,
+    dry_run: bool,
+    say: Callable[[str], None],
+) -> None:
+    """Sign one request (`csr`), or every `*.csr` of `csr_dir` not signed yet, with the issuing CA."""
+    issuer = recipe.issuer
+    if not (recipe.output_dir / issuer.cert_file).exists():
+        raise UsageError(f"{issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
+    if csr is not None:
+        paths = [csr]
+    elif csr_dir is not None and csr_dir.is_dir():
+        paths = sorted(csr_dir.glob("*.csr"))
+    else:
+        raise UsageError(f"--csr-dir {csr_dir}: no such folder")
+    leaves = [request_leaf(recipe, path, role, name, sans, days, openssl.command) for path in paths]
+    todo = [leaf for leaf in leaves if csr is not None or not already_signed(recipe, leaf, openssl.command)]
+    values = {} if dry_run or not todo else resolve([s for s in [issuer.password] if s])
+    work = sign_work(recipe, openssl, todo, values)
+    if dry_run:
+        for line in work.lines():
+            say(line)
+        return
+    if todo:
+        run_steps(recipe.output_dir, work.steps, work.secret_values, recipe.secret_names(), work.files, default_jobs())
+    for leaf in todo:
+        say(
+            f"signed {leaf.cert_file}"
+            + (f" and {leaf.chain_file}" if leaf.chain_file else "")
+            + f" ({leaf.role}, {leaf.days} days)"
+        )
+    if skipped := len(leaves) - len(todo):
+        say(f"kept {skipped} already signed and valid")
