@@ -91,7 +91,15 @@ def test_each_command_runs_exactly_what_its_dry_run_prints(pki, label, dry):
         assert secret not in ran.output and secret not in printed.output
 
 
-@pytest.mark.parametrize("command", [["show"], ["verify"], ["build"], ["crl"], ["plan"]])
+def test_show_reads_the_certificates_itself_and_starts_no_openssl(pki):
+    recipe, env, log = pki
+    log.unlink()
+    result = cli("show", "--recipe", str(recipe), env=env)
+    assert result.code == 0 and "client.pem (client client)" in result.stdout, result
+    assert read_calls(log) == []
+
+
+@pytest.mark.parametrize("command", [["verify"], ["build"], ["crl"], ["plan"]])
 def test_read_only_and_other_commands_keep_passwords_from_children_too(pki, command):
     recipe, env, log = pki
     log.unlink()
