@@ -61,7 +61,7 @@ test: $(VENV)/.compiled
 	$(BIN)/python -m pytest -q
 
 test-fast: $(VENV)/.compiled
-	$(BIN)/python -m pytest -q -m "not slow" -n 2
+	$(BIN)/python -m pytest -q -m "not broker and not verifier and not e2e" -n 2
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check openssl_recipes tests bench

@@ -17,6 +17,12 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RECIPE = ROOT / "recipes.yaml"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+FULL_HYPOTHESIS = IN_CI or os.environ.get("HYPOTHESIS_PROFILE") == "full"  # the profile conftest.py loads
+
+
+def examples(full: int) -> int:
+    """A property test's number of examples: `full` in the full profile (CI), a tenth (at least 5) else."""
+    return full if FULL_HYPOTHESIS else max(5, full // 10)
 
 
 def require(binary: str) -> str:
@@ -94,6 +100,8 @@ clients:
     subject: {CN: client}
 """
 
+TWO_CLIENTS = SMALL_RECIPE + "  - name: short\n    subject: {CN: short}\n    days: 10\n"  # one expires soon
+
 
 def foreign_pki(tmp_path: Path) -> Path:
     """The small recipe built under another CA, in its own folder: returns that certs folder."""
@@ -108,6 +116,35 @@ def foreign_pki(tmp_path: Path) -> Path:
 @pytest.fixture
 def small_recipe(tmp_path: Path) -> Path:
     return write_recipe(tmp_path, SMALL_RECIPE)
+
+
+@pytest.fixture(scope="session")
+def built_pkis(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each recipe text the tests ask for, built once for the session: text → its folder."""
+    return {}
+
+
+@pytest.fixture
+def copy_pki(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, built_pkis: dict[str, Path]):
+    """A function: the PKI of a recipe text, built once for the session, copied into this test's folder
+    (modes kept) for the test to change as it likes."""
+
+    def copy(text: str = SMALL_RECIPE) -> Pki:
+        if text not in built_pkis:
+            work = tmp_path_factory.mktemp("pki")
+            result = cli("build", "--recipe", str(write_recipe(work, text)))
+            assert result.code == 0, result
+            built_pkis[text] = work
+        shutil.copytree(built_pkis[text], tmp_path, symlinks=True, dirs_exist_ok=True)
+        return Pki(tmp_path / "certs", tmp_path / "recipes.yaml")
+
+    return copy
+
+
+@pytest.fixture
+def small_pki(copy_pki) -> Pki:
+    """The small recipe's PKI (CA, server, client), this test's own copy."""
+    return copy_pki()
 
 
 @dataclass

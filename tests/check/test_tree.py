@@ -1,0 +1,45 @@
+"""`show --tree`: the PKI as a tree, with what verifies and what does not (real openssl)."""
+
+from __future__ import annotations
+
+import shutil
+
+from ..helpers import cli, foreign_pki, write_recipe
+
+FLEET = """\
+output: certs
+defaults: {key_type: ec, subject: {O: Tree}}
+ca: {subject: {CN: Tree CA}}
+intermediate: {subject: {CN: Tree Issuing}}
+servers:
+  - {name: server, subject: {CN: localhost}, san: [localhost]}
+clients:
+  - {name: 'device-{n:03d}', count: 5, subject: {CN: 'device-{n:03d}'}}
+  - {name: ops, subject: {CN: ops}, days: 10}
+"""
+
+
+def test_the_tree_shows_the_chain_a_fleet_as_one_node_and_what_is_wrong(tmp_path):
+    recipe = write_recipe(tmp_path, FLEET)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    shown = cli("show", "--tree", "--recipe", str(recipe))
+    assert shown.code == 0, shown
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "✔ ca.pem (root CA ca, EC P-256, 3649 days left)"
+    assert lines[1].endswith("✔ intermediate.pem (intermediate CA intermediate, EC P-256, 3649 days left)")
+    assert any(
+        line.endswith("✔ device-001 … device-005 (5 certificates, EC P-256, expiries " + line.split("expiries ")[-1])
+        for line in lines
+    )
+    assert any(line.endswith("✔ ops.pem (ops, EC P-256, 9 days left)") for line in lines)
+    assert "\x1b[" not in shown.stdout  # no colour off a terminal
+
+    certs = tmp_path / "certs"
+    (certs / "device-002.pem").unlink()
+    shutil.copy(foreign_pki(tmp_path) / "client.pem", certs / "device-004.pem")  # signed by another CA
+    every = cli("show", "--tree", "--all", "--recipe", str(recipe)).stdout
+    assert "✘ device-002.pem (device-002): missing — run `openssl-recipes build`" in every
+    assert "✘ not signed by its CA device-004.pem" in every
+    assert "✔ device-003.pem (device-003, EC P-256, 3649 days left)" in every
+    collapsed = cli("show", "--tree", "--recipe", str(recipe)).stdout
+    assert "✘ 2 missing or not signed device-001 … device-005" in collapsed

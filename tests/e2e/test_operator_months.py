@@ -1,0 +1,240 @@
+"""Months of an operator's commands (hypothesis RuleBasedStateMachine, real openssl): build, a changed
+password, an edited subject, renew, revoke, crl, export, clean, --new-ca, a killed build. After every step:
+
+- every key opens with one of its own entry's passwords and with no other entry's (nothing crossed);
+- the user's own files, inside and outside the output folder, are untouched (nothing destroyed);
+- every backup is a distinct file, and a backed-up key still opens;
+- every CA key ever made is the live one or a backup, unless `clean` was asked for;
+- when `verify` passes, an independent check (cryptography + `openssl verify`) passes too;
+- a build that keeps a certificate whose subject the recipe no longer has says so.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from ..helpers import cli, examples, load_cert, public_bytes, require
+
+RECIPE = """\
+output: certs
+defaults: {key_type: ec, subject: {O: Months}}
+ca: {subject: {CN: Months CA}, password: {env: CA_PASS}}
+servers:
+  - {name: server, subject: {CN: localhost}, san: [localhost]}
+clients:
+  - {name: client, subject: {CN: client}, password: {env: CLIENT_PASS}}
+  - {name: c-1, subject: {CN: dash}, password: {file: dash.pass}}
+  - {name: c_1, subject: {CN: underscore}, password: {file: underscore.pass}}
+"""
+LEAVES = ["server", "client", "c-1", "c_1"]
+USER_FILES = {"outside.txt": b"the user's own file\n", "certs/notes.srl": b"not a serial\n", "certs/README.txt": b"mine\n"}
+
+
+def try_open(path: Path, password: str | None):
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        return serialization.load_pem_private_key(path.read_bytes(), password.encode() if password else None)
+    except (ValueError, TypeError, FileNotFoundError):
+        return None
+
+
+class OperatorMonths(RuleBasedStateMachine):
+    @initialize()
+    def start(self) -> None:
+        self.work = Path(tempfile.mkdtemp(prefix="openssl-recipes-months-"))
+        (self.work / "certs").mkdir(mode=0o700)
+        for name, content in USER_FILES.items():
+            (self.work / name).write_bytes(content)
+        (self.work / "recipes.yaml").write_text(RECIPE)
+        (self.work / "dash.pass").write_text("dash-password\n")
+        (self.work / "underscore.pass").write_text("underscore-password\r\n")
+        self.env = {"CA_PASS": "ca-password", "CLIENT_PASS": "client-password-0"}
+        # every password an entry has had; a key must open with one of its own and none of the others'
+        self.passwords = {
+            "ca": {"ca-password"},
+            "server": {None},
+            "client": {"client-password-0"},
+            "c-1": {"dash-password"},
+            "c_1": {"underscore-password"},
+        }
+        self.ca_keys: set[bytes] = set()
+        self.edits = 0
+        self.server_cn = "localhost"
+        self.run("build")
+
+    def teardown(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def run(self, *args: str):
+        result = cli(*args, "--recipe", str(self.work / "recipes.yaml"), env=self.env)
+        assert result.code in (0, 1, 2), result
+        assert "Traceback" not in result.output and "internal error" not in result.output, result
+        for value in (*self.env.values(), "dash-password", "underscore-password"):
+            assert value not in result.output, ("a password was printed", args)
+        self._note_ca_key()
+        return result
+
+    def _note_ca_key(self) -> None:
+        key = try_open(self.work / "certs" / "ca.key", self.env["CA_PASS"])
+        if key is not None:
+            self.ca_keys.add(public_bytes(key))
+
+    # -- what an operator does ------------------------------------------------------------------
+
+    def build_ok(self, *extra: str) -> None:
+        """`build` succeeds, or (after the client's password changed) refuses the key it cannot open and
+        says how to make a new one."""
+        result = self.run("build", *extra)
+        assert result.code == 0 or "renew client --rekey" in result.stderr, result
+        if result.code == 0:  # a certificate kept with another subject than the recipe's is reported
+            from cryptography.x509.oid import NameOID
+
+            cert = load_cert(self.work / "certs" / "server.pem")
+            stale = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value != self.server_cn
+            assert stale == ("server.pem no longer matches" in result.stderr), (self.server_cn, result)
+            assert not stale or "renew server`" in result.stderr, result
+
+    @rule()
+    def build(self) -> None:
+        self.build_ok()
+
+    @rule()
+    def change_the_client_password(self) -> None:
+        self.edits += 1
+        self.env["CLIENT_PASS"] = f"client-password-{self.edits}"
+        self.passwords["client"].add(self.env["CLIENT_PASS"])
+
+    @rule()
+    def edit_the_server_subject(self) -> None:
+        self.edits += 1
+        recipe = self.work / "recipes.yaml"
+        new_cn = f"localhost-{self.edits}"
+        recipe.write_text(recipe.read_text().replace(f"subject: {{CN: {self.server_cn}}}", f"subject: {{CN: {new_cn}}}"))
+        self.server_cn = new_cn
+
+    @rule(name=st.sampled_from(LEAVES), rekey=st.booleans())
+    def renew(self, name: str, rekey: bool) -> None:
+        self.run("renew", name, *(["--rekey"] if rekey else []))
+
+    @rule(name=st.sampled_from(LEAVES))
+    def revoke(self, name: str) -> None:
+        self.run("revoke", name)
+
+    @rule()
+    def crl(self) -> None:
+        self.run("crl")
+
+    @rule(name=st.sampled_from(["client", "c-1"]))
+    def export(self, name: str) -> None:
+        self.run("export", name, "--fullchain")
+
+    @rule()
+    def clean_and_build(self) -> None:
+        assert self.run("clean").code == 0
+        self.ca_keys.clear()  # asked for: the CA goes with the rest
+        self.build_ok()
+
+    @rule()
+    def new_ca(self) -> None:
+        self.build_ok("--new-ca")
+
+    @rule()
+    def killed_build_then_build(self) -> None:
+        """`build --force` killed with SIGKILL once it has started writing, then the operator runs build."""
+        folder = self.work / "certs"
+        before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openssl_recipes", "build", "--force", "--recipe", str(self.work / "recipes.yaml")],
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            now = {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.exists()}
+            if any(before.get(name) != stamp for name, stamp in now.items() if not name.startswith(".openssl-recipes.lock")):
+                proc.send_signal(signal.SIGKILL)  # mid-way: something was already written
+                break
+            time.sleep(0.005)
+        proc.wait(30)
+        self.build_ok()
+
+    # -- what must hold after every step ----------------------------------------------------------
+
+    def _entry_of_key(self, name: str) -> str:
+        return "ca" if name.startswith("ca.key") else name.split(".key")[0]
+
+    @invariant()
+    def every_key_opens_with_its_own_password_only(self) -> None:
+        folder = self.work / "certs"
+        for path in sorted(folder.glob("*.key")) + sorted(folder.glob("*.key.*.bak")):
+            entry = self._entry_of_key(path.name)
+            own = self.passwords[entry]
+            others = set().union(*(v for k, v in self.passwords.items() if k != entry)) - {None} - own
+            assert any(try_open(path, p) is not None for p in own), f"{path.name} does not open with {entry}'s password"
+            assert not any(try_open(path, p) is not None for p in others), f"{path.name} opens with another entry's password"
+
+    @invariant()
+    def the_users_files_are_untouched(self) -> None:
+        for name, content in USER_FILES.items():
+            assert (self.work / name).read_bytes() == content, name
+        assert (self.work / "recipes.yaml").read_text() == RECIPE.replace("{CN: localhost}", f"{{CN: {self.server_cn}}}")
+
+    @invariant()
+    def every_ca_key_ever_made_is_kept(self) -> None:
+        folder = self.work / "certs"
+        present = set()
+        for path in [folder / "ca.key", *folder.glob("ca.key.*.bak")]:
+            key = try_open(path, self.env["CA_PASS"]) if path.exists() else None
+            if key is not None:
+                present.add(public_bytes(key))
+        assert self.ca_keys <= present, "a CA key was lost"
+
+    @invariant()
+    def verify_agrees_with_an_independent_check(self) -> None:
+        folder = self.work / "certs"
+        verdict = cli("verify", "--recipe", str(self.work / "recipes.yaml"), env=self.env).code
+        independent = True
+        for name in LEAVES:
+            key_path, cert_path = folder / f"{name}.key", folder / f"{name}.pem"
+            if not key_path.exists() or not cert_path.exists():
+                independent = False
+                continue
+            current = (
+                None if name == "server" else (self.env["CLIENT_PASS"] if name == "client" else next(iter(self.passwords[name])))
+            )
+            key = try_open(key_path, current)
+            if key is None or public_bytes(key) != public_bytes_of_cert(cert_path):
+                independent = False
+            checked = subprocess.run(
+                [require("openssl"), "verify", "-CAfile", str(folder / "ca.pem"), str(cert_path)], capture_output=True
+            )
+            independent &= checked.returncode == 0
+        if verdict == 0:
+            assert independent, "verify passed where the independent check fails"
+
+
+def public_bytes_of_cert(path: Path) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return load_cert(path).public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+OperatorMonths.TestCase.settings = settings(
+    max_examples=examples(10), stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)
+)
+test_an_operators_months = OperatorMonths.TestCase

@@ -1,0 +1,174 @@
+"""conf: NanoMQ / EMQX HOCON that parses back exactly, --into that touches only its blocks, and the
+mosquitto configuration used for real (a two-way listener, and a bridge that carries a message)."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from pyhocon import ConfigFactory
+
+from ..helpers import SMALL_RECIPE, cli, write_recipe
+
+DATA = Path(__file__).parent.parent / "data"
+HOSTILE_PASSWORD = 'p"a$s#w o{r}d ${HOME} // x'  # no backslash: NanoMQ cannot read one (test_nanomq.py)
+
+BRIDGE = """\
+nanomq:
+  cert_dir: /etc/certs
+  bridge:
+    host: broker.example.com
+    clientid: edge-01
+    forwards: [{remote_topic: fwd/topic1, local_topic: topic1}]
+    subscription: [{remote_topic: cmd/topic1, local_topic: topic3, qos: 1}]
+"""
+
+
+def test_nanomq_conf_for_the_default_recipe_parses_and_uses_absolute_paths(default_pki):
+    result = cli("conf", "nanomq", "--recipe", str(default_pki.recipe))
+    assert result.code == 0, result
+    conf = ConfigFactory.parse_string(result.stdout)
+    folder = str(default_pki.folder)
+    listener = conf["listeners.ssl"]
+    assert listener["keyfile"] == f"{folder}/server.key" and listener["certfile"] == f"{folder}/server.pem"
+    assert listener["cacertfile"] == f"{folder}/ca.pem"
+    assert listener["verify_peer"] is True and listener["fail_if_no_peer_cert"] is True
+    assert "key_password" not in listener  # the key is not encrypted
+    ssl = conf["bridges.mqtt.emqx1.ssl"]  # no remote host in the recipe: only the document's ssl block
+    assert dict(ssl) == {
+        "keyfile": f"{folder}/client-key.pem",
+        "certfile": f"{folder}/client.pem",
+        "cacertfile": f"{folder}/ca.pem",
+    }
+    assert "does NOT verify the remote broker's certificate" in result.stdout and "TLS 1.2 only" in result.stdout
+
+
+def test_whole_bridge_block_and_one_way_listener(tmp_path):
+    recipe = write_recipe(
+        tmp_path, SMALL_RECIPE.split("clients:")[0] + BRIDGE.replace("  bridge:", "  listener: {bind: '0.0.0.0:8884'}\n  bridge:")
+    )
+    result = cli("conf", "nanomq", "--recipe", str(recipe))
+    assert result.code == 0, result
+    conf = ConfigFactory.parse_string(result.stdout)
+    assert conf["listeners.ssl.verify_peer"] is False and conf["listeners.ssl.fail_if_no_peer_cert"] is False
+    assert conf["listeners.ssl.bind"] == "0.0.0.0:8884"
+    assert "bridges" not in conf  # no client: no bridge
+
+
+def test_bridge_with_an_encrypted_key_writes_the_password_only_into_a_0600_file(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "    password: {env: CLIENT_PASS}\n" + BRIDGE)
+    env = {"CLIENT_PASS": HOSTILE_PASSWORD}
+    shown = cli("conf", "nanomq", "--recipe", str(recipe), env=env)
+    assert shown.code == 0, shown
+    assert HOSTILE_PASSWORD not in shown.output and "# key_password" in shown.stdout
+    target = tmp_path / "bridge.conf"
+    written = cli("conf", "nanomq", "--recipe", str(recipe), "--out", str(target), env=env)
+    assert written.code == 0, written
+    assert HOSTILE_PASSWORD not in written.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    conf = ConfigFactory.parse_file(str(target))
+    bridge = conf["bridges.mqtt.emqx1"]
+    assert bridge["server"] == "tls+mqtt-tcp://broker.example.com:8883"
+    assert bridge["clientid"] == "edge-01" and bridge["proto_ver"] == 4
+    assert bridge["forwards"][0]["remote_topic"] == "fwd/topic1"
+    assert bridge["subscription"][0]["qos"] == 1
+    assert bridge["ssl"]["key_password"] == HOSTILE_PASSWORD
+    assert bridge["ssl"]["keyfile"] == "/etc/certs/client.key"
+
+
+def test_into_changes_only_its_blocks_is_idempotent_and_keeps_a_backup(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + BRIDGE)
+    target = tmp_path / "nanomq.conf"
+    original = (DATA / "nanomq.conf").read_text()
+    target.write_text(original)
+    first = cli("conf", "nanomq", "--recipe", str(recipe), "--into", str(target))
+    assert first.code == 0, first
+    updated = target.read_text()
+    assert updated.startswith(original)  # every byte of the user's file is still there, in place
+    assert (tmp_path / "nanomq.conf.bak").read_text() == original
+    conf = ConfigFactory.parse_string(updated)
+    assert conf["listeners.tcp.bind"] == "0.0.0.0:1883" and conf["bridges.mqtt.emqx1.ssl.certfile"] == "/etc/certs/client.pem"
+    second = cli("conf", "nanomq", "--recipe", str(recipe), "--into", str(target))
+    assert second.code == 0 and "already up to date" in second.stdout, second
+    assert target.read_text() == updated
+    # a changed recipe replaces the block in place; the rest stays byte for byte
+    recipe.write_text(recipe.read_text().replace("edge-01", "edge-02"))
+    assert cli("conf", "nanomq", "--recipe", str(recipe), "--into", str(target)).code == 0
+    again = target.read_text()
+    assert again.replace("edge-02", "edge-01") == updated
+
+
+def test_emqx_listener_parses(default_pki):
+    result = cli("conf", "emqx", "--recipe", str(default_pki.recipe))
+    assert result.code == 0, result
+    ssl = ConfigFactory.parse_string(result.stdout)["listeners.ssl.default.ssl_options"]
+    assert ssl["verify"] == "verify_peer" and ssl["fail_if_no_peer_cert"] is True
+    assert ssl["certfile"] == f"{default_pki.folder}/server.pem"
+
+
+def test_unknown_names_are_bad_input(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "nanomq:\n  bridge: {client: nobody}\n  listener: {server: ghost}\n")
+    result = cli("conf", "nanomq", "--recipe", str(recipe))
+    assert result.code == 2, result
+    assert "nanomq.bridge.client: 'nobody' is not one of the recipe's clients (client)" in result.stderr
+    assert "nanomq.listener.server: 'ghost' is not one of the recipe's servers (server)" in result.stderr
+
+    # the same listener refuses a client without certificate: it really is two-way (checked in test_mosquitto.py too)
+
+
+@pytest.mark.parametrize("broker", ["nanomq", "mosquitto", "emqx"])
+def test_templates_can_be_overridden(tmp_path, default_pki, broker):
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    (custom / f"{broker}.conf.j2").write_text("# custom {{ listener.certfile }}\n")
+    result = cli("conf", broker, "--recipe", str(default_pki.recipe), "--templates", str(custom))
+    assert result.code == 0 and result.stdout == f"# custom {default_pki.folder}/server.pem\n", result
+    (custom / f"{broker}.conf.j2").write_text("{{ no_such_variable }}\n")
+    result = cli("conf", broker, "--recipe", str(default_pki.recipe), "--templates", str(custom))
+    assert result.code == 2 and "no_such_variable" in result.stderr, result
+
+
+@pytest.mark.parametrize(
+    "bridge, path, reason",
+    [
+        (
+            'forwards: [{remote_topic: "a\\nallow_anonymous true", local_topic: b}]',
+            "nanomq.bridge.forwards[0].remote_topic",
+            "control characters (U+000A)",
+        ),
+        ("forwards: [{remote_topic: 'a b', local_topic: b}]", "nanomq.bridge.forwards[0].remote_topic", "holds a space"),
+        ("subscription: [{remote_topic: 'cmd/#', local_topic: b}]", "nanomq.bridge.subscription[0].remote_topic", "wildcard"),
+        ("forwards: [{remote_topic: '', local_topic: b}]", "nanomq.bridge.forwards[0].remote_topic", "cannot be empty"),
+        ("keepalive: soon", "nanomq.bridge.keepalive", "is not a duration"),
+        ("keepalive: 100000", "nanomq.bridge.keepalive", "1 to 65535 seconds"),
+        ("keepalive: true", "nanomq.bridge.keepalive", "not true/false"),
+        ('host: "evil.example.com\\nallow_anonymous true"', "nanomq.bridge.host", "not a DNS name or an IP address"),
+        ("host: '::1'", "nanomq.bridge.host", "IPv6"),
+        ("clientid: 'edge 1'", "nanomq.bridge.clientid", "a client id is"),
+    ],
+)
+def test_values_that_would_break_a_rendered_file_are_refused_where_they_enter(tmp_path, bridge, path, reason):
+    recipe = write_recipe(
+        tmp_path,
+        SMALL_RECIPE
+        + f"nanomq:\n  bridge: {{host: broker.example.com, {bridge}}}\n".replace("host: broker.example.com, host:", "host:"),
+    )
+    for broker in ("nanomq", "mosquitto"):
+        result = cli("conf", broker, "--recipe", str(recipe))
+        assert result.code == 2 and path in result.stderr and reason in result.stderr, result
+
+
+@pytest.mark.parametrize(
+    "given, seconds", [("60", 60), ("90s", 90), ("1 minute", 60), ("2m", 120), ("1h", 3600), ("45 seconds", 45)]
+)
+def test_keepalive_is_parsed_once_into_seconds_for_every_broker(tmp_path, given, seconds):
+    recipe = write_recipe(
+        tmp_path,
+        SMALL_RECIPE
+        + f"nanomq:\n  bridge: {{host: broker.example.com, keepalive: '{given}', forwards: [{{remote_topic: a, local_topic: b}}]}}\n",
+    )
+    nanomq = cli("conf", "nanomq", "--recipe", str(recipe), "--block", "bridge")
+    mosquitto_conf = cli("conf", "mosquitto", "--recipe", str(recipe), "--block", "bridge")
+    assert ConfigFactory.parse_string(nanomq.stdout)["bridges.mqtt.emqx1.keepalive"].total_seconds() == seconds
+    assert f"\nkeepalive_interval {seconds}\n" in mosquitto_conf.stdout
