@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,15 +23,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 10) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {proc.returncode}: {proc.stderr.read().decode() if proc.stderr else ''}")
+            raise RuntimeError(f"mosquitto exited with {proc.returncode}: {log.read_text(errors='replace')}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
             return
         time.sleep(0.05)
     raise RuntimeError(f"mosquitto did not listen on {port} within {timeout} s")
+
+
+@dataclass
+class Mosquitto:
+    proc: subprocess.Popen
+    log: Path  # everything it logs (log_type all), to read the reason of a refusal
+
+    def wait_for_log(self, text: str, timeout: float = 10) -> str | None:
+        """The first line of its log holding `text`, waited for (None when it does not come)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in self.log.read_text(errors="replace").splitlines() if text in line), None)
+            if found is not None or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
 
 def root_user_line() -> str:
@@ -40,26 +56,25 @@ def root_user_line() -> str:
 
 
 @contextlib.contextmanager
-def mosquitto(conf_text: str, folder: Path, ports: list[int]) -> Iterator[subprocess.Popen]:
-    """Run `mosquitto -c` with `conf_text` (plus `user root` when needed) until the block ends."""
+def mosquitto(conf_text: str, folder: Path, ports: list[int]) -> Iterator[Mosquitto]:
+    """Run `mosquitto -c` with `conf_text` (plus `user root` when needed) until the block ends; its log
+    goes to a file beside the configuration (a pipe nobody reads would stop it once full)."""
     binary = require("mosquitto")
-    conf = folder / f"mosquitto-{ports[0]}.conf"
+    conf, log = folder / f"mosquitto-{ports[0]}.conf", folder / f"mosquitto-{ports[0]}.log"
     conf.write_text(root_user_line() + "persistence false\nlog_dest stderr\nlog_type all\n" + conf_text)
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for port in ports:
-            wait_for_port(port, proc)
-        yield proc
-    finally:
-        proc.terminate()
+    with log.open("wb") as log_file:
+        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+            for port in ports:
+                wait_for_port(port, proc, log)
+            yield Mosquitto(proc, log)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def listener_conf(port: int, ca: Path, cert: Path, key: Path, require_certificate: bool = True) -> str:

@@ -62,6 +62,7 @@ def test_strict_style_adds_the_extension_file_and_nothing_shared(tmp_path):
 def test_openssl_111_falls_back_to_a_shared_serial(tmp_path):
     plan = build_plan(load_recipe(DEFAULT_RECIPE), Openssl("openssl", "OpenSSL", (1, 1, 1), "OpenSSL 1.1.1w"))
     signs = [s for s in plan.steps if s.kind == "cert" and not s.is_ca]
+    assert [s.entry for s in signs] == ["server", "client"]
     assert all("-CAcreateserial" in s.argv and "ca.srl" in s.outputs for s in signs)
 
 

@@ -17,7 +17,6 @@ from openssl_recipes.recipe.entries import Secret
 from openssl_recipes.run.execute import _dependencies, execute
 
 from ..helpers import (
-    ROOT,
     SMALL_RECIPE,
     fake_openssl,
     logging_openssl,
@@ -163,6 +162,36 @@ def test_keys_are_private_from_the_first_byte(tmp_path):
     assert stat.S_IMODE((tmp_path / "certs").stat().st_mode) == 0o700
 
 
-def test_the_package_never_builds_a_pass_argument():
-    sources = "\n".join(p.read_text() for p in (ROOT / "openssl_recipes").rglob("*.py"))
-    assert '"pass:' not in sources and "'pass:" not in sources
+def test_no_command_gives_openssl_a_password_on_its_command_line(tmp_path):
+    """Every command that opens or writes an encrypted key — build, export, renew, revoke, crl, sign —
+    hands openssl each password as `env:NAME`, never `pass:` or the value, as the logging openssl saw."""
+    secrets = {"CA_PASS": "ca-" + SECRET, "CLIENT_PASS": "client-" + SECRET, "P12_PASS": "p12-" + SECRET}
+    text = SMALL_RECIPE.replace("  subject: {CN: Test CA}\n", "  subject: {CN: Test CA}\n  password: {env: CA_PASS}\n")
+    recipe = write_recipe(tmp_path, text + "    password: {env: CLIENT_PASS}\n")
+    env, log = logging_openssl(tmp_path)
+    env |= secrets
+    device = tmp_path / "sensor.csr"
+    made = subprocess.run(
+        ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        + ["-keyout", str(tmp_path / "sensor.key"), "-subj", "/CN=sensor", "-out", str(device)],
+        capture_output=True,
+    )
+    assert made.returncode == 0, made
+    commands = [
+        ["build"],
+        ["export", "client", "--password-env", "P12_PASS", "--fullchain"],
+        ["renew", "client"],
+        ["sign", "--csr", str(device), "--as", "client"],
+        ["revoke", "client"],
+        ["crl"],
+    ]
+    for command in commands:
+        result = run(*command, "--recipe", str(recipe), env=env)
+        assert result.code == 0, (command, result)
+    argvs = [call["argv"].split() for call in read_calls(log)]
+    for option in ("-passin", "-passout", "-pass"):  # (-pass: an encrypted EC key's; none here)
+        given = [argv[argv.index(option) + 1] for argv in argvs if option in argv]
+        assert all(value.startswith("env:") for value in given), (option, given)
+        assert given or option == "-pass"
+    for argv in argvs:
+        assert not any(arg.startswith("pass:") or "Tr0ub4dor" in arg for arg in argv), argv

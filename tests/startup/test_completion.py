@@ -182,3 +182,26 @@ def test_the_quick_top_level_help_is_typers_help(tmp_path, columns):
     assert program_says.stderr.split() == [str(not quick)]
     if quick:
         assert TOP_LEVEL_HELP == typer_says.stdout, f"paste into help_text.TOP_LEVEL_HELP:\n{typer_says.stdout}"
+
+
+def test_the_quick_answer_knows_every_argument_that_completes_entry_names():
+    """Which commands take entry names, and how many, is kept by hand for the answer before typer loads:
+    held to the arguments that complete with `entry_names` in the commands themselves."""
+    import typing
+
+    from openssl_recipes.cli import CommandTable
+    from openssl_recipes.commands import COMMAND_MODULES
+    from openssl_recipes.commands.common import entry_names
+    from openssl_recipes.startup.completion import ENTRY_ARGUMENTS, ROLES
+
+    table, found = CommandTable(), {}
+    for name in COMMAND_MODULES:
+        hints = typing.get_type_hints(table.info(name).callback, include_extras=True)
+        for hint in hints.values():
+            for info in getattr(hint, "__metadata__", ()):
+                if getattr(info, "autocompletion", None) is entry_names:
+                    takes = typing.get_args(hint)[0]  # str, or list[str] | None for any number
+                    found[name] = None if "list" in str(takes) else 1
+    issue = found.pop("issue")  # `issue ROLE NAME`: the name after a role
+    assert issue == 1 and ROLES == ("client", "server")
+    assert found == ENTRY_ARGUMENTS

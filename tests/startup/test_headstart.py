@@ -169,3 +169,17 @@ def test_the_guess_names_keys_as_the_recipe_does_and_never_starts_one_twice(tmp_
     path = write_recipe(tmp_path, shared)
     with headstart.begun(["build", "--recipe", str(path), "--jobs", "3"]) as head:  # refused later: one key file
         assert head is not None and [argv[3] for argv in head.running] == ["ca.key", "server.key"]
+
+
+def test_the_head_start_knows_every_option_of_build_and_no_other():
+    """Its own reading of `build`'s argv (a value option, a flag, anything else: no head start) is a
+    copy of build's options: a new option of build must be added there too, or the guess would read a
+    value as the recipe's name."""
+    from openssl_recipes.cli import CommandTable
+
+    build = CommandTable()["build"]  # as typer converted it
+    options = [param for param in build.params if param.param_type_name == "option" and param.name != "help"]
+    flags = {name for option in options if option.is_flag for name in option.opts}
+    values = {name for option in options if not option.is_flag for name in option.opts}
+    assert flags == headstart.FLAGS
+    assert values == set(headstart.VALUE_OPTIONS)
