@@ -1,5 +1,5 @@
 """The console script and `python -m openssl_recipes`: bash's most common Tabs and the top-level
-`--help` answered without typer (quick_completion, help_text), `build`'s head start (its first keys
+`--help` answered without typer (startup.completion, startup.help), `build`'s head start (its first keys
 started before anything heavy is imported), then the typer app."""
 
 from __future__ import annotations

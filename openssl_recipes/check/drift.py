@@ -2,7 +2,7 @@
 
 `build` keeps every sound file, so after an edit to the recipe (a subject, the SANs, the key type or
 size, the validity, a password) the old certificate and key stay. This compares each kept
-certificate (read by `der`) and key with its entry and names the narrowest command that brings it in
+certificate (read by `core.x509`) and key with its entry and names the narrowest command that brings it in
 line: `renew NAME` for what the certificate says, `renew NAME --rekey` for the key. A CA is changed
 only by `build --new-ca`, and that is said as a consequence, not advised lightly.
 """

@@ -91,7 +91,7 @@ class Client:
 
     def leave(self) -> None:
         """DISCONNECT, then wait until the broker closes the connection: one session ends before the
-        next begins (NanoMQ 0.25.5 crashed when quick sessions overlapped, see nanomq_broker)."""
+        next begins (NanoMQ 0.25.5 crashed when quick sessions overlapped, see nanomq.broker)."""
         self.disconnect()
         try:
             while self.sock.recv(4096):

@@ -1,7 +1,7 @@
 """`show --tree`: the PKI as a tree — root → intermediate → servers and clients — each with its file,
 key, days left and whether openssl verifies it against its issuer. A fleet is one node unless asked.
 
-Certificates are read by `der` (no openssl per file); the signatures by one `openssl verify` per
+Certificates are read by `core.x509` (no openssl per file); the signatures by one `openssl verify` per
 issuer (`Inspector.signed_by`, chunked).
 """
 

@@ -1,7 +1,7 @@
 """One module per subcommand; each has `register(app)` and keeps its heavy imports inside."""
 
 # Command name → the module here that registers it, in the order `--help` lists them. Plain data:
-# completion reads it before typer is imported (quick_completion).
+# completion reads it before typer is imported (startup.completion).
 COMMAND_MODULES = {
     "init": "init",
     "plan": "plan",

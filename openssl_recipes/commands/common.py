@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
 
 import typer
 
-from ..core.errors import EXIT_INTERRUPTED, Interrupted, RecipesError
+from ..core.errors import EXIT_INTERRUPTED, ChildrenStopped, RecipesError
 from ..core.interrupt import interrupted_by
 from ..core.interrupt import say as say_interrupted
 from ..core.names import DEFAULT_RECIPE_FILE
@@ -50,7 +50,7 @@ def handle_errors(command: F) -> F:
             for line in exc.lines():
                 err(line if line.startswith("  ") else f"error: {line}")
             raise typer.Exit(exc.exit_code) from None
-        except (KeyboardInterrupt, Interrupted) as exc:
+        except (KeyboardInterrupt, ChildrenStopped) as exc:
             say_interrupted(str(exc))
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except typer.Exit:
@@ -91,7 +91,7 @@ def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidde
 
 def entry_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion: the names of the recipe's entries (the --recipe given so far, else recipes.yaml),
-    read without validating it (fleet_names)."""
+    read without validating it (startup.peek)."""
     from ..startup.peek import entry_names as read_names
 
     try:

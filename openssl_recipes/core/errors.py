@@ -59,8 +59,9 @@ class CheckFailed(RecipesError):
     exit_code = EXIT_FAILED
 
 
-class Interrupted(Exception):
-    """Ctrl-C (SIGINT) or SIGTERM during a build; the children were stopped."""
+class ChildrenStopped(Exception):
+    """What an interrupt (`interrupt.Interrupt`) ended: a run whose openssl children were stopped and their
+    partial files removed; the message says how many."""
 
 
 Loc = tuple["str | int", ...]

@@ -63,7 +63,7 @@ class Running:
 
 
 def adopt_child(argv: tuple[str, ...], proc: subprocess.Popen[bytes]) -> Running:
-    """A child started elsewhere (`headstart`, before this module was loaded), tracked from now on."""
+    """A child started elsewhere (`startup.headstart`, before this module was loaded), tracked from now on."""
     with _live_lock:
         _live.add(proc)
     return Running(tuple(argv), proc)

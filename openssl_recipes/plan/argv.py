@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..core.x509 import KeySpec
 from ..recipe.entries import CertificateAuthority, Secret
-from ..recipe.subject import needs_utf8, subj_argument
+from ..recipe.subject import SUBJECT_FIELDS
 
 
 def passin(secret: Secret | None) -> list[str]:
@@ -18,6 +18,22 @@ def passin(secret: Secret | None) -> list[str]:
 def digest_option(digest: str, signing_key: KeySpec) -> list[str]:
     """`-sha256` and the like; none for an Ed25519 key, which signs without a separate digest."""
     return [] if signing_key.type == "ed25519" else [f"-{digest}"]
+
+
+# OpenSSL parses `-subj /K=V/K=V`: a `/` starts the next field, a `+` joins a multi-valued RDN and a `\\`
+# escapes the next character. Escaping those three makes any value arrive exactly as written; `-utf8`
+# (when a value is not ASCII) keeps non-ASCII intact.
+def escape_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("/", "\\/").replace("+", "\\+")
+
+
+def subj_argument(fields: dict[str, str]) -> str:
+    """Render fields in the canonical order as one `-subj` value, e.g. `/C=CN/O=EMQ/CN=ca`."""
+    return "".join(f"/{key}={escape_value(fields[key])}" for key in SUBJECT_FIELDS if key in fields)
+
+
+def needs_utf8(fields: dict[str, str]) -> bool:
+    return any(not value.isascii() for value in fields.values())
 
 
 def subject_options(fields: dict[str, str]) -> list[str]:

@@ -1,5 +1,5 @@
 """The entries of a recipe as the rest of the package reads them: the CAs, the servers and clients,
-resolved (defaults filled in, SANs parsed, one password variable per secret). `recipe_rules` makes
+resolved (defaults filled in, SANs parsed, one password variable per secret). `rules` makes
 them from a schema-valid file; `model.Recipe` holds them."""
 
 from __future__ import annotations

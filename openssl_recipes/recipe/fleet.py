@@ -3,10 +3,10 @@
 needs them one by one.
 
 A fleet is kept this way only when stamping is provably what member-by-member resolution gives:
-`recipe_rules` validates the members whose numbers start each digit count (validity of a name, a
+`fleet_rules.whole` validates the members whose numbers start each digit count (validity of a name, a
 file name or a subject value depends only on the length of the digits filled in) and compares them
 with the stamped ones; anything else (numbered SANs, requests made on devices, a mismatch) is
-resolved member by member as before.
+resolved member by member.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def whole(entry: LeafIn, loc: Loc, resolve: Resolve) -> Fleet | None:
     name and a subject value are checked for their characters and length, and digits are of one
     kind. So the first member of each digit count (and the last) is resolved exactly as member by
     member, and each must equal the stamped template; when one of them is invalid, the fleet is
-    resolved member by member, which says its problems as it always did. Numbered SANs (an address
+    resolved member by member, which says each of its problems. Numbered SANs (an address
     is valid by its value) and requests made on devices (a file each) are resolved member by member."""
     assert entry.count is not None
     if entry.csr is not None or not FLEET_PATTERN.search(entry.name) or any(FLEET_PATTERN.search(s) for s in entry.san):

@@ -1,7 +1,7 @@
 """recipes.yaml → a validated `Recipe`, or one RecipeError naming every problem and where it is.
 
 Three steps, each with errors that say where: YAML (line and column), the pydantic schema (field
-path), then the rules that span entries (`recipe_rules`).
+path), then the rules that span entries (`rules`).
 """
 
 from __future__ import annotations

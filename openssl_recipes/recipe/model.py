@@ -1,6 +1,6 @@
 """The recipe as the rest of the package reads it: the CA, the intermediate, the servers and clients
-(`entries`), a fleet kept whole (`fleet`). `recipe_loading` makes one from a file; `recipe_schema`
-describes the file; `recipe_rules` checks a whole recipe.
+(`entries`), a fleet kept whole (`fleet`). `load` makes one from a file; `schema` describes the
+file; `rules` checks a whole recipe.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Recipe:
     servers: tuple[Leaf, ...] | Leaves  # Leaves: a fleet kept whole, its members made when read
     clients: tuple[Leaf, ...] | Leaves
     warnings: tuple[str, ...] = field(default=())
-    nanomq: NanoMQIn | None = None  # validated in broker_schema; used by `conf`
+    nanomq: NanoMQIn | None = None  # validated in `broker`; used by `conf`
     intermediate: CertificateAuthority | None = None
     bundle_file: str | None = None  # intermediate + root, written when there is an intermediate
 

@@ -15,15 +15,14 @@ from pathlib import Path
 from ..core.errors import Loc, Problem, format_loc, loc_text
 from ..core.keys import DEFAULT_CURVE, DEFAULT_DAYS, DEFAULT_DIGEST, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE
 from ..core.names import default_file, file_name_problem
-from ..core.text import is_dns_name
-from ..core.x509 import KeySpec, San, request_key_problem
+from ..core.x509 import KeySpec, request_key_problem
 from .broker import cross_check
 from .entries import CertificateAuthority, Leaf, Role, Secret
 from .files import ENTRY_FILES, files_and_names_problems
 from .fleet import Fleet, Leaves, leaves_of
 from .fleet_rules import members, whole
 from .model import Recipe
-from .sans import is_ip, parse_san
+from .sans import entry_sans
 from .schema import (
     ENTRY_NAME,
     MAX_CERTIFICATES,
@@ -33,10 +32,8 @@ from .schema import (
     LeafIn,
     PasswordIn,
     RecipeIn,
-    SubjectIn,
-    subject_value_problem,
 )
-from .subject import SUBJECT_FIELDS
+from .subject import SUBJECT_FIELDS, SubjectIn, subject_value_problem
 
 
 def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Recipe | None, list[Problem]]:
@@ -217,7 +214,8 @@ class _Rules:
         for key, value in subject.items():
             if problem := subject_value_problem(key, value):
                 self.problem((*loc, "subject", key), problem)
-        sans = self.sans(role, entry, loc, subject)
+        sans, problems = entry_sans(role, entry.san, subject.get("CN"), raw.style == "strict", self.uses_nanomq(entry), loc)
+        self.problems += problems
         device_key = self.device_request(entry, loc) if entry.csr is not None else None
         if device_key:
             subject = device_key[2]  # the device's request names it; `x509 -req` keeps that subject
@@ -286,34 +284,3 @@ class _Rules:
 
     def uses_nanomq(self, entry: LeafIn) -> bool:
         return self.defaults.nanomq if entry.nanomq is None else entry.nanomq
-
-    def sans(self, role: Role, entry: LeafIn, loc: Loc, subject: dict[str, str]) -> list[San]:
-        """The entry's SANs; a server without any takes its CN (when it is a host name or address);
-        a server NanoMQ uses gets a DNS twin of each IPv4 address (mbedTLS 2.x never matches IP SANs)."""
-        sans: list[San] = []
-        for index, text in enumerate(entry.san):
-            try:
-                sans.append(parse_san(text))
-            except ValueError as exc:
-                self.problem((*loc, "san", index), str(exc))
-        strict = self.raw.style == "strict"
-        if role == "server" and not entry.san and strict:
-            cn = subject.get("CN")
-            if cn and is_ip(cn):
-                sans.append(San("IP", cn))
-            elif cn and is_dns_name(cn):
-                sans.append(San("DNS", cn.lower()))
-            else:
-                self.problem(
-                    (*loc, "san"),
-                    f"no SANs given and CN {cn!r} is not a host name; list the names and addresses clients "
-                    "connect to, e.g. san: [broker.local, 192.0.2.10]",
-                )
-        if role == "server" and strict and self.uses_nanomq(entry):
-            present = {str(s) for s in sans}
-            sans += [
-                San("DNS", s.value)
-                for s in list(sans)
-                if s.kind == "IP" and ":" not in s.value and f"DNS:{s.value}" not in present
-            ]
-        return sans

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ..core.errors import Loc, Problem
 from ..core.text import is_dns_name
 from ..core.x509 import San
 
@@ -53,3 +54,35 @@ def is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def entry_sans(
+    role: str, texts: list[str], cn: str | None, strict: bool, nanomq: bool, loc: Loc
+) -> tuple[list[San], list[Problem]]:
+    """An entry's SANs and its problems with them: a server without any takes its CN (when it is a host
+    name or address); a server NanoMQ uses gets a DNS twin of each IPv4 address (mbedTLS 2.x never
+    matches IP SANs)."""
+    sans: list[San] = []
+    problems: list[Problem] = []
+    for index, text in enumerate(texts):
+        try:
+            sans.append(parse_san(text))
+        except ValueError as exc:
+            problems.append(Problem((*loc, "san", index), str(exc)))
+    if role == "server" and not texts and strict:
+        if cn and is_ip(cn):
+            sans.append(San("IP", cn))
+        elif cn and is_dns_name(cn):
+            sans.append(San("DNS", cn.lower()))
+        else:
+            message = (
+                f"no SANs given and CN {cn!r} is not a host name; list the names and addresses clients "
+                "connect to, e.g. san: [broker.local, 192.0.2.10]"
+            )
+            problems.append(Problem((*loc, "san"), message))
+    if role == "server" and strict and nanomq:
+        present = {str(s) for s in sans}
+        sans += [
+            San("DNS", s.value) for s in list(sans) if s.kind == "IP" and ":" not in s.value and f"DNS:{s.value}" not in present
+        ]
+    return sans, problems

@@ -1,6 +1,6 @@
 """The recipe file's schema: the `*In` models pydantic validates (field paths, `extra="forbid"`).
 
-They describe the file only; `recipe_rules` turns a valid one into the `Recipe` the package uses.
+They describe the file only; `rules` turns a valid one into the `Recipe` the package uses.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from ..core.errors import Loc, Problem
 from ..core.keys import DIGESTS, MAX_DAYS, MIN_DAYS, RSA_BITS_STEP, RSA_MAX_BITS, RSA_MIN_BITS, key_size_problem
 from ..core.names import DEFAULT_CA_NAME, DEFAULT_INTERMEDIATE_NAME, DEFAULT_OUTPUT
 from ..core.numbering import FLEET_PATTERN, MAX_FLEET
-from ..core.text import control_characters
 from .broker import NanoMQIn
 from .entries import Curve, KeyType, Style
 from .fields import FieldProblem, Strict, accepts, also_accepts, any_case, limits
 from .sans import san_problem
-from .subject import FIELD_MAX_LENGTH, SUBJECT_FIELDS
+from .subject import SubjectIn
 
 MAX_CERTIFICATES = MAX_FLEET + 1_000  # a full fleet and the servers and clients beside it
 DIGEST_PATTERN = any_case(f"^sha-?({'|'.join(d.removeprefix('sha') for d in DIGESTS)})$")  # what `_digest` reads
@@ -32,66 +31,6 @@ WEAK_DIGESTS = {
 }
 ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _numbers_as_text(schema: dict[str, Any]) -> None:
-    for field in schema["properties"].values():  # `_text`: a number is taken as its text
-        field["anyOf"] = [{"type": "string"}, {"type": "number"}, {"type": "null"}]
-
-
-class SubjectIn(Strict):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_numbers_as_text)
-
-    C: str | None = Field(None, description="Country, two letters (e.g. DE).")
-    ST: str | None = Field(None, description="State or province.")
-    L: str | None = Field(None, description="Locality (city).")
-    O: str | None = Field(None, description="Organization.")  # noqa: E741 - the X.500 attribute's name
-    OU: str | None = Field(None, description="Organizational unit.")
-    CN: str | None = Field(None, description="Common name: the entry's own name (a server's first DNS name); not in defaults.")
-    emailAddress: str | None = Field(None, description="An e-mail address in the subject.")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _text(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return str(value)
-        raise ValueError("must be text")
-
-    @model_validator(mode="after")
-    def _values(self) -> SubjectIn:
-        for key in SUBJECT_FIELDS:
-            value = getattr(self, key)
-            if value is not None:
-                problem = subject_value_problem(key, value)
-                if problem:
-                    raise FieldProblem(key, problem)
-        return self
-
-    def fields(self) -> dict[str, str]:
-        return {k: v for k in SUBJECT_FIELDS if (v := getattr(self, k)) is not None}
-
-
-def subject_value_problem(key: str, value: str) -> str | None:
-    """Why `value` cannot be written exactly into the subject field `key`, or None."""
-    if value == "":
-        return "is empty (leave the field out instead)"
-    if control_characters(value):
-        return "contains a control character"
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return "is not valid Unicode text (lone surrogate)"
-    if key == "C" and not re.fullmatch(r"[A-Za-z]{2}", value):
-        return f"{value!r} is not a two-letter country code (e.g. CN, DE, US)"
-    if len(value) > FIELD_MAX_LENGTH[key]:
-        return f"is {len(value)} characters long; {key} takes at most {FIELD_MAX_LENGTH[key]}"
-    if key == "emailAddress" and (not value.isascii() or "@" not in value):
-        return f"{value!r} is not an ASCII e-mail address"
-    if value[0] == "#":
-        return "starts with '#', which openssl reads as hex-encoded DER"
-    return None
 
 
 # `PasswordIn._shorthand`: the word `prompt` stands for {prompt: true}

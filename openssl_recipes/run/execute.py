@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..core import process
 from ..core.children import child_environment
-from ..core.errors import Interrupted, RunError
+from ..core.errors import ChildrenStopped, RunError
 from ..core.names import CA_CONFIG, CA_DATABASE, CA_DIR, LEGACY_CA_FILES
 from ..plan.script import command_line
 from ..plan.steps import NewFile, Step
@@ -147,7 +147,7 @@ def execute(
         pool.shutdown(wait=True, cancel_futures=True)
         for i in running.values():
             _discard_outputs(steps[i], folder)
-        raise Interrupted(f"stopped {len(running)} running openssl command(s); run the command again to finish") from None
+        raise ChildrenStopped(f"stopped {len(running)} running openssl command(s); run the command again to finish") from None
     pool.shutdown(wait=True)
     if failure is not None:
         _report(steps[failure[0]], failure[1], secret_values)

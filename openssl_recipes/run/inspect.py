@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from ..core import process
 from ..core.x509 import Unreadable, read_certificate
@@ -21,9 +22,14 @@ NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environm
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)
 
 
+# good: keep it; missing; damaged: incomplete or unreadable, made again; mismatch: not the key's (or the
+# request's); unopenable: a complete key that does not open, never replaced silently
+State = Literal["missing", "good", "damaged", "mismatch", "unopenable"]
+
+
 @dataclass(frozen=True)
 class Verdict:
-    state: str  # "missing" | "good" | "damaged" (incomplete: redo) | "mismatch" | "unopenable"
+    state: State
     reason: str = ""
 
     @property

@@ -1,7 +1,7 @@
 """Run a Plan: decide what to keep, then run the rest in dependency order, `jobs` at a time.
 
 The argv of every step is run exactly as `plan` prints it. What exists is kept only when it passes
-the checks in `artifacts`; a CA is never replaced unless asked with `new_ca`. A failed command stops
+the checks in `inspect`; a CA is never replaced unless asked with `new_ca`. A failed command stops
 the build with its (masked) command line, exit code and stderr; Ctrl-C stops every child and
 removes what they were writing.
 """
@@ -25,6 +25,7 @@ from ..recipe.entries import CertificateAuthority, Leaf
 from . import workspace
 from .execute import execute
 from .inspect import Inspector, Verdict
+from .progress import InPlanOrder, LinePrinter, progress_bar
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,6 @@ class BuildReport:
     def summary(self, folder: str) -> str:
         text = f"made {len(self.made)}, kept {len(self.kept)} in {self.seconds:.2f} s → {folder}"
         return text + (f" (old CA saved as {', '.join(self.backups)})" if self.backups else "")
-
-
-LinePrinter = Callable[[str], None]
 
 
 class Prestarted(Protocol):
@@ -93,8 +91,8 @@ def build(
         prestarted = _adopted(head, plan, to_run, env) if head is not None else {}
         jobs = 1 if prompts else max(1, options.jobs)
         listing = len(plan.steps) <= LIST_LIMIT and not options.quiet
-        lines = _InPlanOrder(plan, decision, folder, say if listing else (lambda _line: None))
-        progress = _progress(options, len(to_run))
+        lines = InPlanOrder(plan, decision, folder, say if listing else (lambda _line: None))
+        progress = progress_bar(options.progress, options.quiet, len(to_run))
         try:
             advance = progress.advance if progress is not None else (lambda: None)  # type: ignore[attr-defined]
             execute(folder, plan.steps, to_run, env, secret_values, jobs, lines.done, advance, prestarted)
@@ -249,55 +247,3 @@ def _remove_leftovers(folder: Path, plan: Plan) -> None:
                 path.unlink()  # -CAcreateserial starts a new random serial
         except (OSError, UnicodeDecodeError):
             path.unlink(missing_ok=True)
-
-
-# -- running ----------------------------------------------------------------------------------------
-
-
-class _InPlanOrder:
-    """Prints `made X` / `kept X` in plan order, however the steps finish."""
-
-    def __init__(self, plan: Plan, decision: list[bool], folder: Path, say: LinePrinter) -> None:
-        self.plan = plan
-        self.decision = decision
-        self.folder = folder
-        self.say = say
-        self.finished = [not run for run in decision]
-        self.cursor = 0
-        self._flush()
-
-    def done(self, i: int) -> None:
-        self.finished[i] = True
-        self._flush()
-
-    def _flush(self) -> None:
-        while self.cursor < len(self.finished) and self.finished[self.cursor]:
-            step = self.plan.steps[self.cursor]
-            if self.decision[self.cursor]:
-                self.say(f"made {step.artifact}")
-            elif (self.folder / step.artifact).exists():
-                self.say(f"kept {step.artifact}")
-            self.cursor += 1
-
-
-def _progress(options: BuildOptions, total: int) -> object | None:
-    enabled = options.progress if options.progress is not None else (sys.stderr.isatty() and total > 8)
-    if not enabled or options.quiet or total == 0:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    bar = Progress(
-        "openssl", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
-    )
-    task = bar.add_task("build", total=total)
-    bar.start()
-
-    class _Bar:
-        def advance(self) -> None:
-            bar.advance(task)
-
-        def stop(self) -> None:
-            bar.stop()
-
-    return _Bar()

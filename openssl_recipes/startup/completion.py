@@ -3,7 +3,7 @@ command name, and an entry name after `show`, `renew`, `export`, `revoke` or `is
 
 The shell runs the program on every Tab; typer's answer costs its import (~0.2 s here). This module
 answers only what it understands exactly as typer would (no option given, nothing that looks like
-one, bash's protocol); for anything else it returns None and typer answers. tests/test_completion.py
+one, bash's protocol); for anything else it returns None and typer answers. tests/e2e/test_quick_answers.py
 holds both to the same output for the same requests.
 """
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # annotations only (pathlib and process load once the keys ru
 
     from ..core.process import Result, Running
 
-# Only builtins, `file_names` and `keygen` before the first key starts; the rest once they run.
+# Only builtins and core's names, children, keys and numbering before the first key starts; the rest once they run.
 VALUE_OPTIONS = {"--recipe": "recipe", "-r": "recipe", "--out": "out", "-o": "out", "--openssl": "openssl"}
 VALUE_OPTIONS |= {"--jobs": "jobs", "-j": "jobs", "--templates": "templates"}
 FLAGS = {"--quiet", "-q", "--force", "--new-ca"}

@@ -1,6 +1,6 @@
 """`openssl-recipes --help` exactly as typer prints it on a terminal of 80 columns or more (click
 wraps at 78 there), so that `--help` does not wait for typer's import (~0.15 s of ~0.2 s, measured).
-A snapshot: tests/test_completion.py holds it equal to typer's own output, and on a change of the
+A snapshot: tests/startup/test_completion.py holds it equal to typer's own output, and on a change of the
 app's or a command's help it fails and prints the new text to paste here.
 """
 
