@@ -18,14 +18,16 @@ ARGS   := --recipe $(RECIPE) $(if $(OUT),--out $(OUT),)
 help:
 	@echo "make certs      build the PKI from $(RECIPE) (creates $(VENV) if needed)"
 	@echo "make plan       print the openssl commands a build runs (dry run)"
+	@echo "make script     print a standalone bash script that builds the PKI without the tool"
 	@echo "make conf       render the NanoMQ configuration for the PKI"
 	@echo "make verify     check every certificate (chain, key, names, expiry, modes)"
 	@echo "make handshake  live mutual-TLS check on 127.0.0.1 (and in your NanoMQ when one is found)"
 	@echo "make test       run the whole test suite (real openssl, mosquitto, NanoMQ, Go, mbedTLS)"
-	@echo "make test-fast  the tests not marked slow, on two workers (about 45 s)"
+	@echo "make test-fast  all but tests/brokers, tests/verifiers and tests/e2e, on two workers (about 40 s)"
 	@echo "make lint       ruff (lint and format) and import-linter (the folders' layers)"
 	@echo "make bench      each performance target beside its figure (bench/run.py)"
 	@echo "make clean      remove the generated certificates (only the recipe's files)"
+	@echo "make distclean  clean, then remove $(VENV) and the test caches"
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
