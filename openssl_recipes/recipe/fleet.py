@@ -147,3 +147,9 @@ def outline(leaves: Sequence[Leaf]) -> list[str]:
         else part.member(1).name + (f" … {part.member(part.count).name}" if part.count > 1 else "")
         for part in parts_of(leaves)
     ]
+
+
+def templates(leaves: Sequence[Leaf]) -> list[tuple[str, Leaf]]:
+    """(the name it is kept by, a leaf that stands for it) for each single leaf and each fleet kept whole:
+    a fleet by its template's name and its first member (its members differ only in their number)."""
+    return [(part.template.name, part.member(1)) if isinstance(part, Fleet) else (part.name, part) for part in parts_of(leaves)]

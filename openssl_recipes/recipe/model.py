@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..core.errors import RecipeError
 from .entries import CertificateAuthority, Leaf, Secret, Style
-from .fleet import Fleet, Leaves, find_leaf, outline, parts_of
+from .fleet import Leaves, find_leaf, outline, templates
 
 if TYPE_CHECKING:
     from .broker import NanoMQIn
@@ -50,8 +50,7 @@ class Recipe:
 
     def secrets(self) -> list[Secret]:
         # a fleet's members share its template's password: one look per fleet, not per member
-        leaves = [part.template if isinstance(part, Fleet) else part for part in parts_of(self.leaves)]
-        found = [e.password for e in (*self.authorities, *leaves) if e.password]
+        found = [e.password for e in (*self.authorities, *(leaf for _, leaf in templates(self.leaves))) if e.password]
         return list(dict.fromkeys(found))
 
     def secret_names(self) -> set[str]:
