@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.errors import UsageError
 from ..core.names import CRL_FILE
+from ..core.text import control_characters
 from ..recipe.broker import NanoMQIn, path_problem
 from ..recipe.entries import Leaf
 from ..recipe.model import Recipe
@@ -138,10 +139,11 @@ def insert_blocks(existing: str, rendered: str) -> str:
 def nanomq_password_problem(password: str) -> str | None:
     """Why NanoMQ cannot be given `password` in its configuration, or None. Measured with 0.25.5:
     its HOCON reader unescapes `\\"` but not `\\\\`, `\\n` or `\\t`, so a key whose password holds a
-    backslash or a control character never opens (mbedtls_pk_parse_key -15232, "password mismatch")."""
+    backslash or a control character never opens (mbedtls_pk_parse_key -15232, "password mismatch"); an
+    invisible character (the package's one rule, `core.text`) is refused with them."""
     if "\\" in password:
         return "holds a backslash, which NanoMQ 0.25.5 cannot read from its configuration: choose a password without one"
-    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+    if control_characters(password):
         return "holds a control character, which NanoMQ 0.25.5 cannot read from its configuration"
     return None
 
