@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, RecipeOption, TemplatesOption, handle_errors, load
+from .common import DEFAULT_RECIPE, RecipeOption, TemplatesOption, err, handle_errors, load
 
 
 class Broker(StrEnum):
@@ -53,14 +53,16 @@ def register(app: typer.Typer) -> None:
         bridge (client certificate) for NanoMQ (HOCON), mosquitto or EMQX 5, with absolute paths."""
         from ..core.errors import UsageError
         from ..render.conf import render_conf
-        from ..run.conf import write_conf
+        from ..run.conf import usable, write_conf
 
         if out and into:
             raise UsageError("give --out FILE or --into FILE, not both")
         recipe = load(recipe_file, certs, warn=False)
         blocks = ("listener", "bridge") if block is Block.all else (block.value,)
+        asked = block is not Block.all
         if out or into:
-            write_conf(recipe, broker.value, blocks, templates, out, into, typer.echo)
+            write_conf(recipe, broker.value, blocks, templates, out, into, asked, typer.echo, err)
         else:  # on stdout a password is a comment: it is written only into files
+            blocks = usable(recipe, broker.value, blocks, asked, None, err)
             typer.echo(render_conf(recipe, broker.value, blocks, None, templates), nl=False)
         return 0

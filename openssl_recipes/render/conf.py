@@ -19,6 +19,7 @@ from ..core.text import control_characters
 from ..recipe.broker import NanoMQIn, path_problem
 from ..recipe.entries import Leaf
 from ..recipe.model import Recipe
+from .hocon import sets
 
 BROKERS = ("nanomq", "mosquitto", "emqx")
 BLOCKS = ("listener", "bridge")
@@ -88,6 +89,27 @@ def render_conf(
 
     text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values, broker), templates_dir)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+def working_blocks(
+    recipe: Recipe, broker: str, blocks: tuple[str, ...], asked: bool, into: str | None = None
+) -> tuple[tuple[str, ...], str | None]:
+    """The blocks to render, and why one was left out (None: none was). NanoMQ stops at start-up on a
+    bridge without a `server` ("node address is null", 0.25.5), so its bridge block is rendered only
+    where it can work: with nanomq.bridge.host, `--into` a file that gives that bridge its `server`, or
+    when `asked` for by name (`--block bridge`: the ssl section for a bridge the user's file has)."""
+    client = nanomq_leaves(recipe)[1]
+    bridge = (recipe.nanomq or NanoMQIn()).bridge
+    if broker != "nanomq" or "bridge" not in blocks or asked or client is None or bridge.host is not None:
+        return blocks, None
+    if into is not None and sets(into, ("bridges", "mqtt", bridge.name, "server")):
+        return blocks, None
+    why = (
+        f"no bridge block: the recipe's nanomq.bridge has no host, and NanoMQ stops at start-up on a bridge "
+        f"without a server; set nanomq.bridge.host, or take its ssl section alone with --block bridge for the "
+        f"bridges.mqtt.{bridge.name} {{ server = … }} your nanomq.conf has"
+    )
+    return tuple(block for block in blocks if block != "bridge"), why
 
 
 def nanomq_leaves(recipe: Recipe) -> tuple[Leaf | None, Leaf | None]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
-from ..render.conf import carries_password, insert_blocks, render_conf
+from ..render.conf import carries_password, insert_blocks, nanomq_leaves, render_conf, working_blocks
 from .workspace import write_atomically
 
 
@@ -22,13 +22,13 @@ def write_conf(
     templates: Path | None,
     out: Path | None,
     into: Path | None,
+    asked: bool,
     say: Callable[[str], None],
+    warn: Callable[[str], None],
 ) -> None:
-    """Write the rendered blocks to `out`, or insert them into `into` (one of them is given)."""
-    secret = carries_password(recipe, blocks)
-    text = render_conf(recipe, broker, blocks, resolve(recipe.secrets(), confirm=False) if secret else {}, templates)
-    target = out or into
-    assert target is not None
+    """Write the rendered blocks to `out`, or insert them into `into` (one of them is given); `asked`:
+    the blocks were named (`--block`), so each is written even where it cannot work on its own."""
+    existing = None
     if into:
         try:
             existing = into.read_text(encoding="utf-8")
@@ -36,6 +36,12 @@ def write_conf(
             raise UsageError(f"--into {into}: no such file (use --out to create one)") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--into {into}: cannot read it: {exc}") from None
+    blocks = usable(recipe, broker, blocks, asked, existing, warn)
+    secret = carries_password(recipe, blocks)
+    text = render_conf(recipe, broker, blocks, resolve(recipe.secrets(), confirm=False) if secret else {}, templates)
+    target = out or into
+    assert target is not None
+    if into and existing is not None:
         text = insert_blocks(existing, text)
         if text == existing:
             if secret and into.stat().st_mode & 0o777 != 0o600:
@@ -52,3 +58,15 @@ def write_conf(
         + (" (mode 0600: it holds a key password)" if secret else "")
         + (f", previous version in {into.name}.bak" if into else "")
     )
+
+
+def usable(
+    recipe: Recipe, broker: str, blocks: tuple[str, ...], asked: bool, into: str | None, warn: Callable[[str], None]
+) -> tuple[str, ...]:
+    """The blocks that can work (`working_blocks`), saying why one was left out; none left: exit 2."""
+    kept, why = working_blocks(recipe, broker, blocks, asked, into)
+    if why and not (nanomq_leaves(recipe)[0] is not None and "listener" in kept):
+        raise UsageError(f"nothing to write: {why}")
+    if why:
+        warn(why)
+    return kept

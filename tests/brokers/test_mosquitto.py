@@ -88,28 +88,8 @@ def test_client_without_certificate_is_refused(broker):
 
 def test_client_with_a_foreign_certificate_is_refused(broker, tmp_path):
     port, folder, running = broker
-    foreign = foreign_pki(tmp_path)
-    args = [
-        require("mosquitto_pub"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "--cafile",
-        str(folder / "ca.pem"),
-        "--cert",
-        str(foreign / "client.pem"),
-        "--key",
-        str(foreign / "client.key"),
-        "-t",
-        "recipes/foreign",
-        "-m",
-        "intruder",
-        "-q",
-        "1",
-        "-r",
-    ]
-    refused = subprocess.run(args, capture_output=True, text=True, timeout=20)
+    foreign = foreign_pki(tmp_path)  # (absolute paths: `folder /` leaves them as they are)
+    refused = pub(port, folder, str(foreign / "client.pem"), str(foreign / "client.key"), "recipes/foreign", "intruder")
     assert refused.returncode != 0, refused
     assert running.wait_for_log("certificate verify failed"), running.log.read_text()
     got = sub_one(port, folder, "client.pem", "client-key.pem", "recipes/foreign", wait=2)

@@ -35,13 +35,39 @@ def test_nanomq_conf_for_the_default_recipe_parses_and_uses_absolute_paths(defau
     assert listener["cacertfile"] == f"{folder}/ca.pem"
     assert listener["verify_peer"] is True and listener["fail_if_no_peer_cert"] is True
     assert "key_password" not in listener  # the key is not encrypted
-    ssl = conf["bridges.mqtt.emqx1.ssl"]  # no remote host in the recipe: only the document's ssl block
+    # no remote host in the recipe: no bridge block, which would stop NanoMQ at start-up; said on stderr
+    assert "bridges" not in conf and "no bridge block: the recipe's nanomq.bridge has no host" in result.stderr, result
+    asked = cli("conf", "nanomq", "--recipe", str(default_pki.recipe), "--block", "bridge")
+    assert asked.code == 0 and not asked.stderr, asked
+    ssl = ConfigFactory.parse_string(asked.stdout)["bridges.mqtt.emqx1.ssl"]  # the document's ssl block, asked for
     assert dict(ssl) == {
         "keyfile": f"{folder}/client-key.pem",
         "certfile": f"{folder}/client.pem",
         "cacertfile": f"{folder}/ca.pem",
     }
-    assert "does NOT verify the remote broker's certificate" in result.stdout and "TLS 1.2 only" in result.stdout
+    assert "does NOT verify the remote broker's certificate" in asked.stdout and "TLS 1.2 only" in asked.stdout
+    assert "your nanomq.conf must already have" in asked.stdout
+
+
+def test_a_bridge_block_goes_into_a_file_whose_bridge_has_a_server_and_nowhere_else(default_pki, tmp_path):
+    """Without nanomq.bridge.host the ssl section joins a bridge the user's file declares with a server;
+    into a file without one, or --out, only the listener is written, and nothing at all is an error."""
+    users = tmp_path / "nanomq.conf"
+    users.write_text('bridges.mqtt.emqx1 {\n  server = "tls+mqtt-tcp://cloud.example.com:8883"\n}\n')
+    into = cli("conf", "nanomq", "--recipe", str(default_pki.recipe), "--into", str(users))
+    assert into.code == 0 and not into.stderr, into
+    assert "bridges.mqtt.emqx1.ssl {" in users.read_text() and "listeners.ssl {" in users.read_text()
+    other = tmp_path / "other.conf"
+    other.write_text('bridges.mqtt.another {\n  server = "tls+mqtt-tcp://x:8883"\n}\n# bridges.mqtt.emqx1.server = x\n')
+    assert cli("conf", "nanomq", "--recipe", str(default_pki.recipe), "--into", str(other)).code == 0
+    assert "bridges.mqtt.emqx1" not in other.read_text().replace("# bridges.mqtt.emqx1.server", "")
+    out = tmp_path / "out.conf"
+    written = cli("conf", "nanomq", "--recipe", str(default_pki.recipe), "--out", str(out))
+    assert written.code == 0 and "no bridge block" in written.stderr and "bridges" not in out.read_text(), written
+    clients_only = write_recipe(tmp_path, "ca: {subject: {CN: R}}\nclients:\n  - {name: c, subject: {CN: c}}\n")
+    nothing = cli("conf", "nanomq", "--recipe", str(clients_only), "--out", str(tmp_path / "none.conf"))
+    assert nothing.code == 2 and "nothing to write: no bridge block" in nothing.stderr, nothing
+    assert not (tmp_path / "none.conf").exists()
 
 
 def test_whole_bridge_block_and_one_way_listener(tmp_path):
