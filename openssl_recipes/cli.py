@@ -55,7 +55,7 @@ class CommandTable(MutableMapping[str, Any]):
                 raise KeyError(name)
             single = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False)
             single.registered_commands = [self.info(name)]
-            self.converted[name] = typer.main.get_command(single)
+            self.converted[name] = _words_for_arguments(typer.main.get_command(single))
         return self.converted[name]
 
     def __setitem__(self, name: str, command: Any) -> None:
@@ -72,6 +72,15 @@ class CommandTable(MutableMapping[str, Any]):
 
     def __contains__(self, name: object) -> bool:
         return name in COMMAND_MODULES
+
+
+def _words_for_arguments(command: Any) -> Any:
+    """An argument's help shows its word (NAME, FILE) alone: typer 0.29 writes its Python type beside it
+    (`name <str>`), which tells a reader nothing."""
+    for param in command.params:
+        if param.param_type_name == "argument" and param.metavar:
+            param.display_type_rich = lambda ctx: None
+    return command
 
 
 class LazyCommands(TyperGroup):
@@ -124,8 +133,20 @@ app = typer.Typer(
 completion_init()  # the shells typer completes for (what add_completion=True would register)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"openssl-recipes {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _top_level(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, expose_value=False, help="Print the version and exit."),
+    ] = False,
     install_completion: Annotated[
         bool,
         typer.Option(

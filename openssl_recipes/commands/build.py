@@ -10,7 +10,8 @@ from ..core.children import default_jobs
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
 
 JobsOption = Annotated[
-    int, typer.Option("--jobs", "-j", min=1, help="Commands run at once (default: one more than the number of CPUs).")
+    int,
+    typer.Option("--jobs", "-j", metavar="N", min=1, show_default="CPUs + 1", help="Commands run at once."),
 ]
 
 

@@ -20,15 +20,16 @@ if TYPE_CHECKING:
     from ..core.openssl import Openssl
     from ..recipe.model import Recipe
 
-RecipeOption = Annotated[Path, typer.Option("--recipe", "-r", help="The recipe file.", show_default=True)]
+RecipeOption = Annotated[Path, typer.Option("--recipe", "-r", metavar="FILE", help="The recipe file.", show_default=True)]
 OutOption = Annotated[
-    Path | None, typer.Option("--out", "-o", help="Output folder (default: the recipe's `output`, relative to the recipe).")
+    Path | None,
+    typer.Option("--out", "-o", metavar="DIR", help="Output folder (default: the recipe's `output`, relative to the recipe)."),
 ]
 OpensslOption = Annotated[
-    str | None, typer.Option("--openssl", help="The openssl to run (default: $OPENSSL, else `openssl` on PATH).")
+    str | None, typer.Option("--openssl", metavar="PATH", help="The openssl to run (default: $OPENSSL, else `openssl` on PATH).")
 ]
 TemplatesOption = Annotated[
-    Path | None, typer.Option("--templates", help="A folder of templates that override the built-in ones.")
+    Path | None, typer.Option("--templates", metavar="DIR", help="A folder of templates that override the built-in ones.")
 ]
 DEFAULT_RECIPE = Path(DEFAULT_RECIPE_FILE)
 

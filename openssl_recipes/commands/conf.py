@@ -30,23 +30,31 @@ def register(app: typer.Typer) -> None:
     )
     @handle_errors
     def conf_command(
-        broker: Annotated[Broker, typer.Argument(help="Which broker's configuration to render.")],
+        broker: Annotated[
+            Broker, typer.Argument(metavar="BROKER", help="Which broker's configuration to render: nanomq, mosquitto or emqx.")
+        ],
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         certs: Annotated[
             Path | None,
             typer.Option(
                 "--certs",
+                metavar="DIR",
                 help="The certificates' folder (default: the recipe's `output`); the rendered paths use nanomq.cert_dir when the recipe sets it.",
             ),
         ] = None,
         templates: TemplatesOption = None,
         block: Annotated[Block, typer.Option("--block", help="Render only the listener or only the bridge.")] = Block.all,
         out: Annotated[
-            Path | None, typer.Option("--out", "-o", help="Write the blocks to this file (0600 when it holds a password).")
+            Path | None,
+            typer.Option("--out", "-o", metavar="FILE", help="Write the blocks to this file (0600 when it holds a password)."),
         ] = None,
         into: Annotated[
             Path | None,
-            typer.Option("--into", help="Insert or replace the blocks in this existing configuration file (backup: FILE.bak)."),
+            typer.Option(
+                "--into",
+                metavar="FILE",
+                help="Insert or replace the blocks in this existing configuration file (backup: FILE.bak).",
+            ),
         ] = None,
     ) -> int:
         """Render the TLS listener (server certificate, two-way when the recipe has clients) and the

@@ -18,7 +18,9 @@ def register(app: typer.Typer) -> None:
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
-        timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds for each connection.")] = 10.0,
+        timeout: Annotated[
+            float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Seconds for each connection.")
+        ] = 10.0,
         nanomq: Annotated[
             bool,
             typer.Option(
@@ -28,7 +30,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         binary_path: Annotated[
-            str | None, typer.Argument(metavar="[BINARY]", help="With --nanomq: the NanoMQ to start.", show_default=False)
+            str | None, typer.Argument(metavar="BINARY", help="With --nanomq: the NanoMQ to start.", show_default=False)
         ] = None,
     ) -> int:
         """Serve each server certificate with Python's strict TLS and connect with each client

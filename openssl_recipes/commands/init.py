@@ -18,20 +18,32 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def init_command(
         scenario: Annotated[
-            str | None, typer.Argument(help="two-way, one-way, fleet or bridge (asked on a terminal when left out).")
+            str | None,
+            typer.Argument(metavar="SCENARIO", help="two-way, one-way, fleet or bridge (asked on a terminal when left out)."),
         ] = None,
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         server: Annotated[
             list[str] | None,
-            typer.Option("--server", help="A name or address clients use to reach the broker (repeat; the first is the CN)."),
+            typer.Option(
+                "--server",
+                metavar="NAME",
+                help="A name or address clients use to reach the broker (repeat; the first is the CN).",
+            ),
         ] = None,
-        client: Annotated[list[str] | None, typer.Option("--client", help="A client's name (repeat).")] = None,
-        count: Annotated[int, typer.Option("--count", help="fleet: how many devices.")] = 10,
-        pattern: Annotated[str, typer.Option("--pattern", help="fleet: the devices' names, with the number.")] = "device-{n:04d}",
-        remote: Annotated[str | None, typer.Option("--remote", help="bridge: the remote broker, HOST[:PORT].")] = None,
-        key_type: Annotated[str | None, typer.Option("--key-type", help="rsa or ec (default: ec for a fleet, else rsa).")] = None,
+        client: Annotated[list[str] | None, typer.Option("--client", metavar="NAME", help="A client's name (repeat).")] = None,
+        count: Annotated[int, typer.Option("--count", metavar="N", help="fleet: how many devices.")] = 10,
+        pattern: Annotated[
+            str, typer.Option("--pattern", metavar="PATTERN", help="fleet: the devices' names, with the number.")
+        ] = "device-{n:04d}",
+        remote: Annotated[
+            str | None, typer.Option("--remote", metavar="HOST[:PORT]", help="bridge: the remote broker, HOST[:PORT].")
+        ] = None,
+        key_type: Annotated[
+            str | None, typer.Option("--key-type", metavar="TYPE", help="rsa or ec (default: ec for a fleet, else rsa).")
+        ] = None,
         password_env: Annotated[
-            str | None, typer.Option("--password-env", help="Encrypt the CA key with the password in this variable.")
+            str | None,
+            typer.Option("--password-env", metavar="VAR", help="Encrypt the CA key with the password in this variable."),
         ] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing recipe (kept as FILE.<time>.bak).")] = False,
     ) -> int:

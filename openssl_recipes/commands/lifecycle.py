@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def show_command(
         names: Annotated[
-            list[str] | None, typer.Argument(help="Entries to show (default: all).", autocompletion=entry_names)
+            list[str] | None, typer.Argument(metavar="NAME", help="Entries to show (default: all).", autocompletion=entry_names)
         ] = None,
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
     @app.command("export", epilog="Examples: `P12_PASS=… openssl-recipes export client --password-env P12_PASS --fullchain`.")
     @handle_errors
     def export_command(
-        name: Annotated[str, typer.Argument(help="The server or client to export.", autocompletion=entry_names)],
+        name: Annotated[str, typer.Argument(metavar="NAME", help="The server or client to export.", autocompletion=entry_names)],
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
@@ -82,7 +82,9 @@ def register(app: typer.Typer) -> None:
         password_env: Annotated[
             str | None,
             typer.Option(
-                "--password-env", help="Environment variable holding the PKCS#12 password (default: the key's own password)."
+                "--password-env",
+                metavar="VAR",
+                help="Environment variable holding the PKCS#12 password (default: the key's own password).",
             ),
         ] = None,
         legacy: Annotated[bool, typer.Option("--legacy", help="Old PKCS#12 algorithms (RC2/3DES) for old consumers.")] = False,
@@ -105,8 +107,8 @@ def register(app: typer.Typer) -> None:
     @app.command("issue", epilog="Examples: `openssl-recipes issue client device-7` (after adding device-7 under clients:).")
     @handle_errors
     def issue_command(
-        role: Annotated[Role, typer.Argument(help="client or server")],
-        name: Annotated[str, typer.Argument(help="The entry's name in the recipe.", autocompletion=entry_names)],
+        role: Annotated[Role, typer.Argument(metavar="ROLE", help="client or server.")],
+        name: Annotated[str, typer.Argument(metavar="NAME", help="The entry's name in the recipe.", autocompletion=entry_names)],
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
@@ -124,19 +126,22 @@ def register(app: typer.Typer) -> None:
     def renew_command(
         names: Annotated[
             list[str] | None,
-            typer.Argument(help="Entries to renew (default: every server and client).", autocompletion=entry_names),
+            typer.Argument(
+                metavar="NAME", help="Entries to renew (default: every server and client).", autocompletion=entry_names
+            ),
         ] = None,
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         within: Annotated[
-            int, typer.Option("--within", min=0, help="Renew certificates that expire within this many days.")
+            int, typer.Option("--within", metavar="DAYS", min=0, help="Renew certificates that expire within this many days.")
         ] = 30,
         rekey: Annotated[bool, typer.Option("--rekey", help="Make a new key too (default: keep the key).")] = False,
         dry_run: DryRun = False,
     ) -> int:
         """Re-issue the named certificates, or without names those that expire within --within days
-        (same key unless --rekey); the previous certificate (and key) is kept as NAME.<time>.bak."""
+        (same key unless --rekey); the previous certificate (and key) is kept beside it as FILE.<time>.bak
+        (client.pem.20261201-120000.bak)."""
         from ..run.lifecycle import renew
 
         recipe = load(recipe_file, out)
@@ -147,13 +152,14 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def revoke_command(
         name: Annotated[
-            str, typer.Argument(help="The server or client whose certificate is revoked.", autocompletion=entry_names)
+            str,
+            typer.Argument(metavar="NAME", help="The server or client whose certificate is revoked.", autocompletion=entry_names),
         ],
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
         reason: Annotated[Reason, typer.Option("--reason", help="The CRL reason code.")] = Reason.unspecified,
-        crl_days: Annotated[int, typer.Option("--crl-days", min=1, help="Days until the CRL's nextUpdate.")] = 30,
+        crl_days: Annotated[int, typer.Option("--crl-days", metavar="DAYS", min=1, help="Days until the CRL's nextUpdate.")] = 30,
         dry_run: DryRun = False,
     ) -> int:
         """Record the revocation in the tool's CA database and write a fresh crl.pem."""
@@ -183,7 +189,7 @@ def register(app: typer.Typer) -> None:
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
-        crl_days: Annotated[int, typer.Option("--crl-days", min=1, help="Days until the CRL's nextUpdate.")] = 30,
+        crl_days: Annotated[int, typer.Option("--crl-days", metavar="DAYS", min=1, help="Days until the CRL's nextUpdate.")] = 30,
         dry_run: DryRun = False,
     ) -> int:
         """Write crl.pem from the tool's CA database (an empty CRL when nothing is revoked)."""

@@ -25,13 +25,22 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def sign_command(
         role: Annotated[SignAs, typer.Option("--as", help="The role the certificate is for: client or server.")],
-        csr: Annotated[Path | None, typer.Option("--csr", help="A certificate request (PEM) made on a device.")] = None,
-        csr_dir: Annotated[
-            Path | None, typer.Option("--csr-dir", help="Sign every *.csr in this folder (skips those already signed and valid).")
+        csr: Annotated[
+            Path | None, typer.Option("--csr", metavar="FILE", help="A certificate request (PEM) made on a device.")
         ] = None,
-        name: Annotated[str | None, typer.Option("--name", help="The certificate's name (default: the request's CN).")] = None,
-        san: Annotated[list[str] | None, typer.Option("--san", help="A subject alternative name (repeat; servers).")] = None,
-        days: Annotated[int, typer.Option("--days", min=1, max=36500, help="Validity in days.")] = 825,
+        csr_dir: Annotated[
+            Path | None,
+            typer.Option(
+                "--csr-dir", metavar="DIR", help="Sign every *.csr in this folder (skips those already signed and valid)."
+            ),
+        ] = None,
+        name: Annotated[
+            str | None, typer.Option("--name", metavar="NAME", help="The certificate's name (default: the request's CN).")
+        ] = None,
+        san: Annotated[
+            list[str] | None, typer.Option("--san", metavar="NAME", help="A subject alternative name (repeat; servers).")
+        ] = None,
+        days: Annotated[int, typer.Option("--days", metavar="DAYS", min=1, max=36500, help="Validity in days.")] = 825,
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,

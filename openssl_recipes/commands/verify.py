@@ -18,13 +18,18 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         warn_days: Annotated[
-            int, typer.Option("--warn-days", min=0, help="Warn when a certificate expires within this many days.")
+            int, typer.Option("--warn-days", metavar="DAYS", min=0, help="Warn when a certificate expires within this many days.")
         ] = 30,
         as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
         crl: Annotated[bool, typer.Option("--crl", help="Also check the leaves against crl.pem (see `revoke`, `crl`).")] = False,
         within: Annotated[
             int | None,
-            typer.Option("--within", min=0, help="Fail (exit 1) when a certificate expires within this many days: for cron."),
+            typer.Option(
+                "--within",
+                metavar="DAYS",
+                min=0,
+                help="Fail (exit 1) when a certificate expires within this many days: for cron.",
+            ),
         ] = None,
     ) -> int:
         """Check each certificate: key matches, chain (-x509_strict, purpose), names, dates, key file

@@ -113,7 +113,7 @@ def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
 
 
 def set_aside(folder: Path, names: list[str]) -> dict[str, str]:
-    """Rename existing files to NAME.<time>.bak (so a build makes them again); returns {name: backup}."""
+    """Rename existing files to FILE.<time>.bak (so a build makes them again); returns {name: backup}."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return {name: _move_to_new_backup(folder / name, stamp) for name in names if (folder / name).exists()}
 

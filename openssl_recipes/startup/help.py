@@ -15,6 +15,7 @@ Usage: openssl-recipes [OPTIONS] COMMAND [ARGS]...
   recipes.yaml: plan shows the openssl commands, build runs them.
 
 Options:
+  --version             Print the version and exit.
   --install-completion  Install completion for the current shell.
   --show-completion     Show completion for the current shell, to copy it or
                         customize the installation.
