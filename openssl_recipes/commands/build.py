@@ -49,9 +49,9 @@ def register(app: typer.Typer) -> None:
         values = resolve(recipe.secrets())
         options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
         report = build(plan, values, options, head=current())
-        typer.echo(report.summary(display_path(plan.output_dir)))
         from ..check.drift import drifted
 
-        for drift in drifted(recipe):  # kept from before the recipe changed
+        for drift in drifted(recipe):  # kept from before the recipe changed: said before the summary, not missed
             typer.echo(f"warning: {drift.line()}", err=True)
+        typer.echo(report.summary(display_path(plan.output_dir)))
         return 0

@@ -92,11 +92,12 @@ def find_openssl(explicit: str | None, recipe: Recipe, probe: bool = True, hidde
 
 def entry_names(ctx: typer.Context, incomplete: str) -> list[str]:
     """Shell completion: the names of the recipe's entries (the --recipe given so far, else recipes.yaml),
-    read without validating it (startup.peek)."""
+    read without validating it (startup.peek); the CAs only for the commands that take them (show)."""
+    from ..startup.completion import SHOWS_AUTHORITIES
     from ..startup.peek import entry_names as read_names
 
     try:
-        names = read_names(Path(ctx.params.get("recipe_file") or DEFAULT_RECIPE))
+        names = read_names(Path(ctx.params.get("recipe_file") or DEFAULT_RECIPE), ctx.info_name in SHOWS_AUTHORITIES)
     except Exception:  # noqa: BLE001 - completion never prints an error into the user's shell
         return []
     return [name for name in names if name.startswith(incomplete)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import Annotated
 
@@ -67,7 +68,8 @@ def register(app: typer.Typer) -> None:
         write_atomically(recipe_file.resolve(), text, 0o644)
         if backup:
             typer.echo(f"kept the previous recipe as {backup[recipe_file.name]}", err=True)
-        typer.echo(f"wrote {recipe_file}: next, `openssl-recipes build` (then `openssl-recipes conf nanomq`)")
+        given = "" if recipe_file == DEFAULT_RECIPE else f" --recipe {shlex.quote(str(recipe_file))}"
+        typer.echo(f"wrote {recipe_file}: next, `openssl-recipes build{given}` (then `openssl-recipes conf nanomq{given}`)")
         return 0
 
 

@@ -91,17 +91,24 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Bundle a certificate for software that wants PKCS#12 or a full-chain PEM."""
+        from ..core.errors import UsageError
         from ..plan.lifecycle import export
         from ..recipe.entries import Secret
         from ..recipe.secrets import resolve
 
+        if not p12 and not fullchain:
+            raise UsageError("--no-p12 without --fullchain: nothing to export (give --fullchain, or leave --p12 on)")
         recipe = load(recipe_file, out, warn=False)
         leaf = recipe.leaf(name)
         password = Secret("env", password_env, password_env) if password_env else leaf.password
         wanted = [s for s in (password, leaf.password) if s]
         values = {} if dry_run else resolve(wanted)
         found = find_openssl(openssl, recipe, hidden=frozenset({password_env} if password_env else ()))
-        _perform(export(recipe, found.command, leaf, password, legacy, fullchain, p12, values), dry_run)
+        work = export(recipe, found.command, leaf, password, legacy, fullchain, p12, values)
+        _perform(work, dry_run)
+        if not dry_run:
+            modes = {"p12": " (0600: it holds the key)", "bundle": ""}
+            typer.echo("wrote " + " and ".join(f"{step.artifact}{modes[step.kind]}" for step in work.steps))
         return 0
 
     @app.command("issue", epilog="Examples: `openssl-recipes issue client device-7` (after adding device-7 under clients:).")

@@ -18,6 +18,7 @@ COMPLETE_VAR = "_OPENSSL_RECIPES_COMPLETE"  # typer's variable for the program n
 # The commands whose arguments are entry names: how many they take (None: any number).
 ENTRY_ARGUMENTS: dict[str, int | None] = {"show": None, "renew": None, "export": 1, "revoke": 1}
 ROLES = ("client", "server")  # `issue ROLE NAME`
+SHOWS_AUTHORITIES = {"show"}  # the others take servers and clients only (renew, export, revoke, issue refuse a CA)
 
 
 def answer(environ: Mapping[str, str], command_names: list[str], recipe_file: str = DEFAULT_RECIPE_FILE) -> str | None:
@@ -35,7 +36,7 @@ def answer(environ: Mapping[str, str], command_names: list[str], recipe_file: st
     if not args:
         found = [name for name in command_names if name.startswith(incomplete)]
     elif _completes_an_entry(args):
-        found = _entry_names(recipe_file, incomplete)
+        found = _entry_names(recipe_file, incomplete, authorities=args[0] in SHOWS_AUTHORITIES)
     else:
         return None
     return "\n".join(found) + "\n"
@@ -51,11 +52,11 @@ def _completes_an_entry(args: list[str]) -> bool:
     return limit is None or len(given) < limit
 
 
-def _entry_names(recipe_file: str, incomplete: str) -> list[str]:
+def _entry_names(recipe_file: str, incomplete: str, authorities: bool) -> list[str]:
     from .peek import entry_names
 
     try:
-        names = entry_names(recipe_file)
+        names = entry_names(recipe_file, authorities)
     except Exception:  # noqa: BLE001 - as commands.common.entry_names: no error into the user's shell
         return []
     return [name for name in names if name.startswith(incomplete)]

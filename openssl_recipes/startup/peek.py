@@ -33,15 +33,16 @@ def read_unvalidated(recipe_file: str | os.PathLike[str]) -> RawRecipe | None:
     return RawRecipe(text, yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 
-def entry_names(recipe_file: str | os.PathLike[str]) -> list[str]:
-    """The CA's, the intermediate's and every server's and client's name (each fleet member's), in
-    recipe order, as far as the file reads; [] for anything that is not a recipe."""
+def entry_names(recipe_file: str | os.PathLike[str], authorities: bool = True) -> list[str]:
+    """The CA's, the intermediate's (unless not `authorities`: the commands that take servers and
+    clients only) and every server's and client's name (each fleet member's), in recipe order, as far as
+    the file reads; [] for anything that is not a recipe."""
     read = read_unvalidated(recipe_file)
     data = read.data if read is not None else None
     if not isinstance(data, dict):
         return []
     names = []
-    for key, default in (("ca", DEFAULT_CA_NAME), ("intermediate", DEFAULT_INTERMEDIATE_NAME)):
+    for key, default in (("ca", DEFAULT_CA_NAME), ("intermediate", DEFAULT_INTERMEDIATE_NAME)) if authorities else ():
         entry = data.get(key)
         if isinstance(entry, dict) or (key == "ca" and entry is None):
             names.append(str((entry or {}).get("name", default)))

@@ -49,8 +49,12 @@ def complete(words: str, cwd) -> list[str]:
 )
 def test_entry_names_complete(tmp_path, words):
     write_recipe(tmp_path, SMALL_RECIPE)
-    assert set(complete(words, tmp_path)) >= {"server", "client"}
+    offered = complete(words, tmp_path)
+    assert set(offered) >= {"server", "client"}
+    assert ("ca" in offered) == words.startswith("openssl-recipes show")  # the others refuse a CA
     assert complete(words + "cl", tmp_path) == ["client"]
+    typer_says = complete(words + " --recipe recipes.yaml ", tmp_path)  # an option before it: typer answers
+    assert set(typer_says) == set(offered), typer_says
 
 
 def test_completion_reads_the_recipe_given_with_recipe_and_is_quiet_without_one(tmp_path):
