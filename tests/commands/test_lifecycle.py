@@ -43,6 +43,7 @@ def test_export_p12_and_fullchain(tmp_path, copy_pki):
         env={"P12_PASS": "bundle secret"},
     )
     assert result.code == 0, result
+    assert result.stdout == "wrote client.p12 (0600: it holds the key) and client-fullchain.pem\n", result
     key, cert, extra = pkcs12.load_key_and_certificates((folder / "client.p12").read_bytes(), b"bundle secret")
     assert cert == load_cert(folder / "client.pem")
     assert extra == [load_cert(folder / "ca.pem")]
