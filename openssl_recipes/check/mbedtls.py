@@ -16,6 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.x509 import Unreadable, key_cipher
+
+READS_PKCS8 = {"des-ede3-cbc", "pbeWithSHA1And3-KeyTripleDES-CBC"}  # the encrypted PKCS#8 forms mbedTLS 2.28 opens
+
+
+def pkcs8_form_problem(pem: str, key_name: str) -> str | None:
+    """Why mbedTLS 2.28 cannot open this encrypted PKCS#8 key (its cipher, read by `core.x509`), or None
+    (another form, or one it reads): a format rule, asked without python-mbedtls."""
+    try:
+        cipher = key_cipher(pem.encode("ascii", "replace"))
+    except Unreadable as exc:
+        cipher = f"unreadable ({exc})"
+    if cipher is None or cipher in READS_PKCS8:
+        return None
+    return (
+        f"{key_name} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
+        "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`"
+    )
+
+
 PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\s*", re.S)
 
 

@@ -82,10 +82,20 @@ def _leaf_label(leaf: Leaf, facts: CertificateFacts | None, ok: bool, now: dt.da
 
 def _fleet_label(members: list[Leaf], facts: dict[str, CertificateFacts | None], signed: set[str], now: dt.datetime) -> str:
     made = [facts[leaf.cert_file] for leaf in members if facts[leaf.cert_file] is not None]
-    good = sum(leaf.cert_file in signed for leaf in members)
-    mark = "[green]✔[/green]" if good == len(members) else f"[red]✘ {len(members) - good} missing or not signed[/red]"
+    first, last = members[0].name, members[-1].name
+    if not made:
+        return f"[red]✘[/red] {first} … {last} ({len(members)} certificates): missing — run `openssl-recipes build`"
+    missing = [leaf.name for leaf in members if facts[leaf.cert_file] is None]
+    unsigned = [leaf.name for leaf in members if facts[leaf.cert_file] is not None and leaf.cert_file not in signed]
+    marks = [f"{len(missing)} missing ({_some(missing)})"] if missing else []
+    marks += [f"{len(unsigned)} not signed by its CA ({_some(unsigned)})"] if unsigned else []
+    mark = f"[red]✘ {'; '.join(marks)}[/red]" if marks else "[green]✔[/green]"
     dates = sorted(f.not_after for f in made if f is not None)
     expiry = f", expiries {dates[0]:%Y-%m-%d} … {dates[-1]:%Y-%m-%d}" if dates else ""
     key = _key(made[0]) if made and made[0] is not None else "?"
-    first, last = members[0].name, members[-1].name
     return f"{mark} {first} … {last} ({len(members)} certificates, {key}{expiry}; --all lists each)"
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """The first few names, and how many more."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")

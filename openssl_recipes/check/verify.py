@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..core import process
 from ..core.children import child_environment
-from ..core.x509 import Unreadable, key_cipher
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
 from ..render.conf import used_by_nanomq
@@ -26,7 +25,6 @@ from . import mbedtls
 from .report import COLUMNS, Check, Report, Row
 
 APPLE_MAX_DAYS = 825
-MBEDTLS_CIPHERS = {"des-ede3-cbc", "pbeWithSHA1And3-KeyTripleDES-CBC"}  # what mbedTLS 2.28 decrypts of PKCS#8
 
 
 def verify(
@@ -186,6 +184,10 @@ class _Checker:
                 args += ["-untrusted", untrusted]
             if not self._run(*args, "--", leaf.cert_file).ok:
                 bad.append(san.value)
+        if bad and self.recipe.style == "document":  # its commands carry no extensions: renew makes the same
+            return Check(
+                "fail", f"not valid for {', '.join(bad)}: the document style writes no SANs; use style: strict, then renew"
+            )
         if bad:
             return Check(
                 "fail",
@@ -245,23 +247,12 @@ class _Checker:
         status = "fail" if self.mbedtls and leaf.name in self.nanomq_uses else "warn"
         return Check(status, "; ".join(dict.fromkeys(problems)) + f" ({source})")
 
-    @staticmethod
-    def _cipher(pem: str) -> str | None:
-        """An encrypted PKCS#8 key's cipher (None: another form), read by `x509`."""
-        try:
-            return key_cipher(pem.encode("ascii", "replace"))
-        except Unreadable as exc:
-            return f"unreadable ({exc})"
-
     def _nanomq_rules(self, leaf: Leaf, pem: str) -> list[str]:
         problems = []
         if leaf.key.type == "ed25519":
             problems.append("an Ed25519 key: NanoMQ's mbedTLS 2.28 cannot use it")
-        elif (cipher := self._cipher(pem)) is not None and cipher not in MBEDTLS_CIPHERS:
-            problems.append(
-                f"{leaf.key_file} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
-                "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`"
-            )
+        elif problem := mbedtls.pkcs8_form_problem(pem, leaf.key_file):
+            problems.append(problem)
         if leaf.role == "server":
             dns = {s.value for s in leaf.sans if s.kind == "DNS"}
             missing = [s.value for s in leaf.sans if s.kind == "IP" and ":" not in s.value and s.value not in dns]

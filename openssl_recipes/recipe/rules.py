@@ -118,8 +118,10 @@ class _Rules:
             return Secret("file", str(file_path if file_path.is_absolute() else (self.base / file_path)), variable)
         return Secret("prompt", label, variable)
 
-    def subject_of(self, entry_subject: SubjectIn) -> dict[str, str]:
-        merged = {**self.defaults.subject.fields(), **entry_subject.fields()}
+    def subject_of(self, entry_subject: SubjectIn, name: str | None = None) -> dict[str, str]:
+        """The defaults' fields under the entry's; `name`: the CN when neither gives one (a leaf in the
+        strict style: the document style leaves an empty subject to openssl's prompt)."""
+        merged = {**({"CN": name} if name is not None else {}), **self.defaults.subject.fields(), **entry_subject.fields()}
         return {k: merged[k] for k in SUBJECT_FIELDS if k in merged}
 
     # -- the CAs --
@@ -210,7 +212,7 @@ class _Rules:
         raw = self.raw
         if not ENTRY_NAME.match(entry.name):
             self.problem((*loc, "name"), f"{entry.name!r} must be letters, digits, '.', '_' or '-'")
-        subject = self.subject_of(entry.subject)
+        subject = self.subject_of(entry.subject, entry.name if raw.style == "strict" else None)
         for key, value in subject.items():
             if problem := subject_value_problem(key, value):
                 self.problem((*loc, "subject", key), problem)

@@ -39,7 +39,9 @@ class SubjectIn(Strict):
     L: str | None = Field(None, description="Locality (city).")
     O: str | None = Field(None, description="Organization.")  # noqa: E741 - the X.500 attribute's name
     OU: str | None = Field(None, description="Organizational unit.")
-    CN: str | None = Field(None, description="Common name: the entry's own name (a server's first DNS name); not in defaults.")
+    CN: str | None = Field(
+        None, description="Common name; a server or client without one takes its entry's name (strict style). Not in defaults."
+    )
     emailAddress: str | None = Field(None, description="An e-mail address in the subject.")
 
     @field_validator("*", mode="before")

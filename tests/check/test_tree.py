@@ -42,4 +42,8 @@ def test_the_tree_shows_the_chain_a_fleet_as_one_node_and_what_is_wrong(tmp_path
     assert "✘ not signed by its CA device-004.pem" in every
     assert "✔ device-003.pem (device-003, EC P-256, 3649 days left)" in every
     collapsed = cli("show", "--tree", "--recipe", str(recipe)).stdout
-    assert "✘ 2 missing or not signed device-001 … device-005" in collapsed
+    assert "✘ 1 missing (device-002); 1 not signed by its CA (device-004) device-001 … device-005" in collapsed
+    for n in range(1, 6):
+        (certs / f"device-{n:03d}.pem").unlink(missing_ok=True)
+    gone = cli("show", "--tree", "--recipe", str(recipe)).stdout
+    assert "✘ device-001 … device-005 (5 certificates): missing — run `openssl-recipes build`" in gone, gone

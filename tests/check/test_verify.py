@@ -158,3 +158,12 @@ def test_within_fails_for_what_expires_soon_names_it_and_json_carries_the_dates(
     cert = load_cert(tmp_path / "certs" / "client.pem")
     assert dt.datetime.fromisoformat(rows["client.pem"]["not_after"]) == cert.not_valid_after_utc
     assert cli("verify", "--within", "5", "--recipe", str(recipe)).code == 0  # 10 days left: not within 5
+
+
+def test_a_document_style_server_without_its_names_is_told_the_style_is_why(copy_pki):
+    """renew makes the same commands again: the advice is the strict style, not renew alone."""
+    pki = copy_pki(SMALL_RECIPE.replace("output: certs\n", "output: certs\nstyle: document\n"))
+    result = cli("verify", "--recipe", str(pki.recipe), "--json")
+    names = next(c for c in json.loads(result.stdout)["certificates"] if c["name"] == "server")["checks"]["names"]
+    assert names["status"] == "fail" and "the document style writes no SANs; use style: strict" in names["reason"], names
+    assert "renew server` re-issues it" not in names["reason"]

@@ -205,3 +205,19 @@ def test_a_fleet_member_is_validated_like_any_entry_and_reported_once_with_its_p
     assert len(details) == 1, details  # the same mistake in every member: said once
     assert details[0].startswith("clients[0].san[0]: ") and "(fleet member 'd-1')" in details[0], details
     assert details[0].endswith("(line 3, column 61)"), details  # the SAN itself
+
+
+def test_an_entry_without_a_cn_takes_its_name_in_the_strict_style(tmp_path):
+    """The schema says a leaf's CN is its entry's name: so it is, when the recipe gives none."""
+    recipe = parse(
+        "defaults: {subject: {O: Acme}}\nca: {subject: {CN: R}}\n"
+        "servers:\n  - {name: broker.local}\nclients:\n  - {name: sensor-1, subject: {OU: field}}\n",
+        tmp_path,
+    )
+    server, client = recipe.servers[0], recipe.clients[0]
+    assert server.subject == {"O": "Acme", "CN": "broker.local"} and [str(s) for s in server.sans] == ["DNS:broker.local"]
+    assert client.subject == {"O": "Acme", "OU": "field", "CN": "sensor-1"}
+    refused = error_of("ca: {subject: {CN: R}}\nservers:\n  - {name: broker_1}\n", tmp_path)
+    assert "no SANs given and CN 'broker_1' is not a host name" in refused, refused  # never "CN None"
+    document = parse("style: document\nca: {subject: {CN: R}}\nclients:\n  - {name: c}\n", tmp_path)
+    assert document.clients[0].subject == {}  # the document style leaves it to openssl's prompt
