@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         written, and tells editors where its JSON Schema is."""
         from ..core.errors import UsageError
         from ..render.init import SCENARIOS, Facts, check, recipe_text
-        from ..run.workspace import set_aside, write_atomically
+        from ..run.init import write_recipe
 
         if scenario is None:
             if not sys.stdin.isatty():
@@ -62,14 +62,9 @@ def register(app: typer.Typer) -> None:
         facts = Facts(scenario, list(server or []), list(client or []), count, pattern, remote, kind, password_env)
         text = recipe_text(facts)
         check(text, recipe_file.resolve())
-        if recipe_file.exists() and not force:
-            raise UsageError(f"{recipe_file} exists: give another --recipe FILE, or --force to replace it (kept as a backup)")
-        backup = set_aside(recipe_file.resolve().parent, [recipe_file.name]) if recipe_file.exists() else {}
-        write_atomically(recipe_file.resolve(), text, 0o644)
-        if backup:
-            typer.echo(f"kept the previous recipe as {backup[recipe_file.name]}", err=True)
+        write_recipe(recipe_file, text, force, typer.echo, lambda line: typer.echo(line, err=True))
         given = "" if recipe_file == DEFAULT_RECIPE else f" --recipe {shlex.quote(str(recipe_file))}"
-        typer.echo(f"wrote {recipe_file}: next, `openssl-recipes build{given}` (then `openssl-recipes conf nanomq{given}`)")
+        typer.echo(f"next: `openssl-recipes build{given}`, then `openssl-recipes conf nanomq{given}`")
         return 0
 
 

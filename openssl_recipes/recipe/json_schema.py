@@ -4,7 +4,8 @@ keep-alive as text) and narrows it where its validator bounds a value, beside th
 (`fields.limits`, `fields.accepts`), so editors check what the loader checks.
 
 `openssl-recipes schema` prints it; the package ships it as `recipes.schema.json` (a test keeps the
-two equal) and `init` points editors at it with a `# yaml-language-server: $schema=…` line.
+two equal), and `init` writes it beside the recipe, where its `# yaml-language-server: $schema=…` line
+points editors.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-SHIPPED = Path(__file__).with_name("recipes.schema.json")
+SCHEMA_FILE = "recipes.schema.json"  # its name, in the package and beside a recipe init writes
+SHIPPED = Path(__file__).with_name(SCHEMA_FILE)
 
 
 def recipe_json_schema() -> dict[str, Any]:

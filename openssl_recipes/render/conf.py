@@ -105,9 +105,8 @@ def working_blocks(
     if into is not None and sets(into, ("bridges", "mqtt", bridge.name, "server")):
         return blocks, None
     why = (
-        f"no bridge block: the recipe's nanomq.bridge has no host, and NanoMQ stops at start-up on a bridge "
-        f"without a server; set nanomq.bridge.host, or take its ssl section alone with --block bridge for the "
-        f"bridges.mqtt.{bridge.name} {{ server = … }} your nanomq.conf has"
+        "no bridge block: nanomq.bridge has no host (NanoMQ stops at start-up on a bridge without a server); "
+        f"set it, or take the ssl section alone with --block bridge for the bridges.mqtt.{bridge.name} of your nanomq.conf"
     )
     return tuple(block for block in blocks if block != "bridge"), why
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..core.numbering import FLEET_PATTERN, MAX_FLEET, fill_number
 from ..recipe.broker import host_problem
-from ..recipe.json_schema import SHIPPED
+from ..recipe.json_schema import SCHEMA_FILE
 from ..recipe.sans import parse_san
 from ..recipe.schema import ENTRY_NAME, ENV_NAME
 
@@ -65,7 +65,7 @@ def recipe_text(facts: Facts) -> str:
     if facts.password_env is not None and not ENV_NAME.match(facts.password_env):
         raise UsageError(f"--password-env {facts.password_env}: not an environment variable name")
     context = {
-        "schema": SHIPPED.as_posix(),
+        "schema": SCHEMA_FILE,  # beside the recipe (run.init writes it): a path that lasts
         "scenario": facts.scenario,
         "scenario_title": SCENARIOS[facts.scenario],
         "key_type": facts.key_type,
