@@ -146,6 +146,4 @@ def test_each_recipe_snippet_validates_laid_over_the_default_recipe(tmp_path, li
                 check=True,
                 capture_output=True,
             )
-    env = {"CA_KEY_PASS": "x"}
-    os.environ.update(env)
     parse_recipe(json.dumps(document), tmp_path / "recipes.yaml")  # (JSON is YAML) and the loader takes it
