@@ -239,3 +239,20 @@ def read_calls(log: Path) -> list[dict]:
         except json.JSONDecodeError:  # the last line, still being written by a running openssl wrapper
             break
     return calls
+
+
+def make_device_requests(document: dict, folder: Path) -> None:
+    """The request of each `csr:` entry of a recipe (every member of a fleet's), made in `folder` as a
+    device would make it."""
+    from openssl_recipes.core.numbering import fill_number
+
+    for entry in (document.get("servers") or []) + (document.get("clients") or []):
+        for n in range(1, entry.get("count", 1) + 1) if "csr" in entry else ():
+            request = folder / fill_number(entry["csr"], n)
+            request.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+                + ["-keyout", str(folder / "device.key"), "-subj", "/CN=device", "-out", str(request)],
+                check=True,
+                capture_output=True,
+            )

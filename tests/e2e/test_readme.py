@@ -20,10 +20,9 @@ import pytest
 import yaml
 
 from openssl_recipes.commands import COMMAND_MODULES
-from openssl_recipes.core.numbering import fill_number
 from openssl_recipes.recipe.load import parse_recipe
 
-from ..helpers import DEFAULT_RECIPE, ROOT, cli
+from ..helpers import DEFAULT_RECIPE, ROOT, cli, make_device_requests
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 FENCE = re.compile(r"^```(\w*)\s*$")
@@ -139,14 +138,5 @@ def test_each_recipe_snippet_validates_laid_over_the_default_recipe(tmp_path, li
         for e in jsonschema.Draft202012Validator(recipe_json_schema()).iter_errors(document)
     ]
     assert not errors, (line, errors)
-    for entry in (document.get("servers") or []) + (document.get("clients") or []):
-        for n in range(1, entry.get("count", 1) + 1) if "csr" in entry else ():  # made here, as a device would
-            request = tmp_path / fill_number(entry["csr"], n)
-            request.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-                + ["-keyout", str(tmp_path / "device.key"), "-subj", "/CN=device", "-out", str(request)],
-                check=True,
-                capture_output=True,
-            )
+    make_device_requests(document, tmp_path)
     parse_recipe(json.dumps(document), tmp_path / "recipes.yaml")  # (JSON is YAML) and the loader takes it

@@ -5,18 +5,16 @@ what `openssl-recipes schema` prints."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import jsonschema
 import pytest
 import yaml
 
 from openssl_recipes.core.errors import RecipeError
-from openssl_recipes.core.numbering import fill_number
 from openssl_recipes.recipe.json_schema import SHIPPED, recipe_json_schema
 from openssl_recipes.recipe.load import parse_recipe
 
-from ..helpers import ROOT, cli
+from ..helpers import ROOT, cli, make_device_requests
 
 VALIDATOR = jsonschema.Draft202012Validator(recipe_json_schema())
 
@@ -60,16 +58,7 @@ def test_every_recipe_in_the_repository_and_the_tests_validates(tmp_path, name, 
     document = yaml.safe_load(text) or {}
     errors = [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(document)]
     assert not errors, (name, errors)
-    for entry in (document.get("servers") or []) + (document.get("clients") or []):
-        for n in range(1, entry.get("count", 1) + 1) if "csr" in entry else ():  # made here, as a device would
-            request = tmp_path / fill_number(entry["csr"], n)
-            request.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                ["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-                + ["-keyout", str(tmp_path / "device.key"), "-subj", "/CN=device", "-out", str(request)],
-                check=True,
-                capture_output=True,
-            )
+    make_device_requests(document, tmp_path)
     parse_recipe(text, tmp_path / "recipes.yaml")  # and the loader takes it
 
 
