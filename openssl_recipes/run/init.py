@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import UsageError
+from ..core.reading import read_bounded
 from ..recipe.json_schema import SCHEMA_FILE, recipe_json_schema, schema_text
 from .workspace import set_aside, write_atomically
 
@@ -29,7 +30,7 @@ def write_recipe(recipe_file: Path, text: str, force: bool, say: Callable[[str],
 
 def _is_ours(schema: Path) -> bool:
     try:
-        found = json.loads(schema.read_bytes()[: 1 << 20])
-    except (OSError, ValueError):
+        found = json.loads(read_bounded(schema, 1 << 20))  # ours is ~20 KiB: a larger file is not ours
+    except (OSError, ValueError):  # (TooLarge is a ValueError)
         return False
     return isinstance(found, dict) and found.get("title") == recipe_json_schema()["title"]
