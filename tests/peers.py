@@ -106,3 +106,22 @@ def nanomq_binary() -> str:
             pytest.fail(f"{problem} (CI=true: a missing peer is a failure; .ci/run installs it)")
         pytest.skip(problem)
     return candidate
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """The IPv4 addresses (hex, as /proc/net/tcp writes them) a process's listening TCP sockets bind."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+            found.add(fields[1].split(":")[0])
+    return found
+
+
+LOOPBACK = "0100007F"  # 127.0.0.1 in /proc/net/tcp's byte order

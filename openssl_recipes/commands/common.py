@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from ..recipe.model import Recipe
 
 RecipeOption = Annotated[Path, typer.Option("--recipe", "-r", metavar="FILE", help="The recipe file.", show_default=True)]
-OutOption = Annotated[
-    Path | None,
+OutOption = Annotated[  # text, not a Path: typer would read '' as '.', the current folder
+    str | None,
     typer.Option("--out", "-o", metavar="DIR", help="Output folder (default: the recipe's `output`, relative to the recipe)."),
 ]
 OpensslOption = Annotated[
@@ -70,10 +70,13 @@ def handle_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def load(recipe_file: Path, out: Path | None = None, warn: bool = True) -> Recipe:
+def load(recipe_file: Path, out: str | Path | None = None, warn: bool = True) -> Recipe:
+    from ..core.errors import UsageError
     from ..recipe.load import load_recipe
 
-    recipe = load_recipe(recipe_file, out)
+    if out is not None and not str(out).strip():
+        raise UsageError("--out: give a folder (an empty one would mean the current folder)")
+    recipe = load_recipe(recipe_file, Path(out) if out is not None else None)
     if warn:
         for warning in recipe.warnings:
             err(f"warning: {warning}")

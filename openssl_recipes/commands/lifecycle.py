@@ -52,6 +52,10 @@ def register(app: typer.Typer) -> None:
         """A readable summary of each certificate on disk: subject, issuer, SANs, key, serial, validity
         and days left, SHA-256 fingerprint; or (--tree) the PKI as a tree with each certificate's key,
         days left and whether it verifies against its CA."""
+        if tree and names:
+            from ..core.errors import UsageError
+
+            raise UsageError(f"show --tree draws the whole PKI: give {' '.join(names)} without --tree")
         recipe = load(recipe_file, out, warn=False)
         if tree:
             import sys
@@ -94,8 +98,11 @@ def register(app: typer.Typer) -> None:
         from ..core.errors import UsageError
         from ..plan.lifecycle import export
         from ..recipe.entries import Secret
+        from ..recipe.schema import ENV_NAME
         from ..recipe.secrets import resolve
 
+        if password_env is not None and not ENV_NAME.match(password_env):
+            raise UsageError(f"--password-env {password_env!r}: not an environment variable name")
         if not p12 and not fullchain:
             raise UsageError("--no-p12 without --fullchain: nothing to export (give --fullchain, or leave --p12 on)")
         recipe = load(recipe_file, out, warn=False)

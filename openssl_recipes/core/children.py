@@ -18,6 +18,13 @@ def default_jobs() -> int:
     return (os.cpu_count() or 1) + 1
 
 
+def command_name(explicit: str | None) -> str:
+    """The openssl every child runs: --openssl, else $OPENSSL, else `openssl` on PATH. A path is made
+    absolute once, here: the version probe runs in the current folder, the steps in the output folder."""
+    name = explicit or os.environ.get("OPENSSL") or "openssl"
+    return os.path.abspath(name) if os.sep in name else name
+
+
 def child_environment(hidden: Iterable[str] = ()) -> dict[str, str]:
     """The environment every openssl child starts from: ours, without the system CA store and without
     the `hidden` password variables (each command that opens a key gets its own one back)."""

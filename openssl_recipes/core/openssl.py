@@ -6,14 +6,13 @@ adapts to it (random serials and `-traditional` need OpenSSL 3) or the tool says
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from dataclasses import dataclass
 from typing import Iterable
 
 from . import process
-from .children import child_environment
+from .children import child_environment, command_name  # noqa: F401 - where commands take it from
 from .errors import OpensslError
 
 
@@ -40,10 +39,6 @@ class Openssl:
 
 
 ASSUMED = Openssl("openssl")  # what `plan` assumes when asked not to look
-
-
-def command_name(explicit: str | None) -> str:
-    return explicit or os.environ.get("OPENSSL") or "openssl"
 
 
 def probe(command: str, hidden: Iterable[str] = ()) -> Openssl:

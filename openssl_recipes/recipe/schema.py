@@ -105,7 +105,7 @@ class KeyFields(Strict):
             raise ValueError(f"{value!r} is not one of sha256, sha384, sha512")
         return name
 
-    @field_validator("days", "key_size", mode="before")
+    @field_validator("days", "key_size", "count", mode="before", check_fields=False)  # (count: entries only)
     @classmethod
     def _not_a_boolean(cls, value: object) -> object:
         if isinstance(value, bool):  # YAML `true` would be taken as 1

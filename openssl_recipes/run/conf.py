@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from ..core.errors import UsageError
+from ..core.errors import RunError, UsageError
 from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
 from ..render.conf import carries_password, insert_blocks, nanomq_leaves, render_conf, working_blocks
@@ -28,6 +28,13 @@ def write_conf(
 ) -> None:
     """Write the rendered blocks to `out`, or insert them into `into` (one of them is given); `asked`:
     the blocks were named (`--block`), so each is written even where it cannot work on its own."""
+    target = out or into
+    assert target is not None
+    flag = "--out" if out else "--into"
+    if target.is_dir():
+        raise UsageError(f"{flag} {target}: is a folder; give the file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"{flag} {target}: no folder {target.parent} to write it in")
     existing = None
     if into:
         try:
@@ -39,8 +46,6 @@ def write_conf(
     blocks = usable(recipe, broker, blocks, asked, existing, warn)
     secret = carries_password(recipe, blocks)
     text = render_conf(recipe, broker, blocks, resolve(recipe.secrets(), confirm=False) if secret else {}, templates)
-    target = out or into
-    assert target is not None
     if into and existing is not None:
         text = insert_blocks(existing, text)
         if text == existing:
@@ -52,7 +57,10 @@ def write_conf(
             return
         shutil.copy2(into, into.with_name(into.name + ".bak"))
     mode = 0o600 if secret else (target.stat().st_mode & 0o777 if target.exists() else 0o644)
-    write_atomically(target, text, mode)
+    try:
+        write_atomically(target, text, mode)
+    except OSError as exc:
+        raise RunError(f"{flag} {target}: cannot write it: {exc.strerror}") from None
     say(
         f"wrote {target}"
         + (" (mode 0600: it holds a key password)" if secret else "")

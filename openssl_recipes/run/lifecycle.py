@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from ..core.children import child_environment
-from ..core.errors import UsageError
+from ..core.errors import RunError, UsageError
 from ..core.names import CONFIG_FILE_NAME
 from ..core.openssl import Openssl
 from ..plan.planner import build_plan
@@ -35,6 +35,8 @@ def due_for_renewal(
     due = []
     for leaf in leaves:
         if not (recipe.output_dir / leaf.cert_file).exists():
+            if names:  # asked for by name: say why nothing is renewed
+                raise RunError(f"{leaf.cert_file} has no certificate yet to renew: `openssl-recipes build` makes it")
             continue  # not issued yet: that is `build`'s job
         dates = inspector.validity(leaf.cert_file)
         if names or dates is None or dates[1] - now <= dt.timedelta(days=within_days):

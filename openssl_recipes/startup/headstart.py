@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ..core.children import default_jobs  # builtins only
+from ..core.children import command_name, default_jobs  # builtins only
 from ..core.keys import CURVES, DEFAULT_CURVE, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, KEY_TYPES, key_argv, key_size_problem
 from ..core.names import (  # builtins and re only
     DEFAULT_CA_NAME,
@@ -123,8 +123,8 @@ class begun:
 
 def _begin(argv: list[str]) -> HeadStart | None:
     options = _build_options(argv)
-    if options is None or os.environ.get("_OPENSSL_RECIPES_COMPLETE"):
-        return None
+    if options is None or os.environ.get("_OPENSSL_RECIPES_COMPLETE") or options.get("out") == "":
+        return None  # (an empty --out is refused once typer reads it)
     recipe_path = options.get("recipe", DEFAULT_RECIPE_FILE)
     try:
         found = os.stat(recipe_path)
@@ -141,7 +141,7 @@ def _begin(argv: list[str]) -> HeadStart | None:
     base = os.path.dirname(os.path.realpath(recipe_path))
     folder = os.path.realpath(options["out"] if "out" in options else os.path.join(base, str(data.get("output", DEFAULT_OUTPUT))))
     jobs = int(options.get("jobs", default_jobs()))
-    command = options.get("openssl") or os.environ.get("OPENSSL") or "openssl"
+    command = command_name(options.get("openssl"))
     keys = list(_first_keys(data, command, folder))[: jobs + 1 if jobs > 1 else 1]  # Python works meanwhile
     if not keys:
         return None

@@ -25,7 +25,7 @@ from openssl_recipes.check import mqtt
 from openssl_recipes.check.nanomq.broker import CONNACK_RACE, NanoMQ, free_ports, harness_conf, running_nanomq
 
 from ..helpers import SMALL_RECIPE, cli, foreign_pki, require, write_recipe
-from ..peers import mosquitto, nanomq_binary
+from ..peers import LOOPBACK, listening_addresses, mosquitto, nanomq_binary
 
 DATA = Path(__file__).parent.parent / "data"
 # Every HOCON special NanoMQ 0.25.5 reads back (a backslash it does not: see test_a_backslash_…)
@@ -103,12 +103,12 @@ def full_nanomq_conf(tcp_port: int, ws_port: int, http_port: int, log_dir: Path)
     replaced = (
         text.replace('"0.0.0.0:1883"', f'"127.0.0.1:{tcp_port}"')
         .replace('"0.0.0.0:8083/mqtt"', f'"127.0.0.1:{ws_port}/mqtt"')
-        .replace("port = 8081", f"port = {http_port}")
+        .replace("port = 8081", f'port = {http_port}\n    ip_addr = "127.0.0.1"')  # its REST API: loopback too
         .replace('dir = "/tmp"', f'dir = "{log_dir}"')
         .replace("to = [file, console]", "to = [console]")
         .replace("level = warn", "level = info")
     )
-    assert replaced.count("127.0.0.1") == 2, "tests/data/nanomq.conf changed: update full_nanomq_conf"
+    assert replaced.count("127.0.0.1") == 3, "tests/data/nanomq.conf changed: update full_nanomq_conf"
     return "system { enable_ipc_internal = false }\n" + replaced
 
 
@@ -207,6 +207,7 @@ def assert_healthy(broker: NanoMQ, upto: int | None = None) -> None:
     assert broker.alive() and not problems, (
         "NanoMQ is not healthy:\n" + "\n".join(problems) + "\n--- log tail\n" + broker.tail(30)
     )
+    assert listening_addresses(broker.process.pid) <= {LOOPBACK}, "NanoMQ listens beyond 127.0.0.1"  # everything here
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

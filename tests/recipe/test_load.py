@@ -221,3 +221,8 @@ def test_an_entry_without_a_cn_takes_its_name_in_the_strict_style(tmp_path):
     assert "no SANs given and CN 'broker_1' is not a host name" in refused, refused  # never "CN None"
     document = parse("style: document\nca: {subject: {CN: R}}\nclients:\n  - {name: c}\n", tmp_path)
     assert document.clients[0].subject == {}  # the document style leaves it to openssl's prompt
+
+
+def test_a_fleet_count_of_true_is_not_a_number(tmp_path):
+    message = error_of("ca: {subject: {CN: R}}\nclients:\n  - {name: 'd-{n}', count: true}\n", tmp_path)
+    assert "clients[0].count: true is not a number" in message, message

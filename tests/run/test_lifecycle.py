@@ -15,3 +15,9 @@ def test_a_renew_that_cannot_sign_leaves_the_live_certificate_in_place(tmp_path)
     assert "renew failed: client.pem put back as before, unchanged" in result.stderr
     assert live.read_bytes() == before and load_cert(live)
     assert not list(live.parent.glob("client.pem.*.bak"))
+
+
+def test_renewing_an_entry_that_has_no_certificate_yet_says_so_and_fails(small_pki):
+    (small_pki / "client.pem").unlink()
+    result = cli("renew", "client", "--recipe", str(small_pki.recipe))
+    assert result.code == 1 and "client.pem has no certificate yet to renew: `openssl-recipes build` makes it" in result.stderr

@@ -47,8 +47,9 @@ def short(line: str) -> str:
 
 
 def find_nanomq(explicit: str | None = None) -> str | None:
-    """The broker to run: the given path, then $NANOMQ, then `nanomq` on PATH."""
-    for candidate in (explicit, os.environ.get("NANOMQ"), "nanomq"):
+    """The broker to run: the given path (and only it, when one is given), else $NANOMQ, else `nanomq`
+    on PATH."""
+    for candidate in (explicit,) if explicit else (os.environ.get("NANOMQ"), "nanomq"):
         if candidate:
             found = shutil.which(candidate) or (
                 candidate if Path(candidate).is_file() and os.access(candidate, os.X_OK) else None
