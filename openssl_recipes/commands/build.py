@@ -7,7 +7,18 @@ from typing import Annotated
 import typer
 
 from ..core.children import default_jobs
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
+from .common import (
+    DEFAULT_RECIPE,
+    OpensslOption,
+    OutOption,
+    RecipeOption,
+    TemplatesOption,
+    err,
+    find_openssl,
+    handle_errors,
+    load,
+    say,
+)
 
 JobsOption = Annotated[
     int,
@@ -48,10 +59,10 @@ def register(app: typer.Typer) -> None:
         plan = build_plan(recipe, find_openssl(openssl, recipe), templates)
         values = resolve(recipe.secrets())
         options = BuildOptions(jobs=jobs, force=force, new_ca=new_ca, quiet=quiet)
-        report = build(plan, values, options, head=current())
+        report = build(plan, values, options, say=say, head=current())
         from ..check.drift import drifted
 
         for drift in drifted(recipe):  # kept from before the recipe changed: said before the summary, not missed
-            typer.echo(f"warning: {drift.line()}", err=True)
-        typer.echo(report.summary(display_path(plan.output_dir)))
+            err(f"warning: {drift.line()}")
+        say(report.summary(display_path(plan.output_dir)))
         return 0

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OutOption, RecipeOption, handle_errors, load
+from .common import DEFAULT_RECIPE, OutOption, RecipeOption, handle_errors, load, say
 
 
 def register(app: typer.Typer) -> None:
@@ -30,9 +30,9 @@ def register(app: typer.Typer) -> None:
         recipe = load(recipe_file, out, warn=False)
         done = clean(recipe, everything)
         shown = display_path(recipe.output_dir)
-        typer.echo(f"removed {len(done.removed)} files from {shown}" + (f": {', '.join(done.removed)}" if done.removed else ""))
+        say(f"removed {len(done.removed)} files from {shown}" + (f": {', '.join(done.removed)}" if done.removed else ""))
         if done.kept_database:
-            typer.echo(f"kept {REVOCATION_DATABASE} ({CA_DIR}/): clean --all removes it too")
+            say(f"kept {REVOCATION_DATABASE} ({CA_DIR}/): clean --all removes it too")
         if done.folder_removed:
-            typer.echo(f"removed the empty folder {shown}")
+            say(f"removed the empty folder {shown}")
         return 0

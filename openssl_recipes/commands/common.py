@@ -40,6 +40,16 @@ def err(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+def say(text: str, nl: bool = True) -> None:
+    """Print to stdout. A reader that went away (`build | head -1`) stops no work and is no error: what
+    is left to print goes to /dev/null, and the command ends as its work went."""
+    try:
+        sys.stdout.write(text + ("\n" if nl else ""))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
+
+
 def handle_errors(command: F) -> F:
     """Run a command body; map our errors to their exit codes, Ctrl-C to 130, bugs to 3."""
 

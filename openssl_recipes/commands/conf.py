@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, RecipeOption, TemplatesOption, err, handle_errors, load
+from .common import DEFAULT_RECIPE, RecipeOption, TemplatesOption, err, handle_errors, load, say
 
 
 class Broker(StrEnum):
@@ -69,8 +69,8 @@ def register(app: typer.Typer) -> None:
         blocks = ("listener", "bridge") if block is Block.all else (block.value,)
         asked = block is not Block.all
         if out or into:
-            write_conf(recipe, broker.value, blocks, templates, out, into, asked, typer.echo, err)
+            write_conf(recipe, broker.value, blocks, templates, out, into, asked, say, err)
         else:  # on stdout a password is a comment: it is written only into files
             blocks = usable(recipe, broker.value, blocks, asked, None, err)
-            typer.echo(render_conf(recipe, broker.value, blocks, None, templates), nl=False)
+            say(render_conf(recipe, broker.value, blocks, None, templates), nl=False)
         return 0

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load, say
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--nanomq: no NanoMQ found at {where}; give its path: --nanomq /path/to/nanomq")
         cases = live_cases(recipe, find_openssl(openssl, recipe).command, timeout, binary)
         for case in cases:
-            typer.echo(case.line())
+            say(case.line())
         failed = sum(not case.ok for case in cases)
-        typer.echo(f"{len(cases) - failed} of {len(cases)} cases as expected" + (f", {failed} not" if failed else ""))
+        say(f"{len(cases) - failed} of {len(cases)} cases as expected" + (f", {failed} not" if failed else ""))
         return 1 if failed else 0

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, RecipeOption, handle_errors
+from .common import DEFAULT_RECIPE, RecipeOption, err, handle_errors, say
 
 
 def register(app: typer.Typer) -> None:
@@ -62,9 +62,9 @@ def register(app: typer.Typer) -> None:
         facts = Facts(scenario, list(server or []), list(client or []), count, pattern, remote, kind, password_env)
         text = recipe_text(facts)
         check(text, recipe_file.resolve())
-        write_recipe(recipe_file, text, force, typer.echo, lambda line: typer.echo(line, err=True))
+        write_recipe(recipe_file, text, force, say, err)
         given = "" if recipe_file == DEFAULT_RECIPE else f" --recipe {shlex.quote(str(recipe_file))}"
-        typer.echo(f"next: `openssl-recipes build{given}`, then `openssl-recipes conf nanomq{given}`")
+        say(f"next: `openssl-recipes build{given}`, then `openssl-recipes conf nanomq{given}`")
         return 0
 
 

@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, entry_names, err, find_openssl, handle_errors, load
+from .common import (
+    DEFAULT_RECIPE,
+    OpensslOption,
+    OutOption,
+    RecipeOption,
+    entry_names,
+    err,
+    find_openssl,
+    handle_errors,
+    load,
+    say,
+)
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the commands instead of running them.")]
 
@@ -29,7 +40,7 @@ class Reason(StrEnum):
 def _perform(work, dry_run: bool) -> None:  # noqa: ANN001 - lifecycle.Work, imported lazily
     if dry_run:
         for line in work.lines():
-            typer.echo(line)
+            say(line)
     else:
         from ..run.execute import run_work
 
@@ -69,7 +80,7 @@ def register(app: typer.Typer) -> None:
             return 0
         from ..check.show import show
 
-        typer.echo(show(recipe, names or []), nl=False)
+        say(show(recipe, names or []), nl=False)
         return 0
 
     @app.command("export", epilog="Examples: `P12_PASS=… openssl-recipes export client --password-env P12_PASS --fullchain`.")
@@ -115,7 +126,7 @@ def register(app: typer.Typer) -> None:
         _perform(work, dry_run)
         if not dry_run:
             modes = {"p12": " (0600: it holds the key)", "bundle": ""}
-            typer.echo("wrote " + " and ".join(f"{step.artifact}{modes[step.kind]}" for step in work.steps))
+            say("wrote " + " and ".join(f"{step.artifact}{modes[step.kind]}" for step in work.steps))
         return 0
 
     @app.command("issue", epilog="Examples: `openssl-recipes issue client device-7` (after adding device-7 under clients:).")
@@ -132,7 +143,7 @@ def register(app: typer.Typer) -> None:
         from ..run.lifecycle import issue
 
         recipe = load(recipe_file, out)
-        issue(recipe, find_openssl(openssl, recipe), role.value, name, dry_run, typer.echo)
+        issue(recipe, find_openssl(openssl, recipe), role.value, name, dry_run, say)
         return 0
 
     @app.command("renew", epilog="Examples: `openssl-recipes renew --within 30`; `openssl-recipes renew client --rekey`.")
@@ -159,7 +170,7 @@ def register(app: typer.Typer) -> None:
         from ..run.lifecycle import renew
 
         recipe = load(recipe_file, out)
-        renew(recipe, find_openssl(openssl, recipe), names or [], within, rekey, dry_run, typer.echo, err)
+        renew(recipe, find_openssl(openssl, recipe), names or [], within, rekey, dry_run, say, err)
         return 0
 
     @app.command("revoke", epilog="Examples: `openssl-recipes revoke device-7 --reason keyCompromise`.")
@@ -194,7 +205,7 @@ def register(app: typer.Typer) -> None:
                 ) from None
             raise
         if not dry_run:
-            typer.echo(f"revoked {recipe.leaf(name).cert_file}; wrote crl.pem (give it to the brokers: mosquitto `crlfile`)")
+            say(f"revoked {recipe.leaf(name).cert_file}; wrote crl.pem (give it to the brokers: mosquitto `crlfile`)")
         return 0
 
     @app.command("crl", epilog="Examples: `openssl-recipes crl --crl-days 7`.")
@@ -214,5 +225,5 @@ def register(app: typer.Typer) -> None:
         values = {} if dry_run else resolve([s for s in [recipe.issuer.password] if s])
         _perform(crl(recipe, find_openssl(openssl, recipe).command, crl_days, values), dry_run)
         if not dry_run:
-            typer.echo("wrote crl.pem")
+            say("wrote crl.pem")
         return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .common import handle_errors
+from .common import handle_errors, say
 
 
 def register(app: typer.Typer) -> None:
@@ -17,5 +17,5 @@ def register(app: typer.Typer) -> None:
         VS Code (YAML extension) and other editors complete and check it as you type."""
         from ..recipe.json_schema import schema_text
 
-        typer.echo(schema_text(), nl=False)
+        say(schema_text(), nl=False)
         return 0

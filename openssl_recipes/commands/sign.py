@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load, say
 
 
 class SignAs(StrEnum):
@@ -57,5 +57,5 @@ def register(app: typer.Typer) -> None:
         if csr_dir is not None and (name or san):
             raise UsageError("--name and --san name one request: use them with --csr")
         recipe = load(recipe_file, out, warn=False)
-        sign(recipe, find_openssl(openssl, recipe), role.value, csr, csr_dir, name, list(san or []), days, dry_run, typer.echo)
+        sign(recipe, find_openssl(openssl, recipe), role.value, csr, csr_dir, name, list(san or []), days, dry_run, say)
         return 0

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load, say
 
 
 def register(app: typer.Typer) -> None:
@@ -48,5 +48,5 @@ def register(app: typer.Typer) -> None:
             crl=CRL_FILE if crl else None,
             within=within,
         )
-        typer.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if as_json else report.table(), nl=as_json)
+        say(json.dumps(report.as_json(), indent=2, ensure_ascii=False) if as_json else report.table(), nl=as_json)
         return 0 if report.ok else 1

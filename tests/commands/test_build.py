@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import stat
 import subprocess
+import sys
 
 import pytest
 from cryptography import x509
@@ -298,3 +299,23 @@ def test_document_style_without_a_subject_lets_openssl_prompt_on_a_terminal(tmp_
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
     assert answered == set(answers), seen.decode(errors="replace")
     assert load_cert(tmp_path / "certs" / "ca.pem").subject.rfc4514_string() == "CN=Prompted CA,O=Prompted Org,C=DE"
+
+
+@pytest.mark.parametrize("command", [["build"], ["renew", "client", "--dry-run"], ["verify"], ["show"]])
+def test_a_reader_that_leaves_early_stops_no_work_and_is_no_error(tmp_path, command):
+    """`build | head -1`: the build finishes every file and exits 0 (it stopped after the CA, exit 3)."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    if command[0] != "build":
+        assert cli("build", "--recipe", str(recipe)).code == 0
+    child = subprocess.Popen(
+        [sys.executable, "-m", "openssl_recipes", *command, "--recipe", str(recipe)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert child.stdout is not None and child.stdout.readline()  # the first line, then the reader goes
+    child.stdout.close()
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 0 and b"internal error" not in stderr, stderr
+    made = {p.name for p in (tmp_path / "certs").iterdir()}
+    assert {"ca.pem", "server.pem", "client.pem", "client.key"} <= made, made
