@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..core.children import default_jobs
+from ..core.children import MAX_JOBS, default_jobs
 from .common import (
     DEFAULT_RECIPE,
     OpensslOption,
@@ -22,7 +22,7 @@ from .common import (
 
 JobsOption = Annotated[
     int,
-    typer.Option("--jobs", "-j", metavar="N", min=1, show_default="CPUs + 1", help="Commands run at once."),
+    typer.Option("--jobs", "-j", metavar="N", min=1, max=MAX_JOBS, show_default="CPUs + 1", help="Commands run at once."),
 ]
 
 

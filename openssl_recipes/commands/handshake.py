@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         timeout: Annotated[
-            float, typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Seconds for each connection.")
+            float, typer.Option("--timeout", metavar="SECONDS", min=0.1, max=3600, help="Seconds for each connection.")
         ] = 10.0,
         nanomq: Annotated[
             bool,

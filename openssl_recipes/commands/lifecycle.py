@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..core.keys import MAX_DAYS
 from .common import (
     DEFAULT_RECIPE,
     OpensslOption,
@@ -159,7 +160,10 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         within: Annotated[
-            int, typer.Option("--within", metavar="DAYS", min=0, help="Renew certificates that expire within this many days.")
+            int,
+            typer.Option(
+                "--within", metavar="DAYS", min=0, max=MAX_DAYS, help="Renew certificates that expire within this many days."
+            ),
         ] = 30,
         rekey: Annotated[bool, typer.Option("--rekey", help="Make a new key too (default: keep the key).")] = False,
         dry_run: DryRun = False,
@@ -184,7 +188,9 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         reason: Annotated[Reason, typer.Option("--reason", help="The CRL reason code.")] = Reason.unspecified,
-        crl_days: Annotated[int, typer.Option("--crl-days", metavar="DAYS", min=1, help="Days until the CRL's nextUpdate.")] = 30,
+        crl_days: Annotated[
+            int, typer.Option("--crl-days", metavar="DAYS", min=1, max=MAX_DAYS, help="Days until the CRL's nextUpdate.")
+        ] = 30,
         dry_run: DryRun = False,
     ) -> int:
         """Record the revocation in the tool's CA database and write a fresh crl.pem."""
@@ -214,7 +220,9 @@ def register(app: typer.Typer) -> None:
         recipe_file: RecipeOption = DEFAULT_RECIPE,
         out: OutOption = None,
         openssl: OpensslOption = None,
-        crl_days: Annotated[int, typer.Option("--crl-days", metavar="DAYS", min=1, help="Days until the CRL's nextUpdate.")] = 30,
+        crl_days: Annotated[
+            int, typer.Option("--crl-days", metavar="DAYS", min=1, max=MAX_DAYS, help="Days until the CRL's nextUpdate.")
+        ] = 30,
         dry_run: DryRun = False,
     ) -> int:
         """Write crl.pem from the tool's CA database (an empty CRL when nothing is revoked)."""

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..core.keys import MAX_DAYS
 from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load, say
 
 
@@ -18,7 +19,10 @@ def register(app: typer.Typer) -> None:
         out: OutOption = None,
         openssl: OpensslOption = None,
         warn_days: Annotated[
-            int, typer.Option("--warn-days", metavar="DAYS", min=0, help="Warn when a certificate expires within this many days.")
+            int,
+            typer.Option(
+                "--warn-days", metavar="DAYS", min=0, max=MAX_DAYS, help="Warn when a certificate expires within this many days."
+            ),
         ] = 30,
         as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
         crl: Annotated[bool, typer.Option("--crl", help="Also check the leaves against crl.pem (see `revoke`, `crl`).")] = False,
@@ -28,6 +32,7 @@ def register(app: typer.Typer) -> None:
                 "--within",
                 metavar="DAYS",
                 min=0,
+                max=MAX_DAYS,
                 help="Fail (exit 1) when a certificate expires within this many days: for cron.",
             ),
         ] = None,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from ..helpers import cli, run, tree
 
 
@@ -55,3 +57,22 @@ def test_conf_out_must_be_a_file_in_a_folder_that_exists(small_pki, tmp_path):
     assert folder.code == 2 and "--out" in folder.stderr and "is a folder" in folder.stderr, folder
     missing = cli("conf", "nanomq", "--recipe", str(small_pki.recipe), "--out", str(tmp_path / "no" / "x.conf"))
     assert missing.code == 2 and "no folder" in missing.stderr, missing
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["renew", "--within", "99999999999999999999"], "--within"),
+        (["renew", "--within", "1000000000"], "--within"),
+        (["verify", "--within", "99999999999999999999"], "--within"),
+        (["verify", "--warn-days", "99999999999999999999"], "--warn-days"),
+        (["handshake", "--timeout", "1e300"], "--timeout"),
+        (["handshake", "--timeout", "nan"], "--timeout"),
+        (["build", "--jobs", "99999999999"], "--jobs"),
+        (["crl", "--crl-days", "99999999999999"], "--crl-days"),
+    ],
+)
+def test_an_out_of_range_option_is_bad_input_naming_it(small_pki, args, option):
+    """They were internal errors (timedelta and socket overflows): exit 2, the option named."""
+    result = cli(*args, "--recipe", str(small_pki.recipe))
+    assert result.code == 2 and f"Invalid value for '{option}'" in result.output, result
