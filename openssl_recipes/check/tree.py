@@ -23,16 +23,17 @@ def pki_tree(recipe: Recipe, openssl: str, show_all: bool = False, now: dt.datet
     now = now or dt.datetime.now(dt.UTC)
     folder = recipe.output_dir
     inspector = Inspector(openssl, folder, child_environment(recipe.secret_names()))
-    facts = {entry.cert_file: _facts(recipe, entry.cert_file) for entry in (*recipe.authorities, *recipe.leaves)}
+    unreadable: dict[str, str] = {}
+    facts = {entry.cert_file: _read(recipe, entry.cert_file, unreadable) for entry in (*recipe.authorities, *recipe.leaves)}
     issuer = recipe.issuer
     present = [leaf.cert_file for leaf in recipe.leaves if facts[leaf.cert_file] is not None]
     signed = inspector.signed_by(issuer.cert_file, present) if present and facts[issuer.cert_file] else set()
-    root = Tree(_authority_label(recipe.ca, facts[recipe.ca.cert_file], now, "root CA", True))
+    root = Tree(_authority_label(recipe.ca, facts[recipe.ca.cert_file], now, "root CA", True, unreadable))
     parent = root
     if recipe.intermediate:
         im = recipe.intermediate
         chained = facts[im.cert_file] is not None and bool(inspector.signed_by(recipe.ca.cert_file, [im.cert_file]))
-        parent = root.add(_authority_label(im, facts[im.cert_file], now, "intermediate CA", chained))
+        parent = root.add(_authority_label(im, facts[im.cert_file], now, "intermediate CA", chained, unreadable))
     for role in ("server", "client"):
         leaves = [leaf for leaf in recipe.leaves if leaf.role == role]
         if not leaves:
@@ -41,17 +42,22 @@ def pki_tree(recipe: Recipe, openssl: str, show_all: bool = False, now: dt.datet
         for _path, group in groupby(leaves, key=lambda leaf: leaf.path):
             members = list(group)
             if len(members) > 1 and not show_all:
-                branch.add(_fleet_label(members, facts, signed, now))
+                branch.add(_fleet_label(members, facts, signed, now, unreadable))
             else:
                 for leaf in members:
-                    branch.add(_leaf_label(leaf, facts[leaf.cert_file], leaf.cert_file in signed, now))
+                    branch.add(_leaf_label(leaf, facts[leaf.cert_file], leaf.cert_file in signed, now, unreadable))
     return root
 
 
-def _facts(recipe: Recipe, cert_file: str) -> CertificateFacts | None:
+def _read(recipe: Recipe, cert_file: str, unreadable: dict[str, str]) -> CertificateFacts | None:
+    """What the certificate says; None when it is missing or cannot be read (then `unreadable` says why:
+    a file there is never called missing)."""
     try:
         return read_certificate((recipe.output_dir / cert_file).read_bytes())
-    except (OSError, Unreadable):
+    except FileNotFoundError:
+        return None
+    except (OSError, Unreadable) as exc:
+        unreadable[cert_file] = getattr(exc, "strerror", None) or str(exc)
         return None
 
 
@@ -66,28 +72,38 @@ def _key(facts: CertificateFacts) -> str:
     return facts.key.describe() if facts.key else "?"
 
 
-def _authority_label(ca: CertificateAuthority, facts: CertificateFacts | None, now: dt.datetime, what: str, ok: bool) -> str:
+def _authority_label(
+    ca: CertificateAuthority, facts: CertificateFacts | None, now: dt.datetime, what: str, ok: bool, unreadable: dict[str, str]
+) -> str:
+    if ca.cert_file in unreadable:
+        return f"[red]✘[/red] {ca.cert_file} ({what} {ca.name}): unreadable — {unreadable[ca.cert_file]}"
     if facts is None:
         return f"[red]✘[/red] {ca.cert_file} ({what} {ca.name}): missing — run `openssl-recipes build`"
     mark = "[green]✔[/green]" if ok else "[red]✘ not signed by the root[/red]"
     return f"{mark} [bold]{ca.cert_file}[/bold] ({what} {ca.name}, {_key(facts)}, {_days_left(facts, now)})"
 
 
-def _leaf_label(leaf: Leaf, facts: CertificateFacts | None, ok: bool, now: dt.datetime) -> str:
+def _leaf_label(leaf: Leaf, facts: CertificateFacts | None, ok: bool, now: dt.datetime, unreadable: dict[str, str]) -> str:
+    if leaf.cert_file in unreadable:
+        return f"[red]✘[/red] {leaf.cert_file} ({leaf.name}): unreadable — {unreadable[leaf.cert_file]}"
     if facts is None:
         return f"[red]✘[/red] {leaf.cert_file} ({leaf.name}): missing — run `openssl-recipes build`"
     mark = "[green]✔[/green]" if ok else "[red]✘ not signed by its CA[/red]"
     return f"{mark} {leaf.cert_file} ({leaf.name}, {_key(facts)}, {_days_left(facts, now)})"
 
 
-def _fleet_label(members: list[Leaf], facts: dict[str, CertificateFacts | None], signed: set[str], now: dt.datetime) -> str:
+def _fleet_label(
+    members: list[Leaf], facts: dict[str, CertificateFacts | None], signed: set[str], now: dt.datetime, unreadable: dict[str, str]
+) -> str:
     made = [facts[leaf.cert_file] for leaf in members if facts[leaf.cert_file] is not None]
     first, last = members[0].name, members[-1].name
-    if not made:
+    if not made and not any(leaf.cert_file in unreadable for leaf in members):
         return f"[red]✘[/red] {first} … {last} ({len(members)} certificates): missing — run `openssl-recipes build`"
-    missing = [leaf.name for leaf in members if facts[leaf.cert_file] is None]
+    broken = [leaf.name for leaf in members if leaf.cert_file in unreadable]
+    missing = [leaf.name for leaf in members if facts[leaf.cert_file] is None and leaf.cert_file not in unreadable]
     unsigned = [leaf.name for leaf in members if facts[leaf.cert_file] is not None and leaf.cert_file not in signed]
     marks = [f"{len(missing)} missing ({_some(missing)})"] if missing else []
+    marks += [f"{len(broken)} unreadable ({_some(broken)})"] if broken else []
     marks += [f"{len(unsigned)} not signed by its CA ({_some(unsigned)})"] if unsigned else []
     mark = f"[red]✘ {'; '.join(marks)}[/red]" if marks else "[green]✔[/green]"
     dates = sorted(f.not_after for f in made if f is not None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..core import process
 from ..core.children import child_environment, default_jobs
-from ..core.errors import UsageError
+from ..core.errors import RunError, UsageError
 from ..core.openssl import Openssl
 from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San, Unreadable, read_request, request_key_problem
@@ -104,7 +104,14 @@ def sign(
         paths = sorted(csr_dir.glob("*.csr"))
     else:
         raise UsageError(f"--csr-dir {csr_dir}: no such folder")
-    leaves = [request_leaf(recipe, path, role, name, sans, days, openssl.command) for path in paths]
+    leaves, refused = [], []
+    for path in paths:  # a batch signs what it can: one bad request is reported, not the end of the rest
+        try:
+            leaves.append(request_leaf(recipe, path, role, name, sans, days, openssl.command))
+        except UsageError as exc:
+            if csr is not None:
+                raise
+            refused.append(exc.message)
     todo = [leaf for leaf in leaves if csr is not None or not already_signed(recipe, leaf, openssl.command)]
     values = {} if dry_run or not todo else resolve([s for s in [issuer.password] if s])
     work = sign_work(recipe, openssl, todo, values)
@@ -122,3 +129,5 @@ def sign(
         )
     if skipped := len(leaves) - len(todo):
         say(f"kept {skipped} already signed and valid")
+    if refused:
+        raise RunError(f"{len(refused)} of the requests in {csr_dir} could not be signed", refused)

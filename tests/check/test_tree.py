@@ -47,3 +47,33 @@ def test_the_tree_shows_the_chain_a_fleet_as_one_node_and_what_is_wrong(tmp_path
         (certs / f"device-{n:03d}.pem").unlink(missing_ok=True)
     gone = cli("show", "--tree", "--recipe", str(recipe)).stdout
     assert "✘ device-001 … device-005 (5 certificates): missing — run `openssl-recipes build`" in gone, gone
+
+
+def test_a_certificate_the_reader_cannot_read_is_unreadable_never_missing(small_pki):
+    """A valid certificate with a SAN of a kind the tool never writes (an otherName, made by cryptography)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")])
+    now = dt.datetime.now(dt.UTC)
+    other = x509.OtherName(ObjectIdentifier("1.3.6.1.4.1.311.20.2.3"), b"\x0c\x03a@b")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([other]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (small_pki / "client.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    shown = cli("show", "--tree", "--recipe", str(small_pki.recipe))
+    assert shown.code == 0 and "✘ client.pem (client): unreadable — a subject alternative name of a kind" in shown.stdout, shown
+    assert "client.pem (client): missing" not in shown.stdout

@@ -186,3 +186,13 @@ def test_a_device_entry_the_recipe_cannot_use_is_refused_at_load(tmp_path, entry
     recipe = write_recipe(tmp_path, f"ca: {{subject: {{CN: R}}}}\nclients:\n  - {entry}\n")
     result = cli("plan", "--recipe", str(recipe))
     assert result.code == 2 and "clients[0]" in result.stderr and reason in result.stderr, result
+
+
+def test_a_bad_request_in_a_folder_is_reported_and_the_rest_are_signed(pki, tmp_path):
+    requests = tmp_path / "batch"
+    device_request(requests, "good-1", EC)
+    device_request(requests, "good-2", EC)
+    (requests / "broken.csr").write_text("-----BEGIN CERTIFICATE REQUEST-----\nnot base64!\n-----END CERTIFICATE REQUEST-----\n")
+    result = cli("sign", "--csr-dir", str(requests), "--as", "client", "--recipe", str(pki))
+    assert result.code == 1 and "1 of the requests in" in result.stderr and "broken.csr" in result.stderr, result
+    assert "signed good-1.pem" in result.stdout and "signed good-2.pem" in result.stdout, result
