@@ -19,4 +19,4 @@ def test_every_commands_help_names_its_placeholders_with_words(command):
     assert result.code == 0, result
     assert not PYTHON_TYPES.search(result.stdout), result.stdout
     if command == "build":  # a default said as what it is, not this machine's number
-        assert "[default: (CPUs + 1); x>=1]" in result.stdout, result.stdout
+        assert "[default: (CPUs + 1); 1<=x<=256]" in result.stdout, result.stdout

@@ -10,7 +10,7 @@ def test_a_renew_that_cannot_sign_leaves_the_live_certificate_in_place(tmp_path)
     assert cli("build", "--recipe", str(recipe), env={"CA_PASS": "right-ca-password"}).code == 0
     live = tmp_path / "certs" / "client.pem"
     before = live.read_bytes()
-    result = cli("renew", "client", "--within", "100000", "--recipe", str(recipe), env={"CA_PASS": "wrong-ca-password"})
+    result = cli("renew", "client", "--within", "36500", "--recipe", str(recipe), env={"CA_PASS": "wrong-ca-password"})
     assert result.code == 1, result
     assert "renew failed: client.pem put back as before, unchanged" in result.stderr
     assert live.read_bytes() == before and load_cert(live)
