@@ -158,7 +158,7 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
     ca_file = folder / recipe.ca.cert_file
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
-        foreign = foreign_client(Path(scratch), openssl) if recipe.clients else None
+        foreign = foreign_client(Path(scratch), openssl, frozenset(recipe.secret_names())) if recipe.clients else None
         for server in recipe.servers:
             me = identity(server)
             server_ctx = strict_context(ssl.PROTOCOL_TLS_SERVER, ca_file)
@@ -197,7 +197,7 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
     return cases
 
 
-def foreign_client(scratch: Path, openssl: str) -> Identity:
+def foreign_client(scratch: Path, openssl: str, hidden: frozenset[str] = frozenset()) -> Identity:
     """A CA and client certificate that have nothing to do with the recipe, made by this tool (a
     recipe built in memory: no YAML, the same planner and executor as any build)."""
     from ..core.openssl import probe
@@ -224,5 +224,8 @@ def foreign_client(scratch: Path, openssl: str) -> Identity:
         path="clients[0]",
     )
     foreign = Recipe(path=scratch / "foreign", output_dir=scratch / "pki", style="strict", ca=ca, servers=(), clients=(intruder,))
-    build(build_plan(foreign, probe(openssl)), {}, BuildOptions(jobs=2, quiet=True), say=lambda _line: None)
+    # `hidden`: the recipe's password variables, which none of these children reads
+    build(
+        build_plan(foreign, probe(openssl, hidden)), {}, BuildOptions(jobs=2, quiet=True, hidden=hidden), say=lambda _line: None
+    )
     return Identity(scratch / "pki" / "intruder.pem", scratch / "pki" / "intruder.key")

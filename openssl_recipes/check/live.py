@@ -25,5 +25,7 @@ def live_cases(recipe: Recipe, openssl: str, timeout: float, nanomq: str | None)
         from .nanomq.handshake import run_nanomq_cases
 
         with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
-            cases += run_nanomq_cases(recipe, secret_values, nanomq, foreign_client(Path(scratch), openssl), timeout)
+            cases += run_nanomq_cases(
+                recipe, secret_values, nanomq, foreign_client(Path(scratch), openssl, frozenset(recipe.secret_names())), timeout
+            )
     return cases

@@ -36,6 +36,7 @@ class BuildOptions:
     only: frozenset[str] | None = None  # entries to make; None = all
     quiet: bool = False
     progress: bool | None = None  # None: when stderr is a terminal and the build is large
+    hidden: frozenset[str] = frozenset()  # more variables no child may see (another recipe's passwords)
 
 
 @dataclass
@@ -76,7 +77,7 @@ def build(
             "terminal: give the subject in the recipe"
         )
     workspace.prepare(folder, writes)
-    env = child_environment({*secret_values, *plan.recipe.secret_names()})  # each step adds back only its own (execute)
+    env = child_environment({*secret_values, *plan.recipe.secret_names(), *options.hidden})  # each step adds back only its own
     report = BuildReport()
     with workspace.locked(folder):
         _remove_leftovers(folder, plan)

@@ -133,7 +133,7 @@ def _begin(argv: list[str]) -> HeadStart | None:
     if not stat.S_ISREG(found.st_mode) or found.st_size > MAX_GUESSED_BYTES:  # a stream is the loader's to read
         return None
     read = read_unvalidated(recipe_path)
-    if read is None or "password" in read.text:
+    if read is None or _mentions_a_password(read.data):
         return None
     data = read.data
     if not isinstance(data, dict):
@@ -235,6 +235,24 @@ def _remove(private: str | Path, created: list[str] | list[Path]) -> None:
             os.rmdir(made)  # only if nothing else was put there
         except OSError:
             break
+
+
+def _mentions_a_password(data: object) -> bool:
+    """Whether any mapping of the parsed recipe has a `password` key (however the YAML spells it: an
+    escape such as "passw\\x6Frd" reads as password). Each node once: YAML aliases share nodes."""
+    stack, seen = [data], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, dict):
+            if "password" in node:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _build_options(argv: list[str]) -> dict[str, str] | None:

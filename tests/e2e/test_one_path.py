@@ -163,3 +163,17 @@ def test_clean_lists_what_it_removed_and_keeps_the_revocation_database_unless_al
     everything = cli("clean", "--all", "--recipe", str(recipe))
     assert everything.code == 0 and "ca-database/index.txt" in everything.stdout, everything
     assert not (certs / "ca-database").exists() and (certs / "notes.txt").exists()
+
+
+def test_handshakes_foreign_ca_is_built_by_children_that_see_no_recipe_password(pki):
+    """handshake makes a CA of its own to be refused with: none of its openssl children reads a password
+    of the recipe, so none of them gets one (six of them saw every one)."""
+    recipe, env, log = pki
+    log.unlink()
+    result = cli("handshake", "--recipe", str(recipe), env=env)
+    assert result.code == 0, result
+    calls = read_calls(log)
+    foreign = [call for call in calls if "openssl-recipes-foreign-" in call["cwd"]]
+    assert foreign, calls
+    leaked = {name for call in foreign for name in call["env"]} & recipe_variables(calls)
+    assert not leaked, leaked

@@ -94,6 +94,8 @@ def current_umask() -> int:
 def test_no_head_start_where_the_guess_could_be_wrong(tmp_path):
     for recipe, options in [
         (SMALL_RECIPE.replace("ca:\n", "ca:\n  password: {env: CA_PASSWORD}\n"), []),  # passwords: the executor's
+        (SMALL_RECIPE.replace("ca:\n", 'ca:\n  "passw\\x6Frd": {env: CA_PASSWORD}\n'), []),  # however YAML spells it
+        ("password_note: x\n" + SMALL_RECIPE, ["--out", ""]),  # an empty --out: refused by build itself
         (SMALL_RECIPE, ["--help"]),
         (SMALL_RECIPE, ["--unknown-option"]),
     ]:

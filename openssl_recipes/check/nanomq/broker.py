@@ -152,9 +152,12 @@ class NanoMQ:
 
 
 @contextlib.contextmanager
-def running_nanomq(binary: str, conf_text: str, folder: Path, ports: list[int], timeout: float = 10.0) -> Iterator[NanoMQ]:
+def running_nanomq(
+    binary: str, conf_text: str, folder: Path, ports: list[int], timeout: float = 10.0, env: dict[str, str] | None = None
+) -> Iterator[NanoMQ]:
     """Start `nanomq start --conf` with `conf_text` in `folder` (its working directory), wait until it
-    listens on every port in `ports`, yield it, then stop it with SIGTERM (SIGKILL if it hangs)."""
+    listens on every port in `ports`, yield it, then stop it with SIGTERM (SIGKILL if it hangs). `env`:
+    its environment (`handshake` gives it none of the recipe's passwords: NanoMQ reads them from its file)."""
     folder.mkdir(parents=True, exist_ok=True)
     conf = folder.resolve() / "nanomq.conf"
     conf.write_text(conf_text, encoding="utf-8")
@@ -162,6 +165,7 @@ def running_nanomq(binary: str, conf_text: str, folder: Path, ports: list[int], 
     process = subprocess.Popen(
         [binary, "start", "--conf", str(conf)],
         cwd=folder,
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from ...core.children import child_environment
 from ...recipe.entries import Leaf
 from ...recipe.model import Recipe
 from ...render.conf import listener_verification, nanomq_leaves, render_conf
@@ -77,7 +78,8 @@ def _one_run(
                         _far_end(recipe, secret_values, binary, scratch / "far", far_port, far_tcp, far_wss, timeout)
                     )
                 ports = [tcp, listen] if server is not None else [tcp]
-                broker = stack.enter_context(running_nanomq(binary, conf_text, scratch / "nanomq", ports, timeout))
+                env = child_environment(recipe.secret_names())  # the brokers read passwords from their files
+                broker = stack.enter_context(running_nanomq(binary, conf_text, scratch / "nanomq", ports, timeout, env))
             except BrokerFailed as exc:
                 return [Case("NanoMQ", "start-up", str(binary), "accepted", "refused", str(exc))], False
             if problems := broker.problems():
@@ -127,23 +129,27 @@ def _far_end(
             + f"per_listener_settings false\nallow_anonymous true\npersistence false\nlistener {tcp} 127.0.0.1\n"
             + render_conf(far, "mosquitto", ("listener",), secret_values)
         )
-        with _running_mosquitto(mosquitto, text, folder, [tcp, port], timeout):
+        with _running_mosquitto(mosquitto, text, folder, [tcp, port], timeout, child_environment(recipe.secret_names())):
             yield "a far-end mosquitto", None
         return
     text = harness_conf(tcp, wss) + render_conf(far, "nanomq", ("listener",), secret_values)
     try:
-        with running_nanomq(binary, text, folder, [tcp, port], timeout) as far_broker:
+        with running_nanomq(binary, text, folder, [tcp, port], timeout, child_environment(recipe.secret_names())) as far_broker:
             yield "a far-end NanoMQ", far_broker
     except BrokerFailed as exc:
         raise BrokerFailed(f"the far end (a second NanoMQ with the recipe's server certificate): {exc}") from None
 
 
 @contextlib.contextmanager
-def _running_mosquitto(binary: str, conf_text: str, folder: Path, ports: list[int], timeout: float) -> Iterator[None]:
+def _running_mosquitto(
+    binary: str, conf_text: str, folder: Path, ports: list[int], timeout: float, env: dict[str, str]
+) -> Iterator[None]:
     conf, log = folder / "mosquitto.conf", folder / "mosquitto.log"
     conf.write_text(conf_text, encoding="utf-8")
     with log.open("wb") as log_file:
-        process = subprocess.Popen([binary, "-c", str(conf)], stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [binary, "-c", str(conf)], env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT
+        )
         try:
             deadline = time.monotonic() + timeout
             for port in ports:
