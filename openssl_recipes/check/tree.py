@@ -72,22 +72,25 @@ def _key(facts: CertificateFacts) -> str:
     return facts.key.describe() if facts.key else "?"
 
 
+def _absent(cert_file: str, who: str, unreadable: dict[str, str]) -> str:
+    """The line of a certificate there is nothing to show of: unreadable (and why), or missing."""
+    if cert_file in unreadable:
+        return f"[red]✘[/red] {cert_file} ({who}): unreadable — {unreadable[cert_file]}"
+    return f"[red]✘[/red] {cert_file} ({who}): missing — run `openssl-recipes build`"
+
+
 def _authority_label(
     ca: CertificateAuthority, facts: CertificateFacts | None, now: dt.datetime, what: str, ok: bool, unreadable: dict[str, str]
 ) -> str:
-    if ca.cert_file in unreadable:
-        return f"[red]✘[/red] {ca.cert_file} ({what} {ca.name}): unreadable — {unreadable[ca.cert_file]}"
     if facts is None:
-        return f"[red]✘[/red] {ca.cert_file} ({what} {ca.name}): missing — run `openssl-recipes build`"
+        return _absent(ca.cert_file, f"{what} {ca.name}", unreadable)
     mark = "[green]✔[/green]" if ok else "[red]✘ not signed by the root[/red]"
     return f"{mark} [bold]{ca.cert_file}[/bold] ({what} {ca.name}, {_key(facts)}, {_days_left(facts, now)})"
 
 
 def _leaf_label(leaf: Leaf, facts: CertificateFacts | None, ok: bool, now: dt.datetime, unreadable: dict[str, str]) -> str:
-    if leaf.cert_file in unreadable:
-        return f"[red]✘[/red] {leaf.cert_file} ({leaf.name}): unreadable — {unreadable[leaf.cert_file]}"
     if facts is None:
-        return f"[red]✘[/red] {leaf.cert_file} ({leaf.name}): missing — run `openssl-recipes build`"
+        return _absent(leaf.cert_file, leaf.name, unreadable)
     mark = "[green]✔[/green]" if ok else "[red]✘ not signed by its CA[/red]"
     return f"{mark} {leaf.cert_file} ({leaf.name}, {_key(facts)}, {_days_left(facts, now)})"
 
