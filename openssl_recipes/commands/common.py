@@ -40,14 +40,17 @@ def err(line: str) -> None:
     print(line, file=sys.stderr)
 
 
-def say(text: str, nl: bool = True) -> None:
-    """Print to stdout. A reader that went away (`build | head -1`) stops no work and is no error: what
-    is left to print goes to /dev/null, and the command ends as its work went."""
+def say(text: str, nl: bool = True) -> bool:
+    """Print to stdout; False once its reader has gone. A reader that went away (`build | head -1`)
+    stops no work and is no error: what is left to print goes to /dev/null, and the command ends as its
+    work went (a command whose only work is printing, such as `plan`, may stop there)."""
     try:
         sys.stdout.write(text + ("\n" if nl else ""))
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
+        return False
+    return True
 
 
 def handle_errors(command: F) -> F:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, TemplatesOption, find_openssl, handle_errors, load
+from .common import (
+    DEFAULT_RECIPE,
+    OpensslOption,
+    OutOption,
+    RecipeOption,
+    TemplatesOption,
+    find_openssl,
+    handle_errors,
+    load,
+    say,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,11 +38,7 @@ def register(app: typer.Typer) -> None:
 
         recipe = load(recipe_file, out)
         plan = build_plan(recipe, find_openssl(openssl, recipe, probe=not assume_openssl3), templates)
-        stdout = sys.stdout
-        try:
-            for chunk in [plan_script(plan)] if script else plan_chunks(plan):
-                stdout.write(chunk)
-            stdout.flush()
-        except BrokenPipeError:  # the reader stopped reading (`plan | head`): not a failure of plan
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())  # (what is still buffered goes nowhere)
+        for chunk in [plan_script(plan)] if script else plan_chunks(plan):
+            if not say(chunk, nl=False):  # the reader stopped reading (`plan | head`): nothing left to do
+                break
         return 0
