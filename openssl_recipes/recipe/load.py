@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ..core.errors import Problem, RecipeError
+from ..core.errors import Loc, Problem, RecipeError
 from ..core.reading import MAX_RECIPE_BYTES, TooLarge, read_bounded
 from .model import Recipe
 from .rules import resolve
@@ -43,13 +43,14 @@ def parse_recipe(text: str, path: Path, output_override: Path | None = None) -> 
         document = {}
     if not isinstance(document, dict):
         raise RecipeError(f"{path}: the recipe must be a mapping of keys (output, defaults, ca, servers, clients)")
+    base = path.resolve().parent
     try:
         raw = RecipeIn.model_validate(document)
     except ValidationError as exc:
-        raise _invalid(path, problems_of(exc), locate) from None
+        problems = problems_of(exc)
+        raise _invalid(path, problems + _beyond_the_fields(document, problems, path, base), locate) from None
     except RecursionError:
         raise RecipeError(f"{path}: the recipe is nested too deeply") from None
-    base = path.resolve().parent
     output_dir = output_override.resolve() if output_override else (base / raw.output).resolve()
     recipe, problems = resolve(raw, path, base, output_dir)
     if recipe is None:
@@ -57,12 +58,48 @@ def parse_recipe(text: str, path: Path, output_override: Path | None = None) -> 
     return recipe
 
 
-def _invalid(path: Path, problems: list[Problem], locate: Locate) -> RecipeError:
-    """One error listing every problem: its field path, what is wrong, and where the YAML says it."""
+def _beyond_the_fields(document: dict, problems: list[Problem], path: Path, base: Path) -> list[Problem]:
+    """The problems across entries (files written twice, a path out of the folder, a NanoMQ section
+    naming nobody) among the entries whose fields are valid, so that one run names every problem:
+    the entries with a field problem are set aside in place (the others keep their indices), a bad
+    `nanomq:` section is left out. A field problem elsewhere (the CA, the defaults) changes what every
+    entry means: then the field problems alone."""
+    set_aside: dict[Loc, object] = {}
+    salvaged = dict(document)
+    for problem in problems:
+        loc = problem.loc
+        if len(loc) >= 2 and loc[0] in ("servers", "clients") and isinstance(loc[1], int):
+            set_aside[(loc[0], loc[1])] = None
+        elif loc[:1] == ("nanomq",):
+            salvaged.pop("nanomq", None)
+        else:
+            return []
+    for section in ("servers", "clients"):
+        entries = salvaged.get(section)
+        if isinstance(entries, list):
+            salvaged[section] = [_STAND_IN if (section, index) in set_aside else entry for index, entry in enumerate(entries)]
+    for section, index in set_aside:
+        entry = document[section][index]
+        name = entry.get("name") if isinstance(entry, dict) else None
+        set_aside[(section, index)] = name if isinstance(name, str) else None
+    try:
+        raw = RecipeIn.model_validate(salvaged)
+        return resolve(raw, path, base, base, set_aside=set_aside)[1]
+    except (ValidationError, RecursionError):
+        return []
 
-    def described(problem: Problem) -> str:
-        place = locate(list(problem.loc))
+
+_STAND_IN = {"name": "set-aside"}  # valid in every field; `resolve` skips it
+
+
+def _invalid(path: Path, problems: list[Problem], locate: Locate) -> RecipeError:
+    """One error listing every problem in the order of the file: its field path, what is wrong, and
+    where the YAML says it (problems without a place last)."""
+    placed = [(locate(list(problem.loc)), problem) for problem in problems]
+    placed.sort(key=lambda item: item[0] or (float("inf"), 0))
+
+    def described(place: tuple[int, int] | None, problem: Problem) -> str:
         where = f" (line {place[0]}, column {place[1]})" if place else ""
         return f"{problem.where}: {problem.message}{where}"
 
-    return RecipeError(f"{path}: the recipe is not valid", [described(problem) for problem in problems])
+    return RecipeError(f"{path}: the recipe is not valid", [described(*item) for item in placed])

@@ -36,8 +36,13 @@ from .schema import (
 from .subject import SUBJECT_FIELDS, SubjectIn, subject_value_problem
 
 
-def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Recipe | None, list[Problem]]:
-    """The recipe, or None and every problem found (all of them, not the first)."""
+def resolve(
+    raw: RecipeIn, path: Path, base: Path, output_dir: Path, set_aside: dict[Loc, object] | None = None
+) -> tuple[Recipe | None, list[Problem]]:
+    """The recipe, or None and every problem found (all of them, not the first). `set_aside`: the
+    entries whose fields are not valid (their field path → the name they give, if any), skipped here
+    so that the problems across the other entries are found in the same run."""
+    set_aside = set_aside or {}
     rules = _Rules(raw, base)
     declared = sum(entry.count or 1 for entry in (*raw.servers, *raw.clients))
     if declared > MAX_CERTIFICATES:  # before anything is expanded: memory and time stay bounded
@@ -51,15 +56,21 @@ def resolve(raw: RecipeIn, path: Path, base: Path, output_dir: Path) -> tuple[Re
     issuer = intermediate or ca
     leaves: dict[Role, list[Leaf | Fleet]] = {"server": [], "client": []}
     placed: list[tuple[Leaf | Fleet, Loc]] = []  # each leaf or fleet with the field path of its entry
+    unmade: dict[Role, list[object]] = {"server": [], "client": []}  # names of entries with a problem
     for role, entries in (("server", raw.servers), ("client", raw.clients)):
         for index, entry in enumerate(entries):
             loc = (f"{role}s", index)
-            made = rules.leaves(role, entry, loc, issuer)
+            made = [] if loc in set_aside else rules.leaves(role, entry, loc, issuer)
+            if not made:
+                unmade[role].append(set_aside.get(loc, entry.name))
             leaves[role] += made
             placed += [(part, loc) for part in made]
     rules.problems += files_and_names_problems(raw.style, raw.bundle_file, ca, intermediate, placed)
-    if raw.nanomq is not None:
-        names = {role: [leaf.name for leaf in Leaves(parts)] for role, parts in leaves.items()}
+    # the NanoMQ section is checked against every name the recipe gives, also those of entries with
+    # a problem (said on their own); unless one of those is a fleet, whose names are not known
+    named = all(isinstance(name, str) and "{" not in name for names in unmade.values() for name in names)
+    if raw.nanomq is not None and named:
+        names = {role: [leaf.name for leaf in Leaves(parts)] + list(map(str, unmade[role])) for role, parts in leaves.items()}
         rules.problems += cross_check(raw.nanomq, names["server"], names["client"])
     if rules.problems:
         return None, rules.problems

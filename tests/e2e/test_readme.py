@@ -1,5 +1,6 @@
 """The README is the user's manual, so it is tested: every console example runs as written, in a fresh
-folder (or one made ready as its `<!-- example: … -->` line says), and prints what the README shows,
+folder (or one made ready as its `<!-- example: … -->` line says: the default recipe, a recipe block
+of the README named `<!-- recipe: NAME -->`, commands run before), and prints what the README shows,
 timings, dates and days left aside (a `…` line stands for any lines); an example marked `reference` is
 a list of commands, each checked to be a command the tool has with options it takes. Every recipe
 snippet validates against `openssl-recipes schema` and the loader, laid over the default recipe."""
@@ -50,7 +51,13 @@ def blocks() -> list[tuple[int, str, str, list[str]]]:
 
 
 CONSOLE = [block for block in blocks() if block[1] == "console"]
-RECIPES = [block for block in blocks() if block[1] == "yaml"]
+RECIPES = [block for block in blocks() if block[1] == "yaml" and not block[2].startswith("<!-- recipe: ")]
+# a recipe an example runs with (`<!-- recipe: NAME -->` before it): shown whole, mistakes and all
+NAMED_RECIPES = {
+    block[2].removeprefix("<!-- recipe: ").removesuffix(" -->"): block[3]
+    for block in blocks()
+    if block[1] == "yaml" and block[2].startswith("<!-- recipe: ")
+}
 
 
 def normal(text: str, folder: Path) -> str:
@@ -111,9 +118,13 @@ def test_each_console_example_prints_what_the_readme_shows(tmp_path, line, langu
             )
         return
     kind, _, before = setup.partition("; before: ")
+    kind, _, recipe = kind.partition("; recipe: ")
     assert kind in ("fresh", "default"), f"README.md:{line}: an example is fresh, default or reference"
     if kind == "default":
         shutil.copy(DEFAULT_RECIPE, tmp_path / "recipes.yaml")
+    if recipe:
+        assert recipe in NAMED_RECIPES, f"README.md:{line}: no recipe block named {recipe!r}"
+        (tmp_path / "recipes.yaml").write_text("\n".join(NAMED_RECIPES[recipe]) + "\n")
     for command in filter(None, before.split(" && ")):
         code, output = shell(command, tmp_path)
         assert code == 0, (command, output)

@@ -226,3 +226,38 @@ def test_an_entry_without_a_cn_takes_its_name_in_the_strict_style(tmp_path):
 def test_a_fleet_count_of_true_is_not_a_number(tmp_path):
     message = error_of("ca: {subject: {CN: R}}\nclients:\n  - {name: 'd-{n}', count: true}\n", tmp_path)
     assert "clients[0].count: true is not a number" in message, message
+
+
+def test_field_problems_do_not_hide_the_problems_across_entries(tmp_path):
+    """Every problem at once, in the order of the file: an entry with a field problem is set aside and
+    the others are still checked against each other and the NanoMQ section."""
+    text = (
+        "ca: {subject: {CN: R}}\n"
+        "servers:\n"
+        "  - {name: server, san: [localhost]}\n"
+        "  - {name: broker, cert_file: server.pem}\n"  # line 4: written by two entries
+        "clients:\n"
+        "  - {name: client, sans: [x]}\n"  # line 6: a field problem
+        "  - {name: sensor, key_file: ../sensor.key}\n"  # line 7: leaves the folder
+        "nanomq:\n"
+        "  listener: {server: edge}\n"  # line 9: names nobody
+        "  bridge: {client: client}\n"  # the set-aside entry's name still counts
+    )
+    with pytest.raises(RecipeError) as caught:
+        parse(text, tmp_path)
+    details = caught.value.details
+    lines = [int(detail.rsplit("(line ", 1)[1].split(",")[0]) for detail in details]
+    assert lines == sorted(lines) and set(lines) >= {4, 6, 7, 9}, details
+    assert any(d.startswith("clients[0].sans: unknown key 'sans'") for d in details), details
+    assert any(d.startswith("clients[1].key_file: '../sensor.key'") for d in details), details
+    assert any("server.pem" in d for d in details), details
+    assert any(
+        d.startswith("nanomq.listener.server: 'edge' is not one of the recipe's servers (server, broker)") for d in details
+    )
+    assert not any(d.startswith("nanomq.bridge") for d in details), details
+
+
+def test_a_field_problem_outside_the_entries_is_said_alone(tmp_path):
+    """A bad CA or defaults changes what every entry means: the field problems are all that is said."""
+    details = error_of("ca: {subject: {CN: R}, days: 0}\nclients:\n  - {name: c, key_file: ../c.key}\n", tmp_path)
+    assert "ca.days" in details and "key_file" not in details, details
