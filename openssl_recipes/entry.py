@@ -13,9 +13,13 @@ def main(argv: list[str] | None = None) -> int:
     # The recipe schema uses no pydantic plugin; looking for them scans every installed package's
     # metadata (~6 ms of each start-up, measured). Set first: the head start's children see it too.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    from .core.output import failed, guard_standard_streams
+
+    guard_standard_streams()  # before any file is opened or child started
     if (reply := _without_typer(sys.argv[1:] if argv is None else argv)) is not None:
         sys.stdout.write(reply)
-        return 0
+        sys.stdout.flush()
+        return 1 if failed() else 0
     from .core.interrupt import EXIT_INTERRUPTED, install, interrupted_by, say
 
     install()
@@ -31,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         say()
         code = EXIT_INTERRUPTED
+    if code == 0 and failed():  # typer's own output (help, --version) that did not get out
+        code = 1
     if argv is None:  # run as the program, not called from Python: nothing is left to do
         _leave(code)
     return code

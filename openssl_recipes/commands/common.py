@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Callable, TypeVar
 
 import typer
 
+from ..core import output
 from ..core.errors import EXIT_INTERRUPTED, ChildrenStopped, RecipesError
 from ..core.interrupt import interrupted_by
 from ..core.interrupt import say as say_interrupted
@@ -41,16 +42,11 @@ def err(line: str) -> None:
 
 
 def say(text: str, nl: bool = True) -> bool:
-    """Print to stdout; False once its reader has gone. A reader that went away (`build | head -1`)
-    stops no work and is no error: what is left to print goes to /dev/null, and the command ends as its
-    work went (a command whose only work is printing, such as `plan`, may stop there)."""
-    try:
-        sys.stdout.write(text + ("\n" if nl else ""))
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (what is still buffered goes nowhere)
-        return False
-    return True
+    """Print to stdout; False once it cannot take more (`core.output`: a reader that went away, a full
+    disk): the work goes on (a command whose only work is printing, such as `plan`, may stop there)."""
+    sys.stdout.write(text + ("\n" if nl else ""))
+    sys.stdout.flush()
+    return not output.reader_left()
 
 
 def handle_errors(command: F) -> F:
@@ -60,6 +56,7 @@ def handle_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             code = command(*args, **kwargs)
+            sys.stdout.flush()  # a failure of standard output is known before the exit code
         except RecipesError as exc:
             for line in exc.lines():
                 err(line if line.startswith("  ") else f"error: {line}")
@@ -78,7 +75,7 @@ def handle_errors(command: F) -> F:
             err(f"internal error (a bug in openssl-recipes, please report it): {type(exc).__name__}: {exc}")
             err("  set OPENSSL_RECIPES_DEBUG=1 to see the traceback")
             raise typer.Exit(3) from None
-        raise typer.Exit(code or 0)
+        raise typer.Exit(code or (1 if output.failed() else 0))
 
     return wrapper  # type: ignore[return-value]
 

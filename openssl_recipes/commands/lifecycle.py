@@ -77,7 +77,10 @@ def register(app: typer.Typer) -> None:
             from ..check.tree import pki_tree
 
             wide = None if sys.stdout.isatty() else 1000  # a pipe or a file: whole lines, no colour
-            Console(width=wide, soft_wrap=True).print(pki_tree(recipe, find_openssl(openssl, recipe).command, show_all))
+            console = Console(width=wide, soft_wrap=True)
+            with console.capture() as captured:  # then printed as every line is: a failed stdout is no crash
+                console.print(pki_tree(recipe, find_openssl(openssl, recipe).command, show_all))
+            say(captured.get(), nl=False)
             return 0
         from ..check.show import show
 

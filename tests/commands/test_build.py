@@ -319,3 +319,47 @@ def test_a_reader_that_leaves_early_stops_no_work_and_is_no_error(tmp_path, comm
     assert child.returncode == 0 and b"internal error" not in stderr, stderr
     made = {p.name for p in (tmp_path / "certs").iterdir()}
     assert {"ca.pem", "server.pem", "client.pem", "client.key"} <= made, made
+
+
+@pytest.mark.parametrize(
+    "command", [["build"], ["plan"], ["show"], ["show", "--tree"], ["verify"], ["build", "--help"], ["--version"], ["--help"]]
+)
+def test_a_full_disk_on_standard_output_stops_no_work_and_is_said_once(tmp_path, command):
+    """`build > /dev/full` (OpenSSL's own children aside): the work finishes, one line on stderr says
+    what was lost, exit 1 — never an internal error or a traceback."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    if command[0] != "build":
+        assert cli("build", "--recipe", str(recipe)).code == 0
+    args = command if command[0].startswith("--") or "--help" in command else [*command, "--recipe", str(recipe)]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "openssl_recipes", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.count("cannot write to standard output: No space left on device") == 1, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    if command == ["build"]:
+        assert {"ca.pem", "server.pem", "client.pem", "client.key"} <= {p.name for p in (tmp_path / "certs").iterdir()}
+
+
+def test_a_closed_standard_output_takes_no_files_number(tmp_path):
+    """`build >&-`: fd 1 is free, and the first file opened would get its number (a key, the lock) and
+    receive every printed line; it is given /dev/null first. Output the user closed is no error."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os, sys; os.close(1); from openssl_recipes.entry import main; sys.exit(main())", "build"],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    for path in (tmp_path / "certs").iterdir():
+        assert b"made " not in path.read_bytes(), path  # the summary went nowhere, not into a file
+    assert cli("verify", "--recipe", str(recipe)).code == 0
