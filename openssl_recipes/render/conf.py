@@ -140,9 +140,39 @@ def carries_password(recipe: Recipe, blocks: tuple[str, ...]) -> bool:
     return any(leaf is not None and leaf.password is not None for leaf in used)
 
 
+MARKER_RE = re.compile(r"# (BEGIN|END) openssl-recipes (\S*)\s*")
+
+
+def marker_problem(existing: str) -> str | None:
+    """Why the marked blocks of a file cannot be replaced safely, naming the line, or None: a BEGIN
+    without its END (everything after it would be taken for the block), an END before its BEGIN, a
+    block inside another, a block twice."""
+    open_at: tuple[str, int] | None = None
+    seen: dict[str, int] = {}
+    for number, line in enumerate(existing.split("\n"), 1):
+        found = MARKER_RE.fullmatch(line)
+        if found is None:
+            continue
+        edge, name = found.groups()
+        if edge == "BEGIN":
+            if open_at is not None:
+                return f"line {number}: '# BEGIN openssl-recipes {name}' inside the block {open_at[0]} begun on line {open_at[1]} (no END before it)"
+            if name in seen:
+                return f"line {number}: a second block {name} (the first begins on line {seen[name]}); keep one"
+            open_at, seen[name] = (name, number), number
+        elif open_at is None or open_at[0] != name:
+            return f"line {number}: '# END openssl-recipes {name}' without its '# BEGIN openssl-recipes {name}' before it"
+        else:
+            open_at = None
+    if open_at is not None:
+        return f"line {open_at[1]}: '# BEGIN openssl-recipes {open_at[0]}' has no '# END openssl-recipes {open_at[0]}' after it"
+    return None
+
+
 def insert_blocks(existing: str, rendered: str) -> str:
-    """Replace each marked block of `rendered` in `existing`, or append it; everything else stays."""
-    result = existing
+    """Replace each marked block of `rendered` in `existing`, or append it; everything else stays.
+    `existing` has no `marker_problem`."""
+    result = existing if existing.endswith("\n") or not existing else existing + "\n"
     for match in BLOCK_RE.finditer(rendered):
         block = match.group(0)
         pattern = re.compile(

@@ -1,18 +1,20 @@
 """`conf --out FILE` and `--into FILE`: the brokers' blocks written into a file of the user's — a new one,
-or an existing configuration whose other lines stay as they were (backup: FILE.bak) — 0600 when it
+or an existing configuration whose other lines stay as they were (backup: FILE.<time>.bak) — 0600 when it
 holds a key password."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import RunError, UsageError
 from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
-from ..render.conf import carries_password, insert_blocks, nanomq_leaves, render_conf, working_blocks
-from .workspace import write_atomically
+from ..render.conf import carries_password, insert_blocks, marker_problem, nanomq_leaves, render_conf, working_blocks
+from ..core.reading import TooLarge, read_bounded
+from .workspace import replace_keeping_backup
+
+MAX_CONF_BYTES = 8 * 1024 * 1024
 
 
 def write_conf(
@@ -28,9 +30,10 @@ def write_conf(
 ) -> None:
     """Write the rendered blocks to `out`, or insert them into `into` (one of them is given); `asked`:
     the blocks were named (`--block`), so each is written even where it cannot work on its own."""
-    target = out or into
-    assert target is not None
+    named = out or into
+    assert named is not None
     flag = "--out" if out else "--into"
+    target = named.resolve() if named.is_symlink() else named  # the file the user named, where it is
     if target.is_dir():
         raise UsageError(f"{flag} {target}: is a folder; give the file to write")
     if not target.parent.is_dir():
@@ -38,33 +41,36 @@ def write_conf(
     existing = None
     if into:
         try:
-            existing = into.read_text(encoding="utf-8")
+            existing = read_bounded(target, MAX_CONF_BYTES).decode("utf-8")
+        except TooLarge:
+            raise UsageError(f"--into {into}: more than {MAX_CONF_BYTES} bytes is not a broker configuration") from None
         except FileNotFoundError:
             raise UsageError(f"--into {into}: no such file (use --out to create one)") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"--into {into}: cannot read it: {exc}") from None
+        if problem := marker_problem(existing):
+            raise UsageError(f"--into {into}: {problem}; fix the markers by hand, nothing was changed")
     blocks = usable(recipe, broker, blocks, asked, existing, warn)
     secret = carries_password(recipe, blocks)
     text = render_conf(recipe, broker, blocks, resolve(recipe.secrets(), confirm=False) if secret else {}, templates)
     if into and existing is not None:
         text = insert_blocks(existing, text)
         if text == existing:
-            if secret and into.stat().st_mode & 0o777 != 0o600:
-                into.chmod(0o600)
+            if secret and target.stat().st_mode & 0o777 != 0o600:
+                target.chmod(0o600)
                 say(f"{into}: already up to date; now mode 0600: it holds a key password")
             else:
                 say(f"{into}: already up to date")
             return
-        shutil.copy2(into, into.with_name(into.name + ".bak"))
     mode = 0o600 if secret else (target.stat().st_mode & 0o777 if target.exists() else 0o644)
     try:
-        write_atomically(target, text, mode)
+        backup = replace_keeping_backup(target, text, mode)
     except OSError as exc:
-        raise RunError(f"{flag} {target}: cannot write it: {exc.strerror}") from None
+        raise RunError(f"{flag} {named}: cannot write it: {exc.strerror}; nothing was changed") from None
     say(
-        f"wrote {target}"
+        f"wrote {named}"
         + (" (mode 0600: it holds a key password)" if secret else "")
-        + (f", previous version in {into.name}.bak" if into else "")
+        + (f", previous version in {backup}" if backup else "")
     )
 
 

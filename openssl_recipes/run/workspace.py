@@ -112,6 +112,27 @@ def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
     return True
 
 
+def replace_keeping_backup(path: Path, content: str, mode: int) -> str | None:
+    """Write `path` atomically; an earlier version, if any, stays as PATH.<time>.bak (a new name each
+    time, never over an earlier backup). Returns the backup's name, or None (new file, or no change)."""
+    if path.exists():
+        try:
+            if path.read_text(encoding="utf-8") == content:
+                write_atomically(path, content, mode)  # (only its mode)
+                return None
+        except (OSError, UnicodeDecodeError):
+            pass
+        backup = _link_new_backup(path, time.strftime("%Y%m%d-%H%M%S"))
+        try:
+            write_atomically(path, content, mode)
+        except BaseException:
+            Path(path.with_name(backup)).unlink(missing_ok=True)
+            raise
+        return backup
+    write_atomically(path, content, mode)
+    return None
+
+
 def set_aside(folder: Path, names: list[str]) -> dict[str, str]:
     """Rename existing files to FILE.<time>.bak (so a build makes them again); returns {name: backup}."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -130,14 +151,20 @@ def restore(folder: Path, backups: dict[str, str]) -> list[str]:
 
 def _move_to_new_backup(path: Path, stamp: str) -> str:
     """Move `path` to NAME.<stamp>.bak, or NAME.<stamp>-2.bak, … : never over an earlier backup (two
-    runs in one second must not lose the first one's CA key). A hard link claims the name atomically."""
+    runs in one second must not lose the first one's CA key)."""
+    backup = _link_new_backup(path, stamp)
+    path.unlink()
+    return backup
+
+
+def _link_new_backup(path: Path, stamp: str) -> str:
+    """A second name for `path`, NAME.<stamp>.bak (or -2, -3, …); a hard link claims it atomically."""
     for attempt in itertools.count(1):
         backup = path.with_name(f"{path.name}.{stamp}{'' if attempt == 1 else f'-{attempt}'}.bak")
         try:
             os.link(path, backup, follow_symlinks=False)
         except FileExistsError:
             continue
-        path.unlink()
         return backup.name
     raise AssertionError("unreachable")
 

@@ -112,7 +112,8 @@ def test_into_changes_only_its_blocks_is_idempotent_and_keeps_a_backup(tmp_path)
     assert first.code == 0, first
     updated = target.read_text()
     assert updated.startswith(original)  # every byte of the user's file is still there, in place
-    assert (tmp_path / "nanomq.conf.bak").read_text() == original
+    backups = sorted(tmp_path.glob("nanomq.conf.*.bak"))
+    assert [b.read_text() for b in backups] == [original], backups
     conf = ConfigFactory.parse_string(updated)
     assert conf["listeners.tcp.bind"] == "0.0.0.0:1883" and conf["bridges.mqtt.emqx1.ssl.certfile"] == "/etc/certs/client.pem"
     second = cli("conf", "nanomq", "--recipe", str(recipe), "--into", str(target))
@@ -198,3 +199,39 @@ def test_keepalive_is_parsed_once_into_seconds_for_every_broker(tmp_path, given,
     mosquitto_conf = cli("conf", "mosquitto", "--recipe", str(recipe), "--block", "bridge")
     assert ConfigFactory.parse_string(nanomq.stdout)["bridges.mqtt.emqx1.keepalive"].total_seconds() == seconds
     assert f"\nkeepalive_interval {seconds}\n" in mosquitto_conf.stdout
+
+
+@pytest.mark.parametrize(
+    ("markers", "line", "why"),
+    [
+        ("# BEGIN openssl-recipes bridge\nuser = 1\n", 2, "has no '# END openssl-recipes bridge' after it"),
+        ("# END openssl-recipes bridge\n# BEGIN openssl-recipes bridge\n", 2, "without its '# BEGIN openssl-recipes bridge'"),
+        ("# BEGIN openssl-recipes bridge\n# BEGIN openssl-recipes listener\n", 3, "inside the block bridge"),
+    ],
+)
+def test_into_refuses_markers_it_cannot_replace_safely_and_changes_nothing(tmp_path, markers, line, why):
+    """A BEGIN without its END: the next run took every line after it for the block and deleted them."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + BRIDGE)
+    target = tmp_path / "nanomq.conf"
+    original = "system { num_taskq_thread = 2 }\n" + markers + "after = kept\n"
+    target.write_text(original)
+    refused = cli("conf", "nanomq", "--recipe", str(recipe), "--into", str(target))
+    assert refused.code == 2 and f"line {line}: " in refused.stderr and why in refused.stderr, refused
+    assert target.read_text() == original and not list(tmp_path.glob("nanomq.conf.*bak"))
+
+
+def test_into_keeps_every_earlier_version_and_writes_through_a_link_it_was_given(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + BRIDGE)
+    real = tmp_path / "etc" / "nanomq.conf"
+    real.parent.mkdir()
+    real.write_text("system { num_taskq_thread = 2 }\n")
+    link = tmp_path / "nanomq.conf"
+    link.symlink_to(real)
+    versions = [real.read_text()]
+    for clientid in ("edge-02", "edge-03", "edge-04"):  # three runs within one second, each a change
+        assert cli("conf", "nanomq", "--recipe", str(recipe), "--into", str(link)).code == 0
+        versions.append(real.read_text())
+        recipe.write_text(recipe.read_text().replace(f"edge-0{int(clientid[-1]) - 1}", clientid))
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    kept = {b.read_text() for b in real.parent.glob("nanomq.conf.*.bak")}
+    assert set(versions[:-1]) <= kept, (versions, kept)  # no backup overwritten by a later one
