@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import RunError, UsageError
+from ..core.reading import TooLarge, read_bounded
 from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
 from ..render.conf import carries_password, insert_blocks, marker_problem, nanomq_leaves, render_conf, working_blocks
-from ..core.reading import TooLarge, read_bounded
 from .workspace import replace_keeping_backup
 
 MAX_CONF_BYTES = 8 * 1024 * 1024
