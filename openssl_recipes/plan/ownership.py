@@ -9,12 +9,18 @@ from ..core.names import CA_DIR, CRL_FILE, LEGACY_CA_FILES, RESERVED_PREFIX, SIG
 from .steps import Plan
 
 REVOCATION_DATABASE = "the revocation database"
+_WHAT = {"key": "private key", "csr": "request", "cert": "certificate", "bundle": "chain or bundle"}
 
 
 def owned_files(plan: Plan) -> dict[str, str]:
-    """File name (relative to the output folder) → which command writes it."""
+    """File name (relative to the output folder) → which command writes it, and as what. `clean`
+    removes these; `sign` writes none of them (its certificates are named after requests)."""
     recipe = plan.recipe
-    owned = {name: "build" for step in plan.steps for name in step.outputs}
+    owned = {
+        name: f"build ({_WHAT.get(step.kind, step.kind) if name == step.artifact else 'serial'} of {step.entry})"
+        for step in plan.steps
+        for name in step.outputs
+    }
     owned |= {name: "build" for name in plan.files}
     owned[f"{Path(recipe.ca.cert_file).stem}.srl"] = "build"  # the document style's serial file
     owned[f"{RESERVED_PREFIX}.lock"] = "every command (the folder lock)"

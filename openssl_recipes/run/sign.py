@@ -4,15 +4,18 @@ its key is one the recipe allows, its name is free in the recipe; and whether it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from ..core import process
 from ..core.children import child_environment, default_jobs
 from ..core.errors import RunError, UsageError
 from ..core.openssl import Openssl
+from ..core.reading import TooLarge, read_bounded
 from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San, Unreadable, read_request, request_key_problem
+from ..plan.ownership import owned_files
+from ..plan.planner import build_plan
 from ..plan.sign import sign_work
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
@@ -22,13 +25,28 @@ from ..recipe.schema import ENTRY_NAME
 from ..recipe.secrets import resolve
 from .execute import run_steps
 from .inspect import Inspector, request_signature_ok
+from .workspace import restore, set_aside
+
+MAX_REQUEST_BYTES = 1024 * 1024  # a request of a 16384-bit key is ~5 KiB
 
 
-def request_leaf(recipe: Recipe, csr: Path, role: Role, name: str | None, sans: list[str], days: int, openssl: str) -> Leaf:
+def request_leaf(
+    recipe: Recipe,
+    csr: Path,
+    role: Role,
+    name: str | None,
+    sans: list[str],
+    days: int,
+    openssl: str,
+    owned: Mapping[str, str] | None = None,
+) -> Leaf:
     """The leaf a request becomes, after the checks: its signature verifies, its key is one the recipe
-    allows (RSA ≥ 2048 bits, EC P-256/384/521, Ed25519), its name is free in the recipe."""
+    allows (RSA ≥ 2048 bits, EC P-256/384/521, Ed25519), its name is free in the recipe and its files
+    are none the recipe's commands write (`owned`: `plan.ownership`)."""
     try:
-        facts = read_request(csr.read_bytes())
+        facts = read_request(read_bounded(csr, MAX_REQUEST_BYTES))
+    except TooLarge:
+        raise UsageError(f"{csr}: more than {MAX_REQUEST_BYTES} bytes is not a certificate request") from None
     except OSError as exc:
         raise UsageError(f"{csr}: cannot read: {exc.strerror}") from None
     except Unreadable as exc:
@@ -45,6 +63,13 @@ def request_leaf(recipe: Recipe, csr: Path, role: Role, name: str | None, sans: 
         raise UsageError(f"{csr}: {leaf_name!r} cannot name a certificate file: give --name NAME")
     if leaf_name in {entry.name for entry in recipe.authorities} or find_leaf(recipe.leaves, leaf_name) is not None:
         raise UsageError(f"{csr}: {leaf_name!r} is an entry of the recipe; `build` makes its certificate (give --name)")
+    written = (f"{leaf_name}.pem", *([f"{leaf_name}-chain.pem"] if recipe.intermediate else []))
+    for file_name in written:
+        if owned is not None and file_name in owned:
+            raise UsageError(
+                f"{csr}: its certificate would be {file_name}, a file the recipe's {owned[file_name]} writes; "
+                "give --name NAME for another file name"
+            )
     parsed: list[San] = []
     for text in sans:
         try:
@@ -105,9 +130,10 @@ def sign(
     else:
         raise UsageError(f"--csr-dir {csr_dir}: no such folder")
     leaves, refused = [], []
+    owned = owned_files(build_plan(recipe, openssl))
     for path in paths:  # a batch signs what it can: one bad request is reported, not the end of the rest
         try:
-            leaves.append(request_leaf(recipe, path, role, name, sans, days, openssl.command))
+            leaves.append(request_leaf(recipe, path, role, name, sans, days, openssl.command, owned))
         except UsageError as exc:
             if csr is not None:
                 raise
@@ -119,13 +145,21 @@ def sign(
         for line in work.lines():
             say(line)
         return
+    folder = recipe.output_dir
+    # a certificate signed earlier (another request under the same name) is replaced only with a backup
+    backups = set_aside(folder, [f for leaf in todo for f in (leaf.cert_file, leaf.chain_file) if f]) if todo else {}
     if todo:
-        run_steps(recipe.output_dir, work.steps, work.secret_values, recipe.secret_names(), work.files, default_jobs())
+        try:
+            run_steps(folder, work.steps, work.secret_values, recipe.secret_names(), work.files, default_jobs())
+        except BaseException:
+            restore(folder, backups)
+            raise
     for leaf in todo:
         say(
             f"signed {leaf.cert_file}"
             + (f" and {leaf.chain_file}" if leaf.chain_file else "")
             + f" ({leaf.role}, {leaf.days} days)"
+            + (f"; the certificate it replaces is kept as {backups[leaf.cert_file]}" if leaf.cert_file in backups else "")
         )
     if skipped := len(leaves) - len(todo):
         say(f"kept {skipped} already signed and valid")

@@ -196,3 +196,45 @@ def test_a_bad_request_in_a_folder_is_reported_and_the_rest_are_signed(pki, tmp_
     result = cli("sign", "--csr-dir", str(requests), "--as", "client", "--recipe", str(pki))
     assert result.code == 1 and "1 of the requests in" in result.stderr and "broken.csr" in result.stderr, result
     assert "signed good-1.pem" in result.stdout and "signed good-2.pem" in result.stdout, result
+
+
+@pytest.mark.parametrize(
+    ("change", "cn", "file"),
+    [
+        (
+            ("    subject: {CN: client}\n", "    subject: {CN: client}\n    key_file: client-key.pem\n"),
+            "client-key",
+            "client-key.pem",
+        ),
+        (("  subject: {CN: Test CA}\n", "  subject: {CN: Test CA}\n  name: root\n  cert_file: ca.pem\n"), "ca", "ca.pem"),
+        (("", ""), "crl", "crl.pem"),
+        (("", ""), "client-fullchain", "client-fullchain.pem"),
+    ],
+)
+def test_a_request_named_like_a_file_the_recipe_writes_is_refused_and_that_file_stays(copy_pki, tmp_path, change, cn, file):
+    """CN `client-key` overwrote the client's private key with a certificate; CN `ca` the CA certificate."""
+    pki = copy_pki(SMALL_RECIPE.replace(*change)).recipe
+    certs = pki.parent / "certs"
+    if file == "crl.pem":
+        assert cli("crl", "--recipe", str(pki)).code == 0
+    target = certs / file
+    before = target.read_bytes() if target.exists() else None
+    csr = device_request(tmp_path / "device", cn, EC)
+    refused = cli("sign", "--csr", str(csr), "--as", "client", "--recipe", str(pki))
+    assert refused.code == 2 and f"its certificate would be {file}, a file the recipe's" in refused.stderr, refused
+    assert (target.read_bytes() if target.exists() else None) == before
+    named = cli("sign", "--csr", str(csr), "--as", "client", "--name", f"{cn}-device", "--recipe", str(pki))
+    assert named.code == 0 and f"signed {cn}-device.pem" in named.stdout, named
+
+
+def test_a_second_request_under_a_signed_name_keeps_the_first_certificate(pki, tmp_path):
+    first = device_request(tmp_path / "one", "sensor-9", EC)
+    second = device_request(tmp_path / "two", "sensor-9", EC)  # another device, another key, the same CN
+    assert cli("sign", "--csr", str(first), "--as", "client", "--recipe", str(pki)).code == 0
+    certs = tmp_path / "certs"
+    earlier = (certs / "sensor-9.pem").read_bytes()
+    again = cli("sign", "--csr", str(second), "--as", "client", "--recipe", str(pki))
+    assert again.code == 0 and "the certificate it replaces is kept as sensor-9.pem." in again.stdout, again
+    assert [b.read_bytes() for b in certs.glob("sensor-9.pem.*.bak")] == [earlier]
+    request = x509.load_pem_x509_csr(second.read_bytes())
+    assert load_cert(certs / "sensor-9.pem").public_key().public_numbers() == request.public_key().public_numbers()
