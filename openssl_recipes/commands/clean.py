@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
         done = clean(recipe, everything)
         shown = display_path(recipe.output_dir)
         say(f"removed {len(done.removed)} files from {shown}" + (f": {', '.join(done.removed)}" if done.removed else ""))
+        if done.links:
+            say(f"kept {', '.join(done.links)}: symbolic links, which this tool never makes; remove them yourself")
         if done.kept_database:
             say(f"kept {REVOCATION_DATABASE} ({CA_DIR}/): clean --all removes it too")
         if done.folder_removed:

@@ -172,11 +172,11 @@ def marker_problem(existing: str) -> str | None:
 def insert_blocks(existing: str, rendered: str) -> str:
     """Replace each marked block of `rendered` in `existing`, or append it; everything else stays.
     `existing` has no `marker_problem`."""
-    result = existing if existing.endswith("\n") or not existing else existing + "\n"
+    result = existing
     for match in BLOCK_RE.finditer(rendered):
         block = match.group(0)
         pattern = re.compile(
-            rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}\n", re.S | re.M
+            rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}(?:\n|\Z)", re.S | re.M
         )
         if pattern.search(result):
             result = pattern.sub(lambda _m, b=block: b, result, count=1)

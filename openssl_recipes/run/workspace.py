@@ -41,8 +41,8 @@ def prepare(folder: Path, writes: list[str], pem: list[str] | None = None) -> No
         raise UsageError(f"output folder {folder} is not writable (read-only disk or permissions); nothing was changed")
     for name in writes:
         target = folder / name
-        if target.is_symlink():
-            raise UsageError(f"{target} is a symbolic link (to {os.readlink(target)}); refusing to write through it")
+        if link := symlink_within(folder, name):
+            raise UsageError(f"{link} is a symbolic link (to {os.readlink(link)}); refusing to write through it")
         if name in checked and not _could_be_ours(target):
             raise UsageError(
                 f"{target} exists and is not a PEM file, so this tool did not make it; it would be overwritten: "
@@ -57,6 +57,17 @@ def prepare(folder: Path, writes: list[str], pem: list[str] | None = None) -> No
         )
 
 
+def symlink_within(folder: Path, name: str) -> Path | None:
+    """The first symbolic link on the way from `folder` to `name` (a folder such as ca-database/, or the
+    file itself), or None: the tool writes and deletes nothing through a link."""
+    path = folder
+    for part in Path(name).parts:
+        path = path / part
+        if path.is_symlink():
+            return path
+    return None
+
+
 def _could_be_ours(path: Path) -> bool:
     """Missing, empty (an interrupted openssl), or PEM (whole or cut short): what a build may replace."""
     try:
@@ -69,20 +80,45 @@ def _could_be_ours(path: Path) -> bool:
 
 @contextmanager
 def locked(folder: Path, announce: bool = True) -> Iterator[None]:
-    """Hold an exclusive lock on the folder; a second build waits for the first."""
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    """Hold an exclusive lock on the folder; a second command waits for the first. Every command that
+    writes or deletes in the folder holds it (`clean` too)."""
+    fd = _lock(folder, announce)
     try:
+        with process.inherit(fd):  # openssl children hold it too, even when this process is killed
+            yield
+    finally:
+        os.close(fd)
+
+
+def _lock(folder: Path, announce: bool) -> int:
+    """The locked descriptor of the folder's lock file. A `clean` that held it removes the file (and an
+    emptied folder) before it lets go: a waiter then holds a lock nobody else sees, so it takes the
+    lock again on the file that is there now."""
+    while True:
+        try:
+            fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except FileNotFoundError:  # the folder went with a clean: make it again
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            continue
+        except OSError as exc:
+            os_error = exc.strerror
+            raise UsageError(f"{folder / LOCK_NAME}: cannot take the folder's lock: {os_error}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                os.close(fd)
                 raise
             if announce:
                 print(f"another build is running in {folder}; waiting for it to finish…", file=sys.stderr)
+                announce = False
             fcntl.flock(fd, fcntl.LOCK_EX)
-        with process.inherit(fd):  # openssl children hold it too, even when this process is killed
-            yield
-    finally:
+        try:
+            same = os.fstat(fd).st_ino == os.stat(folder / LOCK_NAME, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
         os.close(fd)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -129,3 +130,63 @@ def test_a_symlink_in_the_output_folder_is_refused(tmp_path):
     assert result.code == 2 and "is a symbolic link" in result.stderr, result
     assert not elsewhere.exists()
     assert [p.name for p in folder.iterdir()] == ["client.key"]
+
+
+def test_revoke_writes_no_database_through_a_linked_folder(tmp_path):
+    """`ca-database` a link to another folder: revoke wrote index.txt there."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "certs" / "ca-database").symlink_to(elsewhere)
+    refused = cli("revoke", "client", "--recipe", str(recipe))
+    assert refused.code == 2 and "ca-database is a symbolic link" in refused.stderr, refused
+    assert list(elsewhere.iterdir()) == []
+    assert not (tmp_path / "certs" / "crl.pem").exists()
+
+
+def test_clean_follows_no_link_and_removes_no_link(tmp_path):
+    """A link at an owned name, or an owned folder that is a link, is the user's: clean keeps it and
+    everything it points to, says so, and removes the rest."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    assert cli("crl", "--recipe", str(recipe)).code == 0
+    certs = tmp_path / "certs"
+    outside = tmp_path / "outside"
+    (certs / "ca-database").rename(outside)
+    (certs / "ca-database").symlink_to(outside)
+    mine = tmp_path / "mine.pem"
+    mine.write_text("-----BEGIN CERTIFICATE-----\n")
+    (certs / "client.pem").unlink()
+    (certs / "client.pem").symlink_to(mine)
+    before = sorted(p.name for p in outside.iterdir())
+    done = cli("clean", "--all", "--recipe", str(recipe))
+    assert done.code == 0 and "kept ca-database, client.pem: symbolic links" in done.stdout, done
+    assert sorted(p.name for p in outside.iterdir()) == before and mine.exists()
+    assert sorted(p.name for p in certs.iterdir()) == ["ca-database", "client.pem"]
+
+
+def test_clean_waits_for_a_build_holding_the_folder(tmp_path):
+    """clean took no lock: run during a build it deleted files, once the folder itself."""
+    import fcntl
+
+    from openssl_recipes.run.workspace import LOCK_NAME
+
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    held = os.open(tmp_path / "certs" / LOCK_NAME, os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_EX)  # a build holds the folder
+    cleaning = subprocess.Popen(
+        [sys.executable, "-m", "openssl_recipes", "clean", "--recipe", str(recipe)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert cleaning.stderr is not None and "waiting for it to finish" in cleaning.stderr.readline()
+        assert (tmp_path / "certs" / "ca.key").exists()  # nothing removed while the build holds it
+    finally:
+        os.close(held)
+    out, _ = cleaning.communicate(timeout=60)
+    assert cleaning.returncode == 0 and "removed the empty folder" in out, out
+    assert not (tmp_path / "certs").exists()
