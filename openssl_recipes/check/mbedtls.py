@@ -10,12 +10,12 @@ Three questions, each answered by mbedTLS code rather than by rules about format
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.pem import blocks as pem_blocks
 from ..core.x509 import Unreadable, key_cipher
 
 READS_PKCS8 = {"des-ede3-cbc", "pbeWithSHA1And3-KeyTripleDES-CBC"}  # the encrypted PKCS#8 forms mbedTLS 2.28 opens
@@ -34,9 +34,6 @@ def pkcs8_form_problem(pem: str, key_name: str) -> str | None:
         f"{key_name} is PKCS#8 encrypted with AES, which mbedTLS 2.28 cannot read (NanoMQ logs "
         "`init_dialer_tls failed`): convert with `openssl rsa -traditional -aes256` or `openssl pkcs8 -topk8 -v2 des3`"
     )
-
-
-PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\s*", re.S)
 
 
 def available() -> str | None:
@@ -77,7 +74,8 @@ def open_key(identity: Identity) -> tuple[Any, str | None]:
 def certificates(path: Path) -> list[Any]:
     from mbedtls import x509
 
-    return [x509.CRT.from_PEM(block.decode("ascii").strip()) for block in PEM_CERTIFICATE.findall(path.read_bytes())]
+    found = pem_blocks(path.read_bytes())
+    return [x509.CRT.from_PEM(block.text.decode("ascii")) for block in found if block.label == "CERTIFICATE"]
 
 
 def handshake(server: Identity | None, client: Identity | None, trust: Path, name: str, verify_server: bool) -> str | None:

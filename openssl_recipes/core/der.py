@@ -9,6 +9,7 @@ import datetime as dt
 SEQUENCE, INTEGER, BIT_STRING, OCTET_STRING, OID = 0x30, 0x02, 0x03, 0x04, 0x06
 UTF8_STRING, BMP_STRING = 0x0C, 0x1E
 UTC_TIME, GENERALIZED_TIME = 0x17, 0x18
+MAX_OID_BYTES = 128  # the longest OIDs in use (UUID arcs, 2.25.…) take about 20
 
 
 class Reader:
@@ -54,6 +55,8 @@ class Reader:
 
     def oid(self, at: int) -> str:
         data = self.content(at, OID)
+        if len(data) > MAX_OID_BYTES:  # each arc's bytes grow one big number: bounded, or quadratic
+            raise ValueError(f"an object identifier of {len(data)} bytes (at most {MAX_OID_BYTES})")
         first = data[0]
         numbers, value = [min(first // 40, 2), first - 40 * min(first // 40, 2)], 0
         for byte in data[1:]:

@@ -13,21 +13,16 @@ import binascii
 import datetime as dt
 import hashlib
 import ipaddress
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from .der import BIT_STRING, INTEGER, OCTET_STRING, SEQUENCE, Reader
 from .keys import CURVES, DEFAULT_CURVE, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE, KEY_TYPES, RSA_MIN_BITS
+from .pem import first as pem_first
 
-
-def _pem(label: str) -> re.Pattern[bytes]:
-    return re.compile(rf"-----BEGIN {label}-----\r?\n(.+?)\r?\n-----END {label}-----".encode(), re.S)
-
-
-PEM_CERTIFICATE = _pem("CERTIFICATE")
-PEM_REQUEST = _pem("(?:NEW )?CERTIFICATE REQUEST")
-PEM_ENCRYPTED_KEY = _pem("ENCRYPTED PRIVATE KEY")
+PEM_CERTIFICATE = ("CERTIFICATE",)
+PEM_REQUEST = ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")
+PEM_ENCRYPTED_KEY = ("ENCRYPTED PRIVATE KEY",)
 
 VERSION, EXTENSIONS = 0xA0, 0xA3  # [0] and [3] EXPLICIT in TBSCertificate
 FIELD_NAMES = {  # the names openssl's -subj and its text output use
@@ -124,17 +119,17 @@ def read_request(pem: bytes) -> RequestFacts:
 def key_cipher(pem: bytes) -> str | None:
     """The cipher an encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`) is encrypted with, by openssl's name
     (its OID when this reader has no name for it); None for a key in another form."""
-    if PEM_ENCRYPTED_KEY.search(pem) is None:
+    if pem_first(pem, *PEM_ENCRYPTED_KEY) is None:
         return None
     return _read(pem, PEM_ENCRYPTED_KEY, "encrypted key", _cipher)
 
 
-def _read(pem: bytes, block: re.Pattern[bytes], what: str, parse):  # noqa: ANN001, ANN202
-    found = block.search(pem)
+def _read(pem: bytes, labels: tuple[str, ...], what: str, parse):  # noqa: ANN001, ANN202
+    found = pem_first(pem, *labels)
     if not found:
         raise Unreadable(f"no PEM {what}")
     try:
-        der = base64.b64decode(b"".join(found.group(1).split()), validate=True)
+        der = base64.b64decode(b"".join(found.body.split()), validate=True)
     except binascii.Error as exc:
         raise Unreadable("bad base64") from exc
     try:

@@ -102,4 +102,10 @@ def _invalid(path: Path, problems: list[Problem], locate: Locate) -> RecipeError
         where = f" (line {place[0]}, column {place[1]})" if place else ""
         return f"{problem.where}: {problem.message}{where}"
 
-    return RecipeError(f"{path}: the recipe is not valid", [described(*item) for item in placed])
+    lines = [described(*item) for item in placed[:MAX_PROBLEMS_SHOWN]]
+    if len(placed) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"… and {len(placed) - MAX_PROBLEMS_SHOWN} more problems")
+    return RecipeError(f"{path}: the recipe is not valid", lines)
+
+
+MAX_PROBLEMS_SHOWN = 100  # a person reads the first ones; a generated file may hold 100 000

@@ -14,6 +14,8 @@ from ..core.errors import RecipeError
 
 Locate = Callable[[list[Any]], "tuple[int, int] | None"]  # a field path → (line, column), from 1
 MAX_DEPTH = 64
+MAX_NUMBER_LENGTH = 64  # Python refuses ints over 4300 digits, and converting them is quadratic
+_NUMBERS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 
 
 def parse(text: str, source: str) -> tuple[Any, Locate]:
@@ -34,9 +36,12 @@ def parse(text: str, source: str) -> tuple[Any, Locate]:
         raise RecipeError(f"{source}: YAML error: {exc}") from None
     except RecursionError:
         raise RecipeError(f"{source}: the recipe is nested too deeply") from None
+    except ValueError as exc:  # Python's own bound on the digits of a number (4300), and the like
+        raise RecipeError(f"{source}: a value the recipe cannot hold: {exc}") from None
     finally:
         loader.dispose()
-    return data, lambda loc: _place_of(node, loc)
+    keys: dict[int, dict[str, yaml.Node]] = {}  # each mapping's keys, indexed once: a lookup per problem
+    return data, lambda loc: _place_of(node, loc, keys)
 
 
 def _check_tree(root: yaml.Node, source: str) -> None:
@@ -64,17 +69,24 @@ def _check_tree(root: yaml.Node, source: str) -> None:
                 stack.append((value, depth + 1))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((child, depth + 1) for child in node.value)
+        elif node.tag in _NUMBERS and len(node.value) > MAX_NUMBER_LENGTH:
+            column = node.start_mark.column + 1
+            raise RecipeError(
+                f"{source}:{line}:{column}: a number of {len(node.value)} characters; no value of a recipe needs one"
+            )
 
 
-def _place_of(root: yaml.Node, loc: list[Any]) -> tuple[int, int] | None:
+def _place_of(root: yaml.Node, loc: list[Any], keys: dict[int, dict[str, yaml.Node]]) -> tuple[int, int] | None:
     """Where the value at `loc` starts (or the deepest part of `loc` that exists)."""
     node = root
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            found = [v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)]
-            if not found:
+            if id(node) not in keys:
+                keys[id(node)] = {k.value: v for k, v in reversed(node.value) if isinstance(k, yaml.ScalarNode)}
+            found = keys[id(node)].get(str(part))
+            if found is None:
                 break
-            node = found[0]
+            node = found
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             node = node.value[part]
         else:

@@ -176,7 +176,8 @@ def insert_blocks(existing: str, rendered: str) -> str:
     for match in BLOCK_RE.finditer(rendered):
         block = match.group(0)
         pattern = re.compile(
-            rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}(?:\n|\Z)", re.S | re.M
+            rf"^# BEGIN openssl-recipes {match.group('name')}\n.*?^# END openssl-recipes {match.group('name')}(?:\n|\Z)",
+            re.S | re.M,
         )
         if pattern.search(result):
             result = pattern.sub(lambda _m, b=block: b, result, count=1)

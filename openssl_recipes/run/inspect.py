@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from ..core import process
+from ..core.pem import blocks as pem_blocks
 from ..core.x509 import Unreadable, read_certificate
 from ..recipe.entries import Secret
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
-PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?\r?\n-----END \1-----", re.S)
 
 
 # good: keep it; missing; damaged: incomplete or unreadable, made again; mismatch: not the key's (or the
@@ -61,7 +60,7 @@ class Inspector:
             return Verdict("missing")
         except OSError as exc:
             return Verdict("damaged", f"cannot read: {exc.strerror}")
-        if not PEM_BLOCK.search(data):
+        if not any(block.body.strip() for block in pem_blocks(data)):
             return Verdict("damaged", "empty or truncated (no complete PEM block)")
         return Verdict("good")
 
