@@ -10,6 +10,7 @@ adds what a command needs around it: the output folder checked and locked, its f
 from __future__ import annotations
 
 import contextlib
+import functools
 import heapq
 import os
 import queue
@@ -26,7 +27,7 @@ from ..core.names import CA_CONFIG, CA_DATABASE, CA_DIR, LEGACY_CA_FILES
 from ..plan.script import command_line
 from ..plan.steps import NewFile, Step
 from ..recipe.secrets import mask
-from . import workspace
+from . import readback, workspace
 
 if TYPE_CHECKING:
     from ..plan.lifecycle import Work
@@ -101,19 +102,27 @@ def execute(
     ready = [priority(i) for i in order.get_ready()]
     heapq.heapify(ready)
     running: dict[Future[process.Result], int] = {}
-    failure: tuple[int, process.Result | OSError] | None = None
+    failure: tuple[int, process.Result | OSError | NotReadBack] | None = None
 
     finished: queue.SimpleQueue[Future[process.Result]] = queue.SimpleQueue()  # futures as they complete
+
+    kept: dict[int, dict[str, str]] = {}  # an in-place step's earlier artifact, set aside until it reads back
 
     def start(i: int) -> Future[process.Result]:
         step = steps[i]
         if i in prestarted:
-            future = pool.submit(prestarted[i])
+            run = prestarted[i]
         elif step.kind == "bundle":
-            future = pool.submit(_concatenate, step, folder)
+            run = functools.partial(_concatenate, step, folder)
         else:
             own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
-            future = pool.submit(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
+            run = functools.partial(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
+        if not step.discard_on_failure:  # changed in place: what is there now stays until the new reads back
+            moved = [] if step.kind == "revoke" else [step.artifact]
+            kept[i] = workspace.set_aside(folder, moved) | workspace.copy_aside(
+                folder, [o for o in step.outputs if o not in moved]
+            )
+        future = pool.submit(_read_back_after, run, step, folder)
         future.add_done_callback(finished.put)
         return future
 
@@ -129,13 +138,16 @@ def execute(
                 i = running.pop(future)
                 adopted -= priority(i)[0] == 0
                 try:
-                    result: process.Result | OSError = future.result()
-                except OSError as exc:
+                    result: process.Result | OSError | NotReadBack = future.result()
+                except (OSError, NotReadBack) as exc:
                     result = exc
-                if isinstance(result, OSError) or not result.ok:
+                if not isinstance(result, process.Result) or not result.ok:
                     failure = failure or (i, result)
-                    _discard_outputs(steps[i], folder)
+                    _discard_outputs(steps[i], folder, force=isinstance(result, NotReadBack))
+                    workspace.restore(folder, kept.pop(i, {}))
                     continue
+                for backup in kept.pop(i, {}).values():  # the new one reads back: the old one goes
+                    (folder / backup).unlink(missing_ok=True)
                 _publish(steps[i], folder)
                 done(i)
                 advance()
@@ -147,6 +159,7 @@ def execute(
         pool.shutdown(wait=True, cancel_futures=True)
         for i in running.values():
             _discard_outputs(steps[i], folder)
+            workspace.restore(folder, kept.pop(i, {}))
         raise ChildrenStopped(f"stopped {len(running)} running openssl command(s); run the command again to finish") from None
     pool.shutdown(wait=True)
     if failure is not None:
@@ -176,10 +189,27 @@ def _dependencies(steps: Sequence[Step], to_run: Iterable[int]) -> dict[int, set
     return graph
 
 
-def _report(step: Step, outcome: process.Result | OSError, secret_values: Mapping[str, str]) -> None:
+class NotReadBack(Exception):
+    """A step exited 0 but its artifact does not read back (`readback`)."""
+
+
+def _read_back_after(run: Callable[[], process.Result], step: Step, folder: Path) -> process.Result:
+    """Run a step (in a worker thread), then read its artifact back there too: the loop stays free."""
+    result = run()
+    if result.ok and (why := readback.problem(folder, step)):
+        raise NotReadBack(why)
+    return result
+
+
+def _report(step: Step, outcome: process.Result | OSError | NotReadBack, secret_values: Mapping[str, str]) -> None:
     shown = mask(command_line(step.argv), secret_values)
     if isinstance(outcome, OSError):
         raise RunError(f"cannot run {shown}: {outcome.strerror}")
+    if isinstance(outcome, NotReadBack):
+        raise RunError(
+            f"{step.artifact} does not read back ({outcome}): the disk may be full; it was removed, nothing else changed",
+            [f"command: {shown} (exited 0)"],
+        )
     stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
     raise RunError(
         f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
@@ -203,9 +233,12 @@ def _publish(step: Step, folder: Path) -> None:
             os.chmod(os.path.join(folder, step.artifact), step.mode)
 
 
-def _discard_outputs(step: Step, folder: Path) -> None:
+def _discard_outputs(step: Step, folder: Path, force: bool = False) -> None:
     """A command that failed or was stopped may have left a partial file: never keep it. A step that
-    changes a file in place (the CA database) or replaces one only when it succeeds keeps it."""
+    changes a file in place (the CA database) or replaces one only when it succeeds keeps it, unless
+    what it left does not read back (`force`; the earlier file was set aside and comes back)."""
+    if force and step.kind != "revoke":
+        (folder / step.artifact).unlink(missing_ok=True)
     if step.discard_on_failure:
         for name in step.outputs:
             (folder / name).unlink(missing_ok=True)

@@ -175,6 +175,33 @@ def set_aside(folder: Path, names: list[str]) -> dict[str, str]:
     return {name: _move_to_new_backup(folder / name, stamp) for name in names if (folder / name).exists()}
 
 
+def copy_aside(folder: Path, names: list[str]) -> dict[str, str]:
+    """Copy existing files to FILE.<time>.bak (the originals stay for a step that changes them in place,
+    such as openssl ca's database, which it empties on a full disk); returns {name: backup}."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    copies = {}
+    for name in names:
+        path = folder / name
+        if not path.is_file() or path.is_symlink():
+            continue
+        data, mode = path.read_bytes(), path.stat().st_mode & 0o777
+        for attempt in itertools.count(1):
+            backup = path.with_name(f"{path.name}.{stamp}{'' if attempt == 1 else f'-{attempt}'}.bak")
+            try:
+                fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            except FileExistsError:
+                continue
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            except BaseException:
+                backup.unlink(missing_ok=True)
+                raise
+            break
+        copies[name] = str(backup.relative_to(folder))
+    return copies
+
+
 def restore(folder: Path, backups: dict[str, str]) -> list[str]:
     """Put backups made by `set_aside` back under their names (after a failed run); the names restored."""
     restored = []

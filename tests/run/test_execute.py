@@ -27,10 +27,35 @@ from ..helpers import (
 )
 
 
+def _made() -> dict[str, str]:
+    """A real key and certificate, what a shell step writes: the executor reads each output back."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "step")])
+    now = dt.datetime.now(dt.UTC)
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    cert = builder.serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256())
+    pem = serialization.Encoding.PEM
+    return {
+        "key": key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode(),
+        "cert": cert.public_bytes(pem).decode(),
+    }
+
+
+MADE = _made()
+
+
 def shell_step(name: str, inputs: tuple[str, ...] = (), seconds: float = 0.0, kind: str = "cert") -> Step:
-    """A step that records when it starts and ends, then writes `name`."""
+    """A step that records when it starts and ends, then writes `name` (a real key or certificate)."""
     script = (
-        f'echo "start {name} $(date +%s.%N)" >> log; sleep {seconds}; echo done > {name}; echo "end {name} $(date +%s.%N)" >> log'
+        f'echo "start {name} $(date +%s.%N)" >> log; sleep {seconds}; printf %s "{MADE[kind]}" > {name}; '
+        f'echo "end {name} $(date +%s.%N)" >> log'
     )
     return Step(("sh", "-c", script), kind, name, inputs, (name,))  # type: ignore[arg-type]
 

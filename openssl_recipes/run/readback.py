@@ -1,0 +1,97 @@
+"""An output counts only when it reads back. OpenSSL 3.0 exits 0 on a full disk and leaves a 0-byte or
+cut-short file; so each step's artifact is read once it exits 0, in-process (no openssl child per
+file): a key is a whole PEM private key, a request and a certificate parse, a chain is certificates, a
+CRL is a whole X509 CRL, a PKCS#12 file is one whole DER structure. What is written whole by openssl
+and then cut short by the disk never passes; openssl's own cryptography is openssl's to do.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+
+from ..core.der import Reader
+from ..core.pem import blocks
+from ..core.x509 import Unreadable, read_certificate, read_request
+from ..plan.steps import Step
+
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a bundle of 100 000 certificates is ~150 MB: chains are per leaf
+
+
+def problem(folder: Path, step: Step) -> str | None:
+    """Why the artifact `step` made does not read back, or None."""
+    if step.kind == "revoke":  # openssl ca changes the database in place (and renames it whole)
+        return None
+    path = folder / step.artifact
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_OUTPUT_BYTES + 1)
+    except FileNotFoundError:
+        return "it is not there"
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror}"
+    if not data:
+        return "it is empty"
+    try:
+        return _CHECKS[step.kind](data)
+    except (Unreadable, ValueError, IndexError, binascii.Error) as exc:
+        return f"it does not parse: {exc}"
+
+
+def _key(data: bytes) -> str | None:
+    found = [block for block in blocks(data) if block.label.endswith("PRIVATE KEY")]
+    if not found:
+        return "no whole PEM private key in it"
+    content = _base64(found[0].body)
+    if b"Proc-Type: 4,ENCRYPTED" in found[0].body:  # traditional form: the DER itself is enciphered
+        return None if content and len(content) % 8 == 0 else "its enciphered body is cut short"
+    _whole_der(content)
+    return None
+
+
+def _base64(body: bytes) -> bytes:
+    """The DER of a PEM body; the headers of a traditional encrypted key (Proc-Type, DEK-Info) aside."""
+    lines = [line for line in body.split(b"\n") if b":" not in line]
+    return base64.b64decode(b"".join(b"".join(lines).split()), validate=True)
+
+
+def _request(data: bytes) -> str | None:
+    read_request(data)
+    return None
+
+
+def _certificate(data: bytes) -> str | None:
+    read_certificate(data)
+    return None
+
+
+def _chain(data: bytes) -> str | None:
+    found = blocks(data)
+    if not found or any(block.label != "CERTIFICATE" for block in found):
+        return "not a whole chain of PEM certificates"
+    for block in found:
+        read_certificate(block.text)
+    return None
+
+
+def _crl(data: bytes) -> str | None:
+    found = [block for block in blocks(data) if block.label == "X509 CRL"]
+    if not found:
+        return "no whole PEM X509 CRL in it"
+    _whole_der(_base64(found[0].body))
+    return None
+
+
+def _pkcs12(data: bytes) -> str | None:
+    _whole_der(data)
+    return None
+
+
+def _whole_der(der: bytes) -> None:
+    """One DER element that ends where the data ends (a cut-short file does not)."""
+    if Reader(der).header(0)[2] != len(der):
+        raise ValueError("the DER structure does not end where the data does")
+
+
+_CHECKS = {"key": _key, "csr": _request, "cert": _certificate, "bundle": _chain, "crl": _crl, "p12": _pkcs12}
