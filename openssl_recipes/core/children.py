@@ -32,4 +32,8 @@ def child_environment(hidden: Iterable[str] = ()) -> dict[str, str]:
     """The environment every openssl child starts from: ours, without the system CA store and without
     the `hidden` password variables (each command that opens a key gets its own one back)."""
     drop = set(hidden)
-    return {**{k: v for k, v in os.environ.items() if k not in drop}, **NO_SYSTEM_CAS}
+    own = {OWNER_VARIABLE: str(os.getpid())}  # whose child it is: a lock held by an orphan is known as such
+    return {**{k: v for k, v in os.environ.items() if k not in drop and k != OWNER_VARIABLE}, **NO_SYSTEM_CAS, **own}
+
+
+OWNER_VARIABLE = "OPENSSL_RECIPES_PARENT"  # the pid of the openssl-recipes process a child was started by

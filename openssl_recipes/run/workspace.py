@@ -109,9 +109,8 @@ def _lock(folder: Path, announce: bool) -> int:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 os.close(fd)
                 raise
-            if announce:
-                print(f"another build is running in {folder}; waiting for it to finish…", file=sys.stderr)
-                announce = False
+            _announce_holders(folder, announce)
+            announce = False
             fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             same = os.fstat(fd).st_ino == os.stat(folder / LOCK_NAME, follow_symlinks=False).st_ino
@@ -120,6 +119,26 @@ def _lock(folder: Path, announce: bool) -> int:
         if same:
             return fd
         os.close(fd)
+
+
+def _announce_holders(folder: Path, announce: bool) -> None:
+    """Say who holds the lock; stop the orphaned openssl children of a command killed with kill -9
+    (the lock is then free, or soon: what waits next is a live command)."""
+    from .holders import holders, stop_orphans
+
+    found = holders(folder / LOCK_NAME)
+    stopped = stop_orphans(found)
+    if stopped:
+        parents = sorted({str(h.orphaned_from) for h in stopped})
+        print(
+            f"the lock of {folder} was held by openssl children of openssl-recipes {', '.join(parents)}, which no longer"
+            f" runs: stopped {', '.join(h.describe() for h in stopped)}; what they were writing is made again",
+            file=sys.stderr,
+        )
+    others = [h for h in found if h not in stopped]
+    if announce and (others or not stopped):
+        running = f" ({', '.join(h.describe() for h in others)})" if others else ""
+        print(f"another build is running in {folder}{running}; waiting for it to finish…", file=sys.stderr)
 
 
 def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
