@@ -3,6 +3,7 @@ that turns errors into messages and exit codes (never a traceback for a user's m
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -49,6 +50,9 @@ def say(text: str, nl: bool = True) -> bool:
     return not output.reader_left()
 
 
+_BAD_PATH = {errno.ENAMETOOLONG, errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENOENT, errno.EEXIST, errno.EINVAL}
+
+
 def handle_errors(command: F) -> F:
     """Run a command body; map our errors to their exit codes, Ctrl-C to 130, bugs to 3."""
 
@@ -66,6 +70,12 @@ def handle_errors(command: F) -> F:
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except typer.Exit:
             raise
+        except OSError as exc:  # the file system said no, to a path a user gave or a disk's state
+            if os.environ.get("OPENSSL_RECIPES_DEBUG"):
+                raise
+            where = f": {exc.filename}" if exc.filename else ""
+            err(f"error: {exc.strerror or exc}{where}; nothing more was done")
+            raise typer.Exit(2 if exc.errno in _BAD_PATH else 1) from None
         except Exception as exc:  # a bug: say so in one line, the traceback only on request
             if interrupted_by(exc):  # an interrupt while a class was being made (Python 3.11 wraps it)
                 say_interrupted()
