@@ -35,6 +35,7 @@ LEGACY_CA_FILES = (
     "crlnumber.old",
 )
 SIGN_CONFIG = "openssl-recipes-sign.cnf"  # the extension sections `sign` writes for requests made on devices
+SIGNED_LIST = f"{RESERVED_PREFIX}.signed"  # the files `sign` wrote, one name a line: its part of the ownership registry
 LIFECYCLE_FILES = (CRL_FILE, CA_DIR, SIGN_CONFIG, *LEGACY_CA_FILES)
 
 

@@ -5,11 +5,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.names import CA_DIR, CRL_FILE, LEGACY_CA_FILES, RESERVED_PREFIX, SIGN_CONFIG, export_files
+from ..core.names import (
+    CA_DIR,
+    CRL_FILE,
+    LEGACY_CA_FILES,
+    RESERVED_PREFIX,
+    SIGN_CONFIG,
+    SIGNED_LIST,
+    export_files,
+    file_name_problem,
+)
 from .steps import Plan
 
 REVOCATION_DATABASE = "the revocation database"
 _WHAT = {"key": "private key", "csr": "request", "cert": "certificate", "bundle": "chain or bundle"}
+
+
+def signed_files(folder: Path) -> list[str]:
+    """The certificates and chains `sign` wrote into `folder` (its list; none when there is none)."""
+    try:
+        with (folder / SIGNED_LIST).open("rb") as handle:
+            text = handle.read(MAX_SIGNED_LIST_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [name for name in text.splitlines() if name and file_name_problem(name) is None]
+
+
+MAX_SIGNED_LIST_BYTES = 16 * 1024 * 1024  # 100 000 devices' names
 
 
 def owned_files(plan: Plan) -> dict[str, str]:
@@ -27,6 +49,8 @@ def owned_files(plan: Plan) -> dict[str, str]:
     owned |= {exported: f"export {leaf.name}" for leaf in recipe.leaves for exported in export_files(leaf.name)}
     owned[CRL_FILE] = "crl, revoke"
     owned[SIGN_CONFIG] = "sign"
+    owned[SIGNED_LIST] = "sign (the list of what it signed)"
+    owned |= {name: "sign" for name in signed_files(recipe.output_dir) if name not in owned}
     folder = recipe.output_dir
     database = [f"{CA_DIR}/{path.name}" for path in sorted((folder / CA_DIR).glob("*"))] if (folder / CA_DIR).is_dir() else []
     owned |= {name: REVOCATION_DATABASE for name in (*database, *LEGACY_CA_FILES)}

@@ -10,11 +10,12 @@ from pathlib import Path
 from ..core import process
 from ..core.children import child_environment, default_jobs
 from ..core.errors import RunError, UsageError
+from ..core.names import SIGNED_LIST
 from ..core.openssl import Openssl
 from ..core.reading import TooLarge, read_bounded
 from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San, Unreadable, read_request, request_key_problem
-from ..plan.ownership import owned_files
+from ..plan.ownership import owned_files, signed_files
 from ..plan.planner import build_plan
 from ..plan.sign import sign_work
 from ..recipe.entries import Leaf, Role
@@ -25,7 +26,7 @@ from ..recipe.schema import ENTRY_NAME
 from ..recipe.secrets import resolve
 from .execute import run_steps
 from .inspect import Inspector, request_signature_ok
-from .workspace import restore, set_aside
+from .workspace import locked, restore, set_aside, write_atomically
 
 MAX_REQUEST_BYTES = 1024 * 1024  # a request of a 16384-bit key is ~5 KiB
 
@@ -65,7 +66,7 @@ def request_leaf(
         raise UsageError(f"{csr}: {leaf_name!r} is an entry of the recipe; `build` makes its certificate (give --name)")
     written = (f"{leaf_name}.pem", *([f"{leaf_name}-chain.pem"] if recipe.intermediate else []))
     for file_name in written:
-        if owned is not None and file_name in owned:
+        if owned is not None and owned.get(file_name, "sign") != "sign":
             raise UsageError(
                 f"{csr}: its certificate would be {file_name}, a file the recipe's {owned[file_name]} writes; "
                 "give --name NAME for another file name"
@@ -97,6 +98,24 @@ def request_leaf(
         path=f"--csr {csr}",
         chain_file=f"{leaf_name}-chain.pem" if recipe.intermediate else None,
     )
+
+
+def _refuse_foreign_files(recipe: Recipe, leaves: list[Leaf], openssl: str) -> None:
+    """A file where a certificate would go that `sign` did not write (its list) and that is no
+    certificate of this CA's is the user's: exit 2 naming it, nothing signed."""
+    folder = recipe.output_dir
+    listed = set(signed_files(folder))
+    inspector = Inspector(openssl, folder, child_environment(recipe.secret_names()))
+    for leaf in leaves:
+        for name in (leaf.cert_file, leaf.chain_file):
+            if not name or name in listed or not (folder / name).exists() or (folder / name).is_symlink():
+                continue  # (a link is refused by the folder's checks)
+            if name in inspector.signed_by(recipe.issuer.cert_file, [name]):
+                continue  # a certificate of this CA's, signed before the list was kept
+            raise UsageError(
+                f"{folder / name} exists and was not signed by this tool; it would be replaced: "
+                f"move it away or give --name NAME; nothing was signed"
+            )
 
 
 def already_signed(recipe: Recipe, leaf: Leaf, openssl: str) -> bool:
@@ -146,6 +165,7 @@ def sign(
             say(line)
         return
     folder = recipe.output_dir
+    _refuse_foreign_files(recipe, todo, openssl.command)
     # a certificate signed earlier (another request under the same name) is replaced only with a backup
     backups = set_aside(folder, [f for leaf in todo for f in (leaf.cert_file, leaf.chain_file) if f]) if todo else {}
     if todo:
@@ -154,6 +174,11 @@ def sign(
         except BaseException:
             restore(folder, backups)
             raise
+        with locked(folder, announce=False):
+            listed = signed_files(folder)
+            new = [f for leaf in todo for f in (leaf.cert_file, leaf.chain_file) if f and f not in listed]
+            if new:
+                write_atomically(folder / SIGNED_LIST, "".join(f"{n}\n" for n in (*listed, *new)), 0o644)
     for leaf in todo:
         say(
             f"signed {leaf.cert_file}"

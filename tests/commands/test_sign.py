@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from ..helpers import SMALL_RECIPE, cli, load_cert, logging_openssl, read_calls, require, write_recipe
+from ..helpers import SMALL_RECIPE, cli, foreign_pki, load_cert, logging_openssl, read_calls, require, write_recipe
 
 
 def device_request(folder: Path, name: str, key: list[str], extra: list[str] = ()) -> Path:
@@ -238,3 +238,24 @@ def test_a_second_request_under_a_signed_name_keeps_the_first_certificate(pki, t
     assert [b.read_bytes() for b in certs.glob("sensor-9.pem.*.bak")] == [earlier]
     request = x509.load_pem_x509_csr(second.read_bytes())
     assert load_cert(certs / "sensor-9.pem").public_key().public_numbers() == request.public_key().public_numbers()
+
+
+def test_a_file_sign_did_not_write_is_never_replaced_and_clean_removes_what_it_did(pki, tmp_path):
+    """The ownership registry has sign's part (its list): a PEM of the user's where a certificate would go
+    is refused (exit 2, unchanged); what sign wrote, clean removes; the user's file stays."""
+    certs = tmp_path / "certs"
+    theirs = foreign_pki(tmp_path) / "client.pem"  # a certificate of another CA, put there by the user
+    (certs / "partner.pem").write_bytes(theirs.read_bytes())
+    before = (certs / "partner.pem").read_bytes()
+    refused = cli("sign", "--csr", str(device_request(tmp_path / "d", "partner", EC)), "--as", "client", "--recipe", str(pki))
+    assert refused.code == 2 and "partner.pem exists and was not signed by this tool" in refused.stderr, refused
+    assert (certs / "partner.pem").read_bytes() == before and not list(certs.glob("partner.pem.*.bak"))
+    assert (
+        cli("sign", "--csr", str(device_request(tmp_path / "d", "sensor-3", EC)), "--as", "client", "--recipe", str(pki)).code
+        == 0
+    )
+    again = cli("sign", "--csr", str(device_request(tmp_path / "e", "sensor-3", EC)), "--as", "client", "--recipe", str(pki))
+    assert again.code == 0, again  # its own, listed: replaced with a backup
+    cleaned = cli("clean", "--recipe", str(pki))
+    assert cleaned.code == 0 and "sensor-3.pem" in cleaned.stdout, cleaned
+    assert not (certs / "sensor-3.pem").exists() and (certs / "partner.pem").read_bytes() == before
