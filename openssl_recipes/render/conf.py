@@ -38,8 +38,8 @@ def context(
 
     def files(leaf: Leaf) -> dict[str, Any]:
         password = None
-        if leaf.password and secret_values is not None:
-            password = secret_values[leaf.password.env_name]
+        if leaf.password and secret_values is not None and leaf.password.env_name in secret_values:
+            password = secret_values[leaf.password.env_name]  # (resolved only for the blocks written)
             if broker == "nanomq" and (problem := nanomq_password_problem(password)):
                 raise UsageError(f"the key password of {leaf.name} ({leaf.password.describe()}) {problem}")
         return {

@@ -190,6 +190,9 @@ def replace_keeping_backup(path: Path, content: str, mode: int) -> str | None:
 
 def set_aside(folder: Path, names: list[str]) -> dict[str, str]:
     """Rename existing files to FILE.<time>.bak (so a build makes them again); returns {name: backup}."""
+    for name in names:  # a link is the user's: moved away it would be "replaced" all the same
+        if link := symlink_within(folder, name):
+            raise UsageError(f"{link} is a symbolic link (to {os.readlink(link)}); refusing to replace it; nothing was changed")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return {name: _move_to_new_backup(folder / name, stamp) for name in names if (folder / name).exists()}
 

@@ -1,12 +1,17 @@
 """Months of an operator's commands (hypothesis RuleBasedStateMachine, real openssl): build, a changed
-password, an edited subject, renew, revoke, crl, export, clean, --new-ca, a killed build. After every step:
+password, an edited subject, renew, revoke, crl, export, clean, --new-ca, a killed build; sign with
+requests whose CN names the tool's own files (or is no file name at all), conf --into the operator's
+nanomq.conf (edited in between, now and then with a marker cut in half), symbolic links planted at the
+tool's file names and at its database folder. After every step:
 
 - every key opens with one of its own entry's passwords and with no other entry's (nothing crossed);
 - the user's own files, inside and outside the output folder, are untouched (nothing destroyed);
 - every backup is a distinct file, and a backed-up key still opens;
 - every CA key ever made is the live one or a backup, unless `clean` was asked for;
 - when `verify` passes, an independent check (cryptography + `openssl verify`) passes too;
-- a build that keeps a certificate whose subject the recipe no longer has says so.
+- a build that keeps a certificate whose subject the recipe no longer has says so;
+- every version of the operator's nanomq.conf that conf --into replaced is one of its backups;
+- nothing a planted link points to was written, and nothing was written through one.
 """
 
 from __future__ import annotations
@@ -37,7 +42,17 @@ clients:
   - {name: c_1, subject: {CN: underscore}, password: {file: underscore.pass}}
 """
 LEAVES = ["server", "client", "c-1", "c_1"]
-USER_FILES = {"outside.txt": b"the user's own file\n", "certs/notes.srl": b"not a serial\n", "certs/README.txt": b"mine\n"}
+USER_FILES = {
+    "outside.txt": b"the user's own file\n",
+    "certs/notes.srl": b"not a serial\n",
+    "certs/README.txt": b"mine\n",
+    "certs/mine.pem": b"-----BEGIN CERTIFICATE-----\nthe user's, not the tool's\n-----END CERTIFICATE-----\n",
+    "elsewhere/target.pem": b"-----BEGIN CERTIFICATE-----\nwhere a planted link points\n-----END CERTIFICATE-----\n",
+    "elsewhere/db/index.txt": b"someone else's database\n",
+}
+REQUEST_NAMES = ["device-7", "ca", "crl", "server", "client", "client-fullchain", "mine", "c-1", "a b", "-rf", "x" * 64]
+LINKED = ["client.pem", "crl.pem", "client.p12", "ca-database"]
+CONF = 'listeners.tcp { bind = "0.0.0.0:1883" }\n'
 
 
 def try_open(path: Path, password: str | None):
@@ -55,7 +70,11 @@ class OperatorMonths(RuleBasedStateMachine):
         self.work = Path(tempfile.mkdtemp(prefix="openssl-recipes-months-"))
         (self.work / "certs").mkdir(mode=0o700)
         for name, content in USER_FILES.items():
+            (self.work / name).parent.mkdir(parents=True, exist_ok=True)
             (self.work / name).write_bytes(content)
+        (self.work / "nanomq.conf").write_text(CONF)
+        self.conf_versions: set[str] = set()  # each version conf --into replaced
+        self.links: set[str] = set()
         (self.work / "recipes.yaml").write_text(RECIPE)
         (self.work / "dash.pass").write_text("dash-password\n")
         (self.work / "underscore.pass").write_text("underscore-password\r\n")
@@ -98,7 +117,8 @@ class OperatorMonths(RuleBasedStateMachine):
         """`build` succeeds, or (after the client's password changed) refuses the key it cannot open and
         says how to make a new one."""
         result = self.run("build", *extra)
-        assert result.code == 0 or "renew client --rekey" in result.stderr, result
+        linked = bool(self.links) and result.code == 2 and "is a symbolic link" in result.stderr
+        assert result.code == 0 or "renew client --rekey" in result.stderr or linked, result
         if result.code == 0:  # a certificate kept with another subject than the recipe's is reported
             from cryptography.x509.oid import NameOID
 
@@ -146,6 +166,68 @@ class OperatorMonths(RuleBasedStateMachine):
         assert self.run("clean").code == 0
         self.ca_keys.clear()  # asked for: the CA goes with the rest
         self.build_ok()
+
+    @rule(cn=st.sampled_from(REQUEST_NAMES), role=st.sampled_from(["client", "server"]))
+    def sign_a_device_request(self, cn: str, role: str) -> None:
+        """A device's request whose CN may name one of the tool's files, the user's, or none at all."""
+        devices = self.work / "devices"
+        devices.mkdir(exist_ok=True)
+        key, csr = devices / "device.key", devices / "device.csr"
+        made = subprocess.run(
+            [require("openssl"), "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+            + ["-keyout", str(key), "-out", str(csr), "-subj", f"/CN={cn}"],
+            capture_output=True,
+        )
+        assert made.returncode == 0, made.stderr
+        result = self.run("sign", "--csr", str(csr), "--as", role, *(["--san", "device.local"] if role == "server" else []))
+        if cn in ("ca", "crl", "server", "client", "client-fullchain", "mine", "c-1", "a b", "-rf"):
+            assert result.code == 2, result  # the tool's file, an entry, the user's file, or no file name
+        else:
+            assert result.code == 0 or (self.links and result.code == 2), result
+
+    @rule()
+    def conf_into_the_operators_file(self) -> None:
+        conf = self.work / "nanomq.conf"
+        before = conf.read_text()
+        result = self.run("conf", "nanomq", "--into", str(conf))
+        if conf.read_text() != before:
+            self.conf_versions.add(before)  # what the tool replaced: a backup of it must stay
+        if "# BEGIN openssl-recipes" in before and before.count("# BEGIN") != before.count("# END"):
+            assert result.code == 2 and "line " in result.stderr and conf.read_text() == before, result
+
+    @rule(marker=st.booleans())
+    def edit_the_conf(self, marker: bool) -> None:
+        """The operator edits nanomq.conf: a line of their own, or a BEGIN marker cut from its END."""
+        conf = self.work / "nanomq.conf"
+        text = conf.read_text()
+        if marker and "# BEGIN openssl-recipes listener" in text:
+            text = text.replace("# END openssl-recipes listener\n", "")
+        else:
+            text += f"# edited {len(text)}\n"
+        conf.write_text(text)
+
+    @rule(name=st.sampled_from(LINKED))
+    def plant_a_link(self, name: str) -> None:
+        """A symbolic link where the tool writes: to the user's file elsewhere, or their database folder."""
+        path = self.work / "certs" / name
+        target = self.work / ("elsewhere/db" if name == "ca-database" else "elsewhere/target.pem")
+        if path.is_symlink():
+            return
+        if path.is_dir():
+            path.rename(self.work / "certs" / f"{name}.moved-by-the-operator")
+        elif path.exists():
+            path.unlink()
+        path.symlink_to(target)
+        self.links.add(name)
+
+    @rule()
+    def remove_the_links(self) -> None:
+        for name in self.links:
+            (self.work / "certs" / name).unlink()
+            moved = self.work / "certs" / f"{name}.moved-by-the-operator"
+            if moved.exists():
+                moved.rename(self.work / "certs" / name)
+        self.links.clear()
 
     @rule()
     def new_ca(self) -> None:
@@ -195,6 +277,17 @@ class OperatorMonths(RuleBasedStateMachine):
         assert (self.work / "recipes.yaml").read_text() == RECIPE.replace("{CN: localhost}", f"{{CN: {self.server_cn}}}")
 
     @invariant()
+    def every_version_of_the_operators_conf_is_kept(self) -> None:
+        conf = self.work / "nanomq.conf"
+        kept = {conf.read_text(), *(b.read_text() for b in self.work.glob("nanomq.conf.*.bak"))}
+        assert self.conf_versions <= kept, "a version of nanomq.conf was lost"
+
+    @invariant()
+    def nothing_was_written_through_a_link(self) -> None:
+        for name in self.links:
+            assert (self.work / "certs" / name).is_symlink(), f"{name}: the link the operator planted was replaced"
+
+    @invariant()
     def every_ca_key_ever_made_is_kept(self) -> None:
         folder = self.work / "certs"
         present = set()
@@ -218,7 +311,7 @@ class OperatorMonths(RuleBasedStateMachine):
                 None if name == "server" else (self.env["CLIENT_PASS"] if name == "client" else next(iter(self.passwords[name])))
             )
             key = try_open(key_path, current)
-            if key is None or public_bytes(key) != public_bytes_of_cert(cert_path):
+            if key is None or public_bytes(key) != public_bytes_of_cert(cert_path):  # (None: not a certificate)
                 independent = False
             checked = subprocess.run(
                 [require("openssl"), "verify", "-CAfile", str(folder / "ca.pem"), str(cert_path)], capture_output=True
@@ -228,13 +321,17 @@ class OperatorMonths(RuleBasedStateMachine):
             assert independent, "verify passed where the independent check fails"
 
 
-def public_bytes_of_cert(path: Path) -> bytes:
+def public_bytes_of_cert(path: Path) -> bytes | None:
     from cryptography.hazmat.primitives import serialization
 
-    return load_cert(path).public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        cert = load_cert(path)
+    except ValueError:  # a link the operator planted, to something else
+        return None
+    return cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 OperatorMonths.TestCase.settings = settings(
-    max_examples=examples(10), stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)
+    max_examples=examples(20), stateful_step_count=10, deadline=None, suppress_health_check=list(HealthCheck)
 )
 test_an_operators_months = OperatorMonths.TestCase

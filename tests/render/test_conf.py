@@ -235,3 +235,15 @@ def test_into_keeps_every_earlier_version_and_writes_through_a_link_it_was_given
     assert link.is_symlink() and link.resolve() == real.resolve()
     kept = {b.read_text() for b in real.parent.glob("nanomq.conf.*.bak")}
     assert set(versions[:-1]) <= kept, (versions, kept)  # no backup overwritten by a later one
+
+
+def test_a_listener_alone_needs_no_password_of_the_bridge_client(tmp_path):
+    """An encrypted client key and no bridge host: the listener is written, and the client's password
+    (not resolved: no block of it is written) is not looked up (KeyError, exit 3)."""
+    recipe = write_recipe(
+        tmp_path, SMALL_RECIPE.replace("    subject: {CN: client}\n", "    subject: {CN: client}\n    password: {env: C_PASS}\n")
+    )
+    target = tmp_path / "nanomq.conf"
+    target.write_text("system { num_taskq_thread = 2 }\n")
+    done = cli("conf", "nanomq", "--recipe", str(recipe), "--into", str(target), env={"C_PASS": "secret-pass"})
+    assert done.code == 0 and "listeners.ssl" in target.read_text() and "secret-pass" not in target.read_text(), done

@@ -190,3 +190,17 @@ def test_clean_waits_for_a_build_holding_the_folder(tmp_path):
     out, _ = cleaning.communicate(timeout=60)
     assert cleaning.returncode == 0 and "removed the empty folder" in out, out
     assert not (tmp_path / "certs").exists()
+
+
+def test_renew_replaces_no_link(tmp_path):
+    """`renew client` with client.pem a link: its backup moved the link away and a file took its place."""
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    assert cli("build", "--recipe", str(recipe)).code == 0
+    certs = tmp_path / "certs"
+    elsewhere = tmp_path / "elsewhere.pem"
+    elsewhere.write_bytes((certs / "client.pem").read_bytes())
+    (certs / "client.pem").unlink()
+    (certs / "client.pem").symlink_to(elsewhere)
+    refused = cli("renew", "client", "--recipe", str(recipe))
+    assert refused.code == 2 and "client.pem is a symbolic link" in refused.stderr, refused
+    assert (certs / "client.pem").is_symlink() and not list(certs.glob("client.pem.*.bak"))
