@@ -5,6 +5,7 @@ Live children are tracked so an interrupt can stop them all before the tool exit
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from contextlib import contextmanager
@@ -121,3 +122,18 @@ def stop_all() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     return len(procs)
+
+
+def alive(pid: int) -> bool:
+    """The process exists and has not exited: a zombie (exited, not yet reaped by its parent) holds
+    no file and writes nothing."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True

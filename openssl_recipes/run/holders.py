@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.children import OWNER_VARIABLE
+from ..core.process import alive
 
 PROC = Path("/proc")
 
@@ -48,7 +49,7 @@ def stop_orphans(found: list[Holder], grace: float = 5.0) -> list[Holder]:
     for holder in orphans:
         _signal(holder.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while any(_alive(h.pid) for h in orphans) and time.monotonic() < deadline:
+    while any(alive(h.pid) for h in orphans) and time.monotonic() < deadline:
         time.sleep(0.02)
     for holder in orphans:
         _signal(holder.pid, signal.SIGKILL)
@@ -95,21 +96,8 @@ def _orphaned_from(pid: int) -> int | None:
         name, _, value = item.partition(b"=")
         if name == OWNER_VARIABLE.encode() and value.isdigit():
             parent = int(value)
-            return parent if not _alive(parent) else None
+            return parent if not alive(parent) else None
     return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped by its parent) holds nothing
-        return (PROC / str(pid) / "stat").read_text().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

@@ -266,15 +266,5 @@ def remove_stale_private_folders(folder: Path) -> None:
 
     for path in folder.glob(f"{PRIVATE_PREFIX}*"):
         pid = path.name.removeprefix(PRIVATE_PREFIX)
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process.alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
