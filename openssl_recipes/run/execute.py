@@ -237,7 +237,7 @@ def _discard_outputs(step: Step, folder: Path, force: bool = False) -> None:
     """A command that failed or was stopped may have left a partial file: never keep it. A step that
     changes a file in place (the CA database) or replaces one only when it succeeds keeps it, unless
     what it left does not read back (`force`; the earlier file was set aside and comes back)."""
-    if force and step.kind != "revoke":
+    if force:  # (never for revoke: the database it changes in place is not read back)
         (folder / step.artifact).unlink(missing_ok=True)
     if step.discard_on_failure:
         for name in step.outputs:

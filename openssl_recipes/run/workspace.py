@@ -8,6 +8,7 @@ import itertools
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -194,7 +195,8 @@ def set_aside(folder: Path, names: list[str]) -> dict[str, str]:
         if link := symlink_within(folder, name):
             raise UsageError(f"{link} is a symbolic link (to {os.readlink(link)}); refusing to replace it; nothing was changed")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return {name: _move_to_new_backup(folder / name, stamp) for name in names if (folder / name).exists()}
+    moved = {name: _move_to_new_backup(folder / name, stamp) for name in names if (folder / name).exists()}
+    return {name: str(Path(name).with_name(backup)) for name, backup in moved.items()}  # (relative to folder)
 
 
 def copy_aside(folder: Path, names: list[str]) -> dict[str, str]:
@@ -207,25 +209,22 @@ def copy_aside(folder: Path, names: list[str]) -> dict[str, str]:
         if not path.is_file() or path.is_symlink():
             continue
         data, mode = path.read_bytes(), path.stat().st_mode & 0o777
-        for attempt in itertools.count(1):
-            backup = path.with_name(f"{path.name}.{stamp}{'' if attempt == 1 else f'-{attempt}'}.bak")
-            try:
-                fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            except FileExistsError:
-                continue
+
+        def write_copy(backup: Path, data: bytes = data, mode: int = mode) -> None:
+            fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)  # FileExistsError: taken
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
             except BaseException:
                 backup.unlink(missing_ok=True)
                 raise
-            break
-        copies[name] = str(backup.relative_to(folder))
+
+        copies[name] = str(Path(name).with_name(_new_backup(path, stamp, write_copy)))
     return copies
 
 
 def restore(folder: Path, backups: dict[str, str]) -> list[str]:
-    """Put backups made by `set_aside` back under their names (after a failed run); the names restored."""
+    """Put backups made by `set_aside` or `copy_aside` back under their names (after a failed run); the names restored."""
     restored = []
     for name, backup in backups.items():
         if (folder / backup).exists():
@@ -244,10 +243,16 @@ def _move_to_new_backup(path: Path, stamp: str) -> str:
 
 def _link_new_backup(path: Path, stamp: str) -> str:
     """A second name for `path`, NAME.<stamp>.bak (or -2, -3, …); a hard link claims it atomically."""
+    return _new_backup(path, stamp, lambda backup: os.link(path, backup, follow_symlinks=False))
+
+
+def _new_backup(path: Path, stamp: str, claim: Callable[[Path], None]) -> str:
+    """The first of NAME.<stamp>.bak, NAME.<stamp>-2.bak, … that `claim` makes (it raises
+    FileExistsError for a name taken): never over an earlier backup. Its name, beside `path`."""
     for attempt in itertools.count(1):
         backup = path.with_name(f"{path.name}.{stamp}{'' if attempt == 1 else f'-{attempt}'}.bak")
         try:
-            os.link(path, backup, follow_symlinks=False)
+            claim(backup)
         except FileExistsError:
             continue
         return backup.name
