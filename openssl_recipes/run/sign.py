@@ -64,8 +64,8 @@ def request_leaf(
         raise UsageError(f"{csr}: {leaf_name!r} cannot name a certificate file: give --name NAME")
     if leaf_name in {entry.name for entry in recipe.authorities} or find_leaf(recipe.leaves, leaf_name) is not None:
         raise UsageError(f"{csr}: {leaf_name!r} is an entry of the recipe; `build` makes its certificate (give --name)")
-    written = (f"{leaf_name}.pem", *([f"{leaf_name}-chain.pem"] if recipe.intermediate else []))
-    for file_name in written:
+    cert_file, chain_file = f"{leaf_name}.pem", f"{leaf_name}-chain.pem" if recipe.intermediate else None
+    for file_name in filter(None, (cert_file, chain_file)):
         if owned is not None and owned.get(file_name, "sign") != "sign":
             raise UsageError(
                 f"{csr}: its certificate would be {file_name}, a file the recipe's {owned[file_name]} writes; "
@@ -87,7 +87,7 @@ def request_leaf(
         name=leaf_name,
         key_file="",  # on the device: never here
         csr_file=str(csr.resolve()),
-        cert_file=f"{leaf_name}.pem",
+        cert_file=cert_file,
         subject={k: v for k, v in facts.subject},
         sans=tuple(dict.fromkeys(parsed)),
         days=days,
@@ -96,22 +96,23 @@ def request_leaf(
         password=None,
         nanomq=False,
         path=f"--csr {csr}",
-        chain_file=f"{leaf_name}-chain.pem" if recipe.intermediate else None,
+        chain_file=chain_file,
     )
 
 
-def _refuse_foreign_files(recipe: Recipe, leaves: list[Leaf], openssl: str) -> None:
+def _refuse_foreign_files(recipe: Recipe, written: list[str], openssl: str) -> None:
     """A file where a certificate would go that `sign` did not write (its list) and that is no
     certificate of this CA's is the user's: exit 2 naming it, nothing signed."""
     folder = recipe.output_dir
     listed = set(signed_files(folder))
+    # (a link is refused by the folder's checks)
+    unlisted = [name for name in written if name not in listed and (folder / name).exists() and not (folder / name).is_symlink()]
+    if not unlisted:
+        return
     inspector = Inspector(openssl, folder, child_environment(recipe.secret_names()))
-    for leaf in leaves:
-        for name in (leaf.cert_file, leaf.chain_file):
-            if not name or name in listed or not (folder / name).exists() or (folder / name).is_symlink():
-                continue  # (a link is refused by the folder's checks)
-            if name in inspector.signed_by(recipe.issuer.cert_file, [name]):
-                continue  # a certificate of this CA's, signed before the list was kept
+    ours = inspector.signed_by(recipe.issuer.cert_file, unlisted)  # this CA's, signed before the list was kept
+    for name in unlisted:
+        if name not in ours:
             raise UsageError(
                 f"{folder / name} exists and was not signed by this tool; it would be replaced: "
                 f"move it away or give --name NAME; nothing was signed"
@@ -165,9 +166,10 @@ def sign(
             say(line)
         return
     folder = recipe.output_dir
-    _refuse_foreign_files(recipe, todo, openssl.command)
+    written = [f for leaf in todo for f in (leaf.cert_file, leaf.chain_file) if f]
+    _refuse_foreign_files(recipe, written, openssl.command)
     # a certificate signed earlier (another request under the same name) is replaced only with a backup
-    backups = set_aside(folder, [f for leaf in todo for f in (leaf.cert_file, leaf.chain_file) if f]) if todo else {}
+    backups = set_aside(folder, written)
     if todo:
         try:
             run_steps(folder, work.steps, work.secret_values, recipe.secret_names(), work.files, default_jobs())
@@ -176,7 +178,7 @@ def sign(
             raise
         with locked(folder, announce=False):
             listed = signed_files(folder)
-            new = [f for leaf in todo for f in (leaf.cert_file, leaf.chain_file) if f and f not in listed]
+            new = [f for f in written if f not in listed]
             if new:
                 write_atomically(folder / SIGNED_LIST, "".join(f"{n}\n" for n in (*listed, *new)), 0o644)
     for leaf in todo:
