@@ -64,12 +64,14 @@ def _beyond_the_fields(document: dict, problems: list[Problem], path: Path, base
     the entries with a field problem are set aside in place (the others keep their indices), a bad
     `nanomq:` section is left out. A field problem elsewhere (the CA, the defaults) changes what every
     entry means: then the field problems alone."""
-    set_aside: dict[Loc, object] = {}
+    set_aside: dict[Loc, object] = {}  # an entry's field path → the name it gives (None: none)
     salvaged = dict(document)
     for problem in problems:
         loc = problem.loc
         if len(loc) >= 2 and loc[0] in ("servers", "clients") and isinstance(loc[1], int):
-            set_aside[(loc[0], loc[1])] = None
+            entry = document[loc[0]][loc[1]]
+            name = entry.get("name") if isinstance(entry, dict) else None
+            set_aside[(loc[0], loc[1])] = name if isinstance(name, str) else None
         elif loc[:1] == ("nanomq",):
             salvaged.pop("nanomq", None)
         else:
@@ -78,10 +80,6 @@ def _beyond_the_fields(document: dict, problems: list[Problem], path: Path, base
         entries = salvaged.get(section)
         if isinstance(entries, list):
             salvaged[section] = [_STAND_IN if (section, index) in set_aside else entry for index, entry in enumerate(entries)]
-    for section, index in set_aside:
-        entry = document[section][index]
-        name = entry.get("name") if isinstance(entry, dict) else None
-        set_aside[(section, index)] = name if isinstance(name, str) else None
     try:
         raw = RecipeIn.model_validate(salvaged)
         return resolve(raw, path, base, base, set_aside=set_aside)[1]
