@@ -13,49 +13,21 @@ from ..helpers import DEFAULT_RECIPE, TWO_CLIENTS, cli, foreign_pki, require, wr
 from ..peers import free_port, listener_conf, mosquitto
 
 
-def pub(port: int, folder, cert: str | None, key: str | None, topic: str, message: str, retain: bool = True):
-    args = [
-        require("mosquitto_pub"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "--cafile",
-        str(folder / "ca.pem"),
-        "-t",
-        topic,
-        "-m",
-        message,
-        "-q",
-        "1",
-    ]
-    if retain:
-        args.append("-r")
+def _client(program: str, port: int, folder, cert: str | None, key: str | None, topic: str) -> list[str]:
+    """A mosquitto client's argv to 127.0.0.1:port over TLS with the PKI's CA (and a client certificate)."""
+    args = [require(program), "-h", "127.0.0.1", "-p", str(port), "--cafile", str(folder / "ca.pem")]
     if cert:
         args += ["--cert", str(folder / cert), "--key", str(folder / key)]
+    return [*args, "-t", topic]
+
+
+def pub(port: int, folder, cert: str | None, key: str | None, topic: str, message: str, retain: bool = True):
+    args = [*_client("mosquitto_pub", port, folder, cert, key, topic), "-m", message, "-q", "1", *(["-r"] if retain else [])]
     return subprocess.run(args, capture_output=True, text=True, timeout=20)
 
 
 def sub_one(port: int, folder, cert: str, key: str, topic: str, wait: int = 10):
-    args = [
-        require("mosquitto_sub"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "--cafile",
-        str(folder / "ca.pem"),
-        "--cert",
-        str(folder / cert),
-        "--key",
-        str(folder / key),
-        "-t",
-        topic,
-        "-C",
-        "1",
-        "-W",
-        str(wait),
-    ]
+    args = [*_client("mosquitto_sub", port, folder, cert, key, topic), "-C", "1", "-W", str(wait)]
     return subprocess.run(args, capture_output=True, text=True, timeout=20)
 
 
