@@ -5,6 +5,13 @@ exactly KeyboardInterrupt leaves code run by `exec` or `eval` of a string — wh
 namedtuple do while modules are imported — even when the tool then handles it and returns 130
 (measured: 2–3 of 40 interrupts during start-up ended as "killed by SIGINT", some without a word).
 Every `except KeyboardInterrupt` still catches a subclass; CPython's check is for the exact type.
+
+Two more ways an interrupt is lost, both measured under load in start-up: Python drops an exception
+raised in a weakref callback or a `__del__` (the handler ran in importlib's module-lock callback: the
+build went on and waited for its held openssl), and pydantic-core wraps one raised while it builds a
+validator into a SchemaError. So a received signal is remembered: a dropped one is raised again at
+the next `check()` (the build's wait loop calls it), and whatever exception follows a received one
+is that interrupt's consequence, not a bug.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import sys
 
 EXIT_INTERRUPTED = 130
 _said: list[str] = []
+_received: list[int] = []  # the signals this process received (see `interrupted_by`)
+_dropped: list[int] = []  # those Python dropped where they landed (see `check`)
 
 
 class Interrupt(KeyboardInterrupt):
@@ -21,19 +30,42 @@ class Interrupt(KeyboardInterrupt):
 
 
 def raise_interrupt(signum: int, frame: object) -> None:
+    _received.append(signum)
     raise Interrupt
 
 
 def install() -> None:
     """Ctrl-C and SIGTERM raise `Interrupt` (SIGTERM stops a build like Ctrl-C: children stopped,
-    partial files removed)."""
+    partial files removed); one Python drops is kept for `check`."""
     signal.signal(signal.SIGINT, raise_interrupt)
     signal.signal(signal.SIGTERM, raise_interrupt)
+    sys.unraisablehook = _keeping_interrupts(sys.unraisablehook)
+
+
+def _keeping_interrupts(previous):  # noqa: ANN001, ANN202 - sys.unraisablehook's own shape
+    def hook(unraisable) -> None:  # noqa: ANN001
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _dropped.append(1)  # said nothing: `check` raises it where the tool can handle it
+        else:
+            previous(unraisable)
+
+    return hook
+
+
+def check() -> None:
+    """Raise an interrupt that Python dropped where it landed (a weakref callback, a `__del__`)."""
+    if _dropped:
+        _dropped.clear()
+        raise Interrupt
 
 
 def interrupted_by(exc: BaseException | None) -> bool:
     """Whether `exc` is an interrupt or was caused by one: Python 3.11 turns an interrupt that lands
-    while a class is being made (`__set_name__`) into a RuntimeError caused by it."""
+    while a class is being made (`__set_name__`) into a RuntimeError caused by it, pydantic-core one
+    that lands while it builds a validator into a SchemaError (which names no cause): after a signal,
+    any exception but SystemExit is taken for its consequence."""
+    if _received and exc is not None and not isinstance(exc, SystemExit):
+        return True
     for _ in range(20):  # (a chain is short; a cycle is not followed for ever)
         if exc is None or isinstance(exc, SystemExit):
             return False

@@ -5,6 +5,7 @@ Live children are tracked so an interrupt can stop them all before the tool exit
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import threading
@@ -16,6 +17,7 @@ from typing import Iterator
 _live: set[subprocess.Popen[bytes]] = set()
 _live_lock = threading.Lock()
 _inherited: set[int] = set()  # the output folder's lock, while held (see `inherit`)
+_stopping: list[bool] = []  # while `stopping` stops them all: a worker between two steps starts no more children
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class Running:
             self.proc.kill()
             out, err = self.proc.communicate()
             err = (err or b"") + f"\n(stopped after {timeout} s)".encode()
+        except BaseException:  # Ctrl-C while waiting (in the main thread): the child does not outlive it
+            self.proc.kill()
+            self.proc.wait()
+            raise
         finally:
             with _live_lock:
                 _live.discard(self.proc)
@@ -78,8 +84,11 @@ def run(
     interactive: bool = False,
     timeout: float | None = 600,
 ) -> Result:
-    """Run argv; never raises for a non-zero exit (the caller decides), raises OSError if it cannot start."""
+    """Run argv; never raises for a non-zero exit (the caller decides), raises OSError if it cannot start
+    (ECANCELED while `stopping`: the command is being stopped)."""
     with _live_lock:
+        if _stopping:
+            raise OSError(errno.ECANCELED, "not started: the command is being stopped", argv[0])
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
@@ -107,6 +116,19 @@ def inherit(fd: int) -> Iterator[None]:
             _inherited.discard(fd)
 
 
+@contextmanager
+def stopping() -> Iterator[int]:
+    """`with stopping() as stopped:` every live child terminated (on Ctrl-C), `stopped` of them, and none
+    started until the block ends (a worker thread that was about to start its next step's openssl)."""
+    with _live_lock:
+        _stopping.append(True)
+    try:
+        yield stop_all()
+    finally:
+        with _live_lock:
+            _stopping.clear()
+
+
 def stop_all() -> int:
     """Terminate every live child (on Ctrl-C); return how many there were."""
     with _live_lock:
@@ -121,6 +143,7 @@ def stop_all() -> int:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
     return len(procs)
 
 

@@ -20,7 +20,7 @@ from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..core import process
+from ..core import interrupt, process
 from ..core.children import child_environment
 from ..core.errors import ChildrenStopped, RunError
 from ..core.names import CA_CONFIG, CA_DATABASE, CA_DIR, LEGACY_CA_FILES
@@ -155,8 +155,8 @@ def execute(
                 for j in order.get_ready():
                     heapq.heappush(ready, priority(j))
     except KeyboardInterrupt:
-        process.stop_all()
-        pool.shutdown(wait=True, cancel_futures=True)
+        with process.stopping():
+            pool.shutdown(wait=True, cancel_futures=True)
         for i in running.values():
             _discard_outputs(steps[i], folder)
             workspace.restore(folder, kept.pop(i, {}))
@@ -167,7 +167,9 @@ def execute(
 
 
 def _completed(finished: queue.SimpleQueue[Future[process.Result]]) -> list[Future[process.Result]]:
-    """The futures completed so far: at least one, unless a quarter second passes (Ctrl-C is seen then)."""
+    """The futures completed so far: at least one, unless a quarter second passes (Ctrl-C is seen then,
+    and one that Python dropped is raised here)."""
+    interrupt.check()
     try:
         completed = [finished.get(timeout=0.25)]
     except queue.Empty:

@@ -23,3 +23,32 @@ def test_an_interrupt_wrapped_while_a_class_was_made_is_still_an_interrupt():
             raise SystemExit(3) from None
     except SystemExit as exc:
         assert not interrupted_by(exc)
+
+
+DROPPED = """
+import signal, sys, weakref
+from openssl_recipes.core import interrupt
+interrupt.install()
+class Thing: pass
+thing = Thing()
+ref = weakref.ref(thing, lambda _: signal.raise_signal(signal.SIGINT))
+del thing  # the callback runs, the handler raises in it, Python drops what it raised
+print("went on")
+try:
+    interrupt.check()
+except interrupt.Interrupt:
+    print("raised by check")
+print(interrupt.interrupted_by(RuntimeError("after the signal")), interrupt.interrupted_by(SystemExit(2)))
+"""
+
+
+def test_an_interrupt_python_drops_in_a_weakref_callback_is_raised_again_by_check():
+    """Measured under load: the handler ran in importlib's module-lock callback, Python dropped the
+    interrupt, and the build went on waiting for its openssl."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", DROPPED], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["went on", "raised by check", "True False"], proc.stdout
+    assert proc.stderr == ""  # nothing about an exception ignored
