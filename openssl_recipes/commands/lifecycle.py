@@ -156,7 +156,9 @@ def register(app: typer.Typer) -> None:
         names: Annotated[
             list[str] | None,
             typer.Argument(
-                metavar="NAME", help="Entries to renew (default: every server and client).", autocompletion=entry_names
+                metavar="NAME",
+                help="Entries to renew: names, or shell-style patterns such as 'device-0[0-4]*' (default: every server and client).",
+                autocompletion=entry_names,
             ),
         ] = None,
         recipe_file: RecipeOption = DEFAULT_RECIPE,

@@ -17,6 +17,7 @@ from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
 from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
+from ..recipe.selection import PATTERN_CHARACTERS, select
 from .inspect import Inspector
 from .runner import BuildOptions, build
 from .workspace import restore, set_aside
@@ -27,10 +28,15 @@ Say = Callable[[str], None]
 def due_for_renewal(
     recipe: Recipe, openssl: str, names: list[str], within_days: int, now: dt.datetime | None = None
 ) -> list[tuple[Leaf, dt.datetime | None]]:
-    """The named leaves, whatever their expiry (naming an entry asks for it); without names, the leaves
-    whose certificate expires within `within_days` (or is unreadable)."""
+    """The named leaves (names or shell-style patterns, `selection`), whatever their expiry (naming an
+    entry asks for it); without names, the leaves whose certificate expires within `within_days` (or is
+    unreadable)."""
     now = now or dt.datetime.now(dt.UTC)
-    leaves = [recipe.leaf(n) for n in names] if names else list(recipe.leaves)
+    exact = [n for n in names if not PATTERN_CHARACTERS.search(n)]
+    if exact and len(exact) == len(names):  # a fleet's member found from its number, not by making every member
+        leaves = [recipe.leaf(n) for n in dict.fromkeys(names)]
+    else:
+        leaves = select(recipe.leaves, names, lambda leaf: leaf.name, "server or client") if names else list(recipe.leaves)
     inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
     due = []
     for leaf in leaves:
