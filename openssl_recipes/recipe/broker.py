@@ -19,8 +19,11 @@ from pydantic import BaseModel, Field, field_validator
 from ..core.errors import Problem
 from ..core.text import control_characters, is_dns_name
 from .fields import Strict, accepts, any_case, limits
+from .sites import has_placeholder, lone_brace
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+SITE_FIELD = re.compile(r"\{name\}|\{n(?::0?\d{1,2}d)?\}")  # `sites.PLACEHOLDER` without the braces written twice
+DEFAULT_CLIENT_ID = "bridge_client"
 DURATION = re.compile(r"^\s*(\d{1,6})\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)?\s*$", re.I)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 MAX_KEEPALIVE = 65535  # seconds: MQTT's keep-alive is two bytes
@@ -120,7 +123,11 @@ class BridgeIn(Strict):
     port: int = Field(
         8883, description="The remote broker's TLS port (default 8883).", json_schema_extra=limits(minimum=1, maximum=65535)
     )
-    clientid: str = Field("bridge_client", description="The bridge's MQTT client id.")
+    clientid: str | None = Field(
+        None,
+        description="The bridge's MQTT client id (default: bridge_client; with sites, each site's name). "
+        "With sites, {name} and {n} are filled in.",
+    )
     proto_ver: Literal[4, 5] = Field(4, description="MQTT version: 4 (3.1.1, default) or 5.")
     keepalive: int = Field(
         60,
@@ -158,9 +165,11 @@ class BridgeIn(Strict):
 
     @field_validator("clientid")
     @classmethod
-    def _clientid(cls, value: str) -> str:
-        if not CLIENT_ID.match(value):
-            raise ValueError(f"{value!r}: a client id is 1 to 128 letters, digits, '_', '.', ':' or '-'")
+    def _clientid(cls, value: str | None) -> str | None:
+        if value is not None and not CLIENT_ID.match(SITE_FIELD.sub("x", value)):  # the filled value: `cross_check`
+            raise ValueError(
+                f"{value!r}: a client id is 1 to 128 letters, digits, '_', '.', ':' or '-' (with sites: and {{name}}, {{n}})"
+            )
         return value
 
     @field_validator("keepalive", mode="before")
@@ -202,15 +211,60 @@ def path_problem(value: str) -> str | None:
     return None
 
 
-def cross_check(section: NanoMQIn | None, servers: list[str], clients: list[str]) -> list[Problem]:
-    """Problems (with field paths) for names the section uses that the recipe does not declare."""
+def cross_check(
+    section: NanoMQIn | None, servers: list[str], clients: list[str], fleets: dict[str, dict[str, int]] | None = None
+) -> list[Problem]:
+    """Problems (with field paths) for names the section uses that the recipe does not declare, and for
+    its sites (`sites`): `fleets` maps "server" and "client" to their fleets' template names and counts."""
     if section is None:
         return []
+    fleets = fleets or {"server": {}, "client": {}}
     problems = []
+    site_count = fleets["client"].get(section.bridge.client or "")
     if section.listener.server is not None and section.listener.server not in servers:
-        message = f"{section.listener.server!r} is not one of the recipe's servers ({', '.join(servers) or 'none'})"
+        if section.listener.server not in fleets["server"]:
+            message = f"{section.listener.server!r} is not one of the recipe's servers ({', '.join(servers) or 'none'})"
+            problems.append(Problem(("nanomq", "listener", "server"), message))
+        elif site_count is None:
+            message = (
+                f"{section.listener.server!r} is a fleet of servers: that pairs with sites, which need nanomq.bridge.client "
+                "to name a fleet of clients with the same count"
+            )
+            problems.append(Problem(("nanomq", "listener", "server"), message))
+        elif fleets["server"][section.listener.server] != site_count:
+            message = (
+                f"{section.listener.server!r} has {fleets['server'][section.listener.server]} servers and the sites "
+                f"({section.bridge.client!r}) are {site_count}: each site's listener pairs with one server by number"
+            )
+            problems.append(Problem(("nanomq", "listener", "server"), message))
+    elif section.listener.server is not None and site_count is not None:
+        message = (
+            f"{section.listener.server!r} is one server: every site would carry its key. Name a fleet of servers with "
+            f"the sites' count ({site_count}), or leave nanomq.listener.server out (the sites then have no TLS listener)"
+        )
         problems.append(Problem(("nanomq", "listener", "server"), message))
-    if section.bridge.client is not None and section.bridge.client not in clients:
+    if section.bridge.client is not None and section.bridge.client not in clients and site_count is None:
         message = f"{section.bridge.client!r} is not one of the recipe's clients ({', '.join(clients) or 'none'})"
         problems.append(Problem(("nanomq", "bridge", "client"), message))
+    problems += _site_fields(section.bridge, site_count)
+    return problems
+
+
+def _site_fields(bridge: BridgeIn, site_count: int | None) -> list[Problem]:
+    """The bridge's fields that name the site: filled with sites (a lone brace is a mistake then), an
+    error in a client id without them (a topic is taken as written)."""
+    problems = []
+    if site_count is None:
+        if bridge.clientid is not None and has_placeholder(bridge.clientid):
+            message = f"{bridge.clientid!r}: {{name}} and {{n}} are filled only when nanomq.bridge.client names a fleet of clients (sites)"
+            problems.append(Problem(("nanomq", "bridge", "clientid"), message))
+        return problems
+    for field, topics in (("forwards", bridge.forwards), ("subscription", bridge.subscription)):
+        for index, pair in enumerate(topics):
+            for side in ("remote_topic", "local_topic"):
+                if lone_brace(getattr(pair, side)):
+                    message = (
+                        f"{getattr(pair, side)!r}: with sites, {{name}} and {{n}} are filled in; write {{{{ or }}}} for a brace"
+                    )
+                    problems.append(Problem(("nanomq", "bridge", field, index, side), message))
     return problems

@@ -32,9 +32,13 @@ def whole(entry: LeafIn, loc: Loc, resolve: Resolve) -> Fleet | None:
     kind. So the first member of each digit count (and the last) is resolved exactly as member by
     member, and each must equal the stamped template; when one of them is invalid, the fleet is
     resolved member by member, which says each of its problems. Numbered SANs (an address
-    is valid by its value) and requests made on devices (a file each) are resolved member by member."""
+    is valid by its value), requests made on devices and numbered password files (a file each) are
+    resolved member by member."""
     assert entry.count is not None
+    numbered_password = entry.password is not None and FLEET_PATTERN.search(entry.password.file or "")
     if entry.csr is not None or not FLEET_PATTERN.search(entry.name) or any(FLEET_PATTERN.search(s) for s in entry.san):
+        return None
+    if numbered_password:  # each member its own password file: each its own secret
         return None
     template_fields = entry.model_dump(exclude_none=True, exclude={"count"})
     resolved: dict[int, Leaf] = {}
@@ -91,6 +95,8 @@ def _filled(template: dict, n: int) -> dict:
             data[attr] = fill(data[attr])
     if "csr" in data:
         data["csr"] = fill(data["csr"])
+    if isinstance(data.get("password"), dict) and "file" in data["password"]:  # each member's own password
+        data["password"] = {**data["password"], "file": fill(data["password"]["file"])}
     data["san"] = [fill(s) for s in template.get("san", [])]
     data["subject"] = {k: fill(v) for k, v in template.get("subject", {}).items()}
     return data

@@ -14,7 +14,10 @@ from .entries import CertificateAuthority, Leaf, Secret, Style
 from .fleet import Leaves, find_leaf, outline, templates
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from .broker import NanoMQIn
+    from .sites import Site, SiteEntries
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,22 @@ class Recipe:
     nanomq: NanoMQIn | None = None  # validated in `broker`; used by `conf`
     intermediate: CertificateAuthority | None = None
     bundle_file: str | None = None  # intermediate + root, written when there is an intermediate
+    site_entries: SiteEntries | None = None  # nanomq.bridge.client names a fleet: one edge site per member
+
+    def sites(self) -> Iterator[Site]:
+        """The edge sites in order (none without `site_entries`)."""
+        from .sites import sites
+
+        return sites(self.clients, self.servers, self.site_entries) if self.site_entries else iter(())
+
+    def site(self, name: str) -> Site:
+        """The site called `name` (its bridge certificate's entry name)."""
+        found = next((site for site in self.sites() if site.name == name), None)
+        if found is None:
+            first = next(self.sites(), None)
+            names = f"{first.name} … ({self.site_entries.count} sites)" if first and self.site_entries else "none"
+            raise RecipeError(f"the recipe has no site named {name!r}", [f"sites: {names}"])
+        return found
 
     @property
     def issuer(self) -> CertificateAuthority:

@@ -33,6 +33,7 @@ from .schema import (
     PasswordIn,
     RecipeIn,
 )
+from .sites import SiteEntries
 from .subject import SUBJECT_FIELDS, SubjectIn, subject_value_problem
 
 
@@ -69,9 +70,13 @@ def resolve(
     # the NanoMQ section is checked against every name the recipe gives, also those of entries with
     # a problem (said on their own); unless one of those is a fleet, whose names are not known
     named = all(isinstance(name, str) and "{" not in name for names in unmade.values() for name in names)
+    fleets = {
+        role: {e.name: e.count for e in entries if e.count}
+        for role, entries in (("server", raw.servers), ("client", raw.clients))
+    }
     if raw.nanomq is not None and named:
         names = {role: [leaf.name for leaf in Leaves(parts)] + list(map(str, unmade[role])) for role, parts in leaves.items()}
-        rules.problems += cross_check(raw.nanomq, names["server"], names["client"])
+        rules.problems += cross_check(raw.nanomq, names["server"], names["client"], fleets)
     if rules.problems:
         return None, rules.problems
     recipe = Recipe(
@@ -85,8 +90,24 @@ def resolve(
         nanomq=raw.nanomq,
         intermediate=intermediate,
         bundle_file=raw.bundle_file if intermediate else None,
+        site_entries=_site_entries(raw),
     )
     return recipe, []
+
+
+def _site_entries(raw: RecipeIn) -> SiteEntries | None:
+    """The fleets that make the recipe's sites (`sites`), when nanomq.bridge.client names a fleet."""
+    if raw.nanomq is None or raw.nanomq.bridge.client is None:
+        return None
+    place = {
+        role: {e.name: (loc_text((f"{role}s", i)), e.count) for i, e in enumerate(entries) if e.count}
+        for role, entries in (("server", raw.servers), ("client", raw.clients))
+    }
+    if raw.nanomq.bridge.client not in place["client"]:
+        return None
+    clients, count = place["client"][raw.nanomq.bridge.client]
+    servers = place["server"].get(raw.nanomq.listener.server or "")
+    return SiteEntries(clients, servers[0] if servers else None, count or 0)
 
 
 class _Rules:

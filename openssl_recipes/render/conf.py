@@ -16,9 +16,10 @@ from typing import Any
 from ..core.errors import UsageError
 from ..core.names import CRL_FILE
 from ..core.text import control_characters
-from ..recipe.broker import NanoMQIn, path_problem
+from ..recipe.broker import CLIENT_ID, DEFAULT_CLIENT_ID, BridgeIn, NanoMQIn, path_problem
 from ..recipe.entries import Leaf
 from ..recipe.model import Recipe
+from ..recipe.sites import Site, fill
 from .hocon import sets
 
 BROKERS = ("nanomq", "mosquitto", "emqx")
@@ -27,9 +28,16 @@ BLOCK_RE = re.compile(r"^# BEGIN openssl-recipes (?P<name>\w+)\n.*?^# END openss
 
 
 def context(
-    recipe: Recipe, blocks: tuple[str, ...], secret_values: dict[str, str] | None, broker: str = "nanomq"
+    recipe: Recipe,
+    blocks: tuple[str, ...],
+    secret_values: dict[str, str] | None,
+    broker: str = "nanomq",
+    site: Site | None = None,
+    acl_file: str | None = None,
 ) -> dict[str, Any]:
-    """What the templates see. `secret_values` None: passwords become comments (for stdout)."""
+    """What the templates see. `secret_values` None: passwords become comments (for stdout). In a recipe
+    with sites, NanoMQ's blocks are `site`'s (default: the first), the far end's listener is the cloud's
+    (`acl_file`: the access rules it reads), and the far end has no bridge."""
     section = recipe.nanomq or NanoMQIn()
     cert_dir = section.cert_dir or str(recipe.output_dir)
     if problem := path_problem(cert_dir):  # the output folder, when nanomq.cert_dir does not say
@@ -53,7 +61,7 @@ def context(
         }
 
     listener = None
-    server, client = nanomq_leaves(recipe)
+    server, client = nanomq_leaves(recipe, site) if broker == "nanomq" else far_end_leaves(recipe)
     if server is not None:
         verify_peer, fail = listener_verification(recipe)
         host, port = section.listener.bind.rsplit(":", 1)
@@ -69,36 +77,67 @@ def context(
             "mode": "two-way: client certificates required"
             if fail
             else ("client certificates optional" if verify_peer else "one-way"),
+            "acl_file": acl_file,
+            "sites": recipe.site_entries is not None and broker != "nanomq",
         }
     bridge = None
     if client is not None:
         spec = section.bridge
+        named = site or (next(recipe.sites()) if recipe.site_entries else None)
         bridge = {
             **files(client),
-            **spec.model_dump(include={"name", "host", "port", "clientid", "proto_ver", "keepalive", "clean_start"}),
-            "forwards": [f.model_dump() for f in spec.forwards],
-            "subscription": [s.model_dump() for s in spec.subscription],
+            **spec.model_dump(include={"name", "host", "port", "proto_ver", "keepalive", "clean_start"}),
+            "clientid": bridge_clientid(spec, named),
+            "forwards": [_filled(f.model_dump(), named) for f in spec.forwards],
+            "subscription": [_filled(s.model_dump(), named) for s in spec.subscription],
+            "site": named.name if named else None,
         }
     return {"recipe_name": recipe.path.name, "blocks": blocks, "listener": listener, "bridge": bridge}
 
 
+def bridge_clientid(spec: BridgeIn, site: Site | None) -> str:
+    """The bridge's client id: as the recipe says, with a site's name and number filled in; by default
+    bridge_client, or with sites the site's name (the cloud tells the sites apart by it too)."""
+    if site is None:
+        return spec.clientid or DEFAULT_CLIENT_ID
+    clientid = fill(spec.clientid or "{name}", site.name, site.n)
+    if not CLIENT_ID.match(clientid):
+        raise UsageError(
+            f"nanomq.bridge.clientid: {clientid!r} (site {site.name}) is not 1 to 128 letters, digits, '_', '.', ':' or '-'"
+        )
+    return clientid
+
+
+def _filled(pair: dict[str, Any], site: Site | None) -> dict[str, Any]:
+    """A forward or subscription with the site's name and number in its topics (as written without sites)."""
+    if site is None:
+        return pair
+    return {**pair, **{side: fill(pair[side], site.name, site.n) for side in ("remote_topic", "local_topic")}}
+
+
 def render_conf(
-    recipe: Recipe, broker: str, blocks: tuple[str, ...], secret_values: dict[str, str] | None, templates_dir: Path | None = None
+    recipe: Recipe,
+    broker: str,
+    blocks: tuple[str, ...],
+    secret_values: dict[str, str] | None,
+    templates_dir: Path | None = None,
+    site: Site | None = None,
+    acl_file: str | None = None,
 ) -> str:
     from .jinja import render
 
-    text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values, broker), templates_dir)
+    text = render(f"{broker}.conf.j2", context(recipe, blocks, secret_values, broker, site, acl_file), templates_dir)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
 def working_blocks(
-    recipe: Recipe, broker: str, blocks: tuple[str, ...], asked: bool, into: str | None = None
+    recipe: Recipe, broker: str, blocks: tuple[str, ...], asked: bool, into: str | None = None, site: Site | None = None
 ) -> tuple[tuple[str, ...], str | None]:
     """The blocks to render, and why one was left out (None: none was). NanoMQ stops at start-up on a
     bridge without a `server` ("node address is null", 0.25.5), so its bridge block is rendered only
     where it can work: with nanomq.bridge.host, `--into` a file that gives that bridge its `server`, or
     when `asked` for by name (`--block bridge`: the ssl section for a bridge the user's file has)."""
-    client = nanomq_leaves(recipe)[1]
+    client = nanomq_leaves(recipe, site)[1]
     bridge = (recipe.nanomq or NanoMQIn()).bridge
     if broker != "nanomq" or "bridge" not in blocks or asked or client is None or bridge.host is not None:
         return blocks, None
@@ -111,11 +150,23 @@ def working_blocks(
     return tuple(block for block in blocks if block != "bridge"), why
 
 
-def nanomq_leaves(recipe: Recipe) -> tuple[Leaf | None, Leaf | None]:
+def nanomq_leaves(recipe: Recipe, site: Site | None = None) -> tuple[Leaf | None, Leaf | None]:
     """The server NanoMQ's listener serves and the client its bridge presents (the nanomq section's
-    choice, else the first of each)."""
+    choice, else the first of each); in a recipe with sites, `site`'s (default: the first site's)."""
+    if recipe.site_entries is not None:
+        site = site or next(recipe.sites())
+        return site.server, site.client
     section = recipe.nanomq or NanoMQIn()
     return _pick(recipe.servers, section.listener.server), _pick(recipe.clients, section.bridge.client)
+
+
+def far_end_leaves(recipe: Recipe) -> tuple[Leaf | None, Leaf | None]:
+    """What mosquitto's and EMQX's blocks use: NanoMQ's own choice, or in a recipe with sites the cloud's
+    listener (the first server that is not a site's) and no bridge (the sites bridge to it)."""
+    if recipe.site_entries is None:
+        return nanomq_leaves(recipe)
+    cloud = next((leaf for leaf in recipe.servers if leaf.path != recipe.site_entries.servers), None)
+    return cloud, None
 
 
 def listener_verification(recipe: Recipe) -> tuple[bool, bool]:
@@ -128,14 +179,17 @@ def listener_verification(recipe: Recipe) -> tuple[bool, bool]:
 
 
 def used_by_nanomq(recipe: Recipe) -> list[Leaf]:
-    """The leaves a recipe's explicit nanomq section puts into NanoMQ (none without the section)."""
+    """The leaves a recipe's explicit nanomq section puts into NanoMQ (none without the section): with
+    sites, every site's."""
     if recipe.nanomq is None:
         return []
+    if recipe.site_entries is not None:
+        return [leaf for site in recipe.sites() for leaf in (site.client, site.server) if leaf is not None]
     return [leaf for leaf in nanomq_leaves(recipe) if leaf is not None]
 
 
-def carries_password(recipe: Recipe, blocks: tuple[str, ...]) -> bool:
-    server, client = nanomq_leaves(recipe)
+def carries_password(recipe: Recipe, blocks: tuple[str, ...], broker: str = "nanomq", site: Site | None = None) -> bool:
+    server, client = nanomq_leaves(recipe, site) if broker == "nanomq" else far_end_leaves(recipe)
     used = ([server] if "listener" in blocks else []) + ([client] if "bridge" in blocks else [])
     return any(leaf is not None and leaf.password is not None for leaf in used)
 

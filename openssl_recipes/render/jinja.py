@@ -6,6 +6,7 @@ A user's `--templates DIR` is searched first, so a copy of one template override
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,7 @@ def render(
     if templates_dir and not templates_dir.is_dir():
         raise UsageError(f"--templates {templates_dir}: no such folder")
     search.append(str(builtin_templates_dir()))
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(search),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    env.filters["hocon"] = hocon_string
-    env.filters.update(filters or {})
+    env = _environment(tuple(search), tuple(sorted((filters or {}).items())))
     try:
         return env.get_template(template_name).render(**context)
     except jinja2.TemplateNotFound:
@@ -53,3 +45,22 @@ def render(
         raise UsageError(f"template {template_name}: {exc.message}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise UsageError(f"template {exc.filename or template_name}:{exc.lineno}: {exc.message}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(search: tuple[str, ...], filters: tuple[tuple[str, Any], ...]) -> Any:
+    """One environment for each search path: a template is compiled once, not once per site (`bundle`
+    renders 10 000); jinja2 still sees an edited template (it compares the file's time)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(search)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters["hocon"] = hocon_string
+    env.filters.update(dict(filters))
+    return env

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..core.errors import RunError, UsageError
+from ..core.errors import RecipeError, RunError, UsageError
 from ..core.reading import TooLarge, read_bounded
 from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
+from ..recipe.sites import Site
 from ..render.conf import carries_password, insert_blocks, marker_problem, nanomq_leaves, render_conf, working_blocks
 from .workspace import replace_keeping_backup
 
@@ -27,6 +28,8 @@ def write_conf(
     asked: bool,
     say: Callable[[str], None],
     warn: Callable[[str], None],
+    site: Site | None = None,
+    acl_file: str | None = None,
 ) -> None:
     """Write the rendered blocks to `out`, or insert them into `into` (one of them is given); `asked`:
     the blocks were named (`--block`), so each is written even where it cannot work on its own."""
@@ -50,9 +53,10 @@ def write_conf(
             raise UsageError(f"--into {into}: cannot read it: {exc}") from None
         if problem := marker_problem(existing):
             raise UsageError(f"--into {into}: {problem}; fix the markers by hand, nothing was changed")
-    blocks = usable(recipe, broker, blocks, asked, existing, warn)
-    secret = carries_password(recipe, blocks)
-    text = render_conf(recipe, broker, blocks, resolve(recipe.secrets(), confirm=False) if secret else {}, templates)
+    blocks = usable(recipe, broker, blocks, asked, existing, warn, site)
+    secret = carries_password(recipe, blocks, broker, site)
+    values = resolve(recipe.secrets(), confirm=False) if secret else {}
+    text = render_conf(recipe, broker, blocks, values, templates, site, acl_file)
     if into and existing is not None:
         text = insert_blocks(existing, text)
         if text == existing:
@@ -75,12 +79,58 @@ def write_conf(
 
 
 def usable(
-    recipe: Recipe, broker: str, blocks: tuple[str, ...], asked: bool, into: str | None, warn: Callable[[str], None]
+    recipe: Recipe,
+    broker: str,
+    blocks: tuple[str, ...],
+    asked: bool,
+    into: str | None,
+    warn: Callable[[str], None],
+    site: Site | None = None,
 ) -> tuple[str, ...]:
     """The blocks that can work (`working_blocks`), saying why one was left out; none left: exit 2."""
-    kept, why = working_blocks(recipe, broker, blocks, asked, into)
-    if why and not (nanomq_leaves(recipe)[0] is not None and "listener" in kept):
+    kept, why = working_blocks(recipe, broker, blocks, asked, into, site)
+    if why and not (nanomq_leaves(recipe, site)[0] is not None and "listener" in kept):
         raise UsageError(f"nothing to write: {why}")
     if why:
         warn(why)
     return kept
+
+
+def chosen_site(recipe: Recipe, name: str | None, warn: Callable[[str], None]) -> Site | None:
+    """The site `--site` names, else the first (said on stderr); None in a recipe without sites."""
+    if recipe.site_entries is None:
+        if name is not None:
+            raise UsageError("--site: the recipe has no sites (nanomq.bridge.client names one client, not a fleet of them)")
+        return None
+    if name is not None:
+        try:
+            return recipe.site(name)
+        except RecipeError as exc:
+            raise UsageError(f"--site {name}: {exc.message}", exc.details) from None
+    first = next(recipe.sites())
+    warn(f"site {first.name}: the first of {recipe.site_entries.count} (--site NAME for another)")
+    return first
+
+
+def write_acl(recipe: Recipe, broker: str, acl: Path, templates: Path | None, say: Callable[[str], None]) -> str:
+    """Write the cloud's access rules (`render.acl`) to `acl`; its absolute path, for the configuration."""
+    from ..render.acl import render_acl
+
+    text = render_acl(recipe, broker, templates)
+    target = acl.resolve() if acl.is_symlink() else acl
+    if target.is_dir():
+        raise UsageError(f"--acl {acl}: is a folder; give the file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"--acl {acl}: no folder {target.parent} to write it in")
+    try:
+        if read_bounded(target, MAX_CONF_BYTES * 8).decode("utf-8") == text:
+            say(f"{acl}: already up to date")
+            return str(target.absolute())
+    except (OSError, UnicodeDecodeError, TooLarge):
+        pass
+    try:
+        backup = replace_keeping_backup(target, text, 0o644)
+    except OSError as exc:
+        raise RunError(f"--acl {acl}: cannot write it: {exc.strerror}; nothing was changed") from None
+    say(f"wrote {acl}" + (f", previous version in {backup}" if backup else ""))
+    return str(target.absolute())
