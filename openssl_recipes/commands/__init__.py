@@ -9,6 +9,7 @@ COMMAND_MODULES = {
     "verify": "verify",
     "handshake": "handshake",
     "conf": "conf",
+    "bundle": "bundle",
     "show": "lifecycle",
     "export": "lifecycle",
     "issue": "lifecycle",

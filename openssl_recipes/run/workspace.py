@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import itertools
 import os
 import sys
@@ -16,6 +17,7 @@ from typing import Iterator
 from ..core import process
 from ..core.errors import UsageError
 from ..core.names import CONFIG_FILE_NAME, PRIVATE_PREFIX, RESERVED_PREFIX
+from ..core.reading import TooLarge, read_bounded
 
 LOCK_NAME = f"{RESERVED_PREFIX}.lock"
 BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller
@@ -273,3 +275,107 @@ def remove_stale_private_folders(folder: Path) -> None:
         pid = path.name.removeprefix(PRIVATE_PREFIX)
         if pid.isdigit() and not process.alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
+
+
+# -- whole entries: a folder tree or one file each, replaced together (`bundle`) --
+
+Tree = dict[str, tuple[bytes, int]]  # path inside the entry → (content, mode)
+MAX_TREE_FILES = 64
+MAX_TREE_BYTES = 4 * 1024 * 1024
+
+
+def read_entry(folder: Path, name: str) -> Tree | bytes | None:
+    """What `folder/name` holds now, as `install_whole` would write it (a tree of files, or one file's
+    bytes), or None when it is missing, a link, or more than an entry of ours could be: read without
+    following a link, bounded."""
+    path = folder / name
+    try:
+        if path.is_symlink():
+            return None
+        if path.is_file():
+            return read_bounded(path, MAX_TREE_BYTES)
+        if not path.is_dir():
+            return None
+        tree: Tree = {}
+        for root, dirs, files in os.walk(path, followlinks=False):
+            if any(Path(root, d).is_symlink() for d in dirs):
+                return None
+            for file in files:
+                full = Path(root, file)
+                if full.is_symlink() or len(tree) >= MAX_TREE_FILES:
+                    return None
+                tree[str(full.relative_to(path))] = (read_bounded(full, MAX_TREE_BYTES), full.stat().st_mode & 0o777)
+        return tree
+    except (OSError, TooLarge):
+        return None
+
+
+def install_whole(folder: Path, entries: dict[str, Tree | bytes], owned: set[str], mode: int = 0o644) -> dict[str, str]:
+    """Write each entry under `folder` whole (a tree of files, or one file of `mode`): first under a
+    temporary name, everything flushed to disk at once (one sync, not one per file: 10 000 sites are
+    50 000 files), then each renamed into place; an earlier version is kept as NAME.<time>.bak. A name
+    that exists must be in `owned` (written by this tool), and is never a link. Returns {name: backup}."""
+    for name in entries:
+        if (link := symlink_within(folder, name)) is not None:
+            raise UsageError(f"{link} is a symbolic link (to {os.readlink(link)}); refusing to replace it; nothing was changed")
+        if (folder / name).exists() and name not in owned:
+            raise UsageError(f"{folder / name} exists and was not written by this command: move it away; nothing was changed")
+    staged: dict[str, Path] = {}
+    try:
+        for name, content in entries.items():
+            staged[name] = folder / f"{RESERVED_PREFIX}.tmp.{os.getpid()}.{name}"
+            _stage(staged[name], content, mode)
+        os.sync()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backups = {}
+        for name, temporary in staged.items():
+            if (folder / name).exists():
+                backups[name] = _new_backup(folder / name, stamp, functools.partial(_claim_by_rename, folder / name))
+            os.rename(temporary, folder / name)
+        _sync_folder(folder)
+        return backups
+    finally:
+        for temporary in staged.values():
+            remove_tree(temporary)
+
+
+def _stage(path: Path, content: Tree | bytes, mode: int) -> None:
+    if isinstance(content, bytes):
+        _write_new(path, content, mode)
+        return
+    os.mkdir(path, 0o755)
+    for inside, (data, file_mode) in sorted(content.items()):
+        target = path / inside
+        target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _write_new(target, data, file_mode)
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, mode)  # the umask may have narrowed it
+
+
+def _claim_by_rename(path: Path, backup: Path) -> None:
+    """Move `path` to `backup`, which must not exist (checked under the folder's lock)."""
+    if backup.exists() or backup.is_symlink():
+        raise FileExistsError(backup)
+    os.rename(path, backup)
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    import shutil
+
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ COMMANDS = [
     "verify",
     "handshake",
     "conf",
+    "bundle",
     "show",
     "export",
     "issue",
@@ -76,7 +77,7 @@ def test_every_commands_help_ends_with_examples(command):
 
 
 def test_command_names_complete_from_the_lazy_table(tmp_path):
-    assert complete("openssl-recipes b", tmp_path) == ["build"]
+    assert complete("openssl-recipes b", tmp_path) == ["build", "bundle"]
     assert complete("openssl-recipes re", tmp_path) == ["renew", "revoke"]
     assert "--jobs" in complete("openssl-recipes build --", tmp_path)
 
@@ -164,7 +165,7 @@ def test_a_tab_on_a_command_name_does_not_import_typer():
         "code = main(sys.argv[1:])\nprint('typer' in sys.modules, 'yaml' in sys.modules, file=sys.stderr)\nsys.exit(code)\n"
     )
     said = subprocess.run([sys.executable, "-c", code], env=request("openssl-recipes b"), capture_output=True, text=True)
-    assert (said.stdout, said.stderr.split()) == ("build\n", ["False", "False"])
+    assert (said.stdout, said.stderr.split()) == ("build\nbundle\n", ["False", "False"])
 
 
 @pytest.mark.parametrize("columns", ["80", "132", "79", "50"])

@@ -1,0 +1,211 @@
+"""`openssl-recipes bundle`: one folder per edge site, laid out as the site's file system from its root
+(copying `<site>/` onto `/` installs it), or one `<site>.tar.gz` each: the site's key, certificate and
+CA file in nanomq.cert_dir, and its whole nanomq.conf naming exactly those files.
+
+Every site is made in memory and compared with what is there: an unchanged one is not written, a
+changed one is written again whole through `workspace.install_whole` (its earlier version kept as
+`<site>.<time>.bak`), then read back. The bundles folder's list (`.openssl-recipes.bundles`) is what
+this command owns there: it replaces nothing else. A site receives its own key and password only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import posixpath
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import RunError, UsageError
+from ..core.names import RESERVED_PREFIX
+from ..core.reading import TooLarge, read_bounded
+from ..recipe.broker import path_problem
+from ..recipe.model import Recipe
+from ..recipe.secrets import resolve
+from ..recipe.selection import select
+from ..recipe.sites import Site
+from ..render.conf import insert_blocks, marker_problem, render_conf
+from ..render.jinja import render
+from . import workspace
+
+BUNDLES_LIST = f"{RESERVED_PREFIX}.bundles"  # what `bundle` wrote in its folder, one name a line
+DEFAULT_CONF_PATH = "/etc/nanomq.conf"
+MAX_SOURCE_BYTES = 1024 * 1024  # a key, a certificate, a chain
+MAX_BASE_BYTES = 8 * 1024 * 1024
+ARCHIVE_SUFFIX = ".tar.gz"
+VERIFICATION_NOTE = (
+    "note: each site's bridge does not verify the cloud's certificate (NanoMQ 0.25.5 and 0.25.6 have no "
+    "verify setting for a HOCON bridge): a site connects to whatever answers at {address}. "
+    "The cloud verifies every site (two-way TLS, each site known by its certificate)."
+)
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BundleOptions:
+    out: Path
+    only: tuple[str, ...] = ()
+    base: Path | None = None
+    conf_path: str = DEFAULT_CONF_PATH
+    archive: bool = False
+    dry_run: bool = False
+    templates: Path | None = None
+
+
+def bundle(recipe: Recipe, options: BundleOptions, say: Say, warn: Say) -> None:
+    section = _checked(recipe, options)
+    base = _base_text(options.base)
+    sites = select(recipe.sites(), list(options.only), lambda site: site.name, "site") if options.only else list(recipe.sites())
+    maker = _SiteMaker(recipe, options, base)
+    wanted = {_entry_name(site, options): maker.entry(site) for site in sites}
+    owned = set(_bundles_list(options.out))
+    changed = {name: content for name, content in wanted.items() if workspace.read_entry(options.out, name) != content}
+    if options.dry_run:
+        for name in wanted:
+            say(f"{'would write' if name in changed else 'unchanged'}: {options.out / name}")
+        return
+    warn(VERIFICATION_NOTE.format(address=f"{section.bridge.host}:{section.bridge.port}"))
+    if not changed:
+        say(f"{len(wanted)} site(s) already up to date in {options.out}: nothing rewritten")
+        return
+    options.out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with workspace.locked(options.out):
+        _remove_stale(options.out)
+        workspace.write_atomically(options.out / BUNDLES_LIST, "".join(f"{n}\n" for n in sorted(owned | set(changed))), 0o600)
+        backups = workspace.install_whole(options.out, changed, owned, 0o600)
+        unread = [name for name, content in changed.items() if workspace.read_entry(options.out, name) != content]
+    if unread:
+        raise RunError(f"{', '.join(unread[:5])}: written but does not read back as written (is the disk full?)")
+    for name in changed:
+        say(f"wrote {options.out / name}" + (f" (previous version in {backups[name]})" if name in backups else ""))
+    if len(changed) < len(wanted):
+        say(f"{len(wanted) - len(changed)} other site(s) unchanged")
+
+
+class _SiteMaker:
+    """Each site's files, made in memory: its own key, certificate and password only."""
+
+    def __init__(self, recipe: Recipe, options: BundleOptions, base: str | None) -> None:
+        self.recipe, self.options, self.base = recipe, options, base
+        assert recipe.nanomq is not None and recipe.nanomq.cert_dir is not None
+        self.cert_dir = recipe.nanomq.cert_dir.strip("/")
+        ca = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
+        self.ca_name, self.ca = ca, self.source(ca)
+
+    def source(self, name: str) -> bytes:
+        path = self.recipe.output_dir / name
+        try:
+            return read_bounded(path, MAX_SOURCE_BYTES)
+        except FileNotFoundError:
+            raise RunError(f"{path} is missing: `openssl-recipes build` makes the sites' files first") from None
+        except (OSError, TooLarge) as exc:
+            raise RunError(f"{path}: cannot read it ({exc})") from None
+
+    def files(self, site: Site) -> workspace.Tree:
+        tree: workspace.Tree = {posixpath.join(self.cert_dir, self.ca_name): (self.ca, 0o644)}
+        for leaf in (site.client, site.server):
+            if leaf is not None:
+                tree[posixpath.join(self.cert_dir, leaf.key_file)] = (self.source(leaf.key_file), 0o600)
+                certificate = leaf.chain_file or leaf.cert_file
+                tree[posixpath.join(self.cert_dir, certificate)] = (self.source(certificate), 0o644)
+        own = [leaf.password for leaf in (site.client, site.server) if leaf is not None and leaf.password]
+        values = resolve(list(dict.fromkeys(own)), confirm=False) if own else {}
+        blocks = ("listener", "bridge") if site.server is not None else ("bridge",)
+        rendered = render_conf(self.recipe, "nanomq", blocks, values, self.options.templates, site)
+        if self.base is not None:
+            conf = insert_blocks(self.base, rendered)
+        else:
+            context = {"site": site.name, "recipe_name": self.recipe.path.name, "listener": site.server, "blocks": rendered}
+            conf = render("nanomq-site.conf.j2", context, self.options.templates)
+        tree[self.options.conf_path.strip("/")] = (conf.encode("utf-8"), 0o600 if values else 0o644)
+        return tree
+
+    def entry(self, site: Site) -> workspace.Tree | bytes:
+        tree = self.files(site)
+        return archive(tree) if self.options.archive else tree
+
+
+def archive(tree: workspace.Tree) -> bytes:
+    """The tree as a .tar.gz to unpack at the site's root (`tar -xzf site.tar.gz -C /`): the same bytes
+    for the same files (sorted, dated 1970, owned by root, gzip without a name or time)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, filename="") as zipped:
+        with tarfile.open(fileobj=zipped, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            for folder in sorted({parent for path in tree for parent in _parents(path)}):
+                tar.addfile(_info(folder, tarfile.DIRTYPE, 0o755, 0))
+            for path, (data, mode) in sorted(tree.items()):
+                tar.addfile(_info(path, tarfile.REGTYPE, mode, len(data)), io.BytesIO(data))
+    return out.getvalue()
+
+
+def _parents(path: str) -> Iterator[str]:
+    parent = posixpath.dirname(path)
+    while parent:
+        yield parent
+        parent = posixpath.dirname(parent)
+
+
+def _info(name: str, kind: bytes, mode: int, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.size, info.mtime = kind, mode, size, 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def _entry_name(site: Site, options: BundleOptions) -> str:
+    return site.name + (ARCHIVE_SUFFIX if options.archive else "")
+
+
+def _checked(recipe: Recipe, options: BundleOptions):  # noqa: ANN202 - the recipe's NanoMQIn
+    if recipe.site_entries is None or recipe.nanomq is None:
+        raise UsageError(
+            "the recipe has no sites: nanomq.bridge.client names a fleet of clients, one site each "
+            "(`openssl-recipes init sites` writes such a recipe)"
+        )
+    section = recipe.nanomq
+    if section.cert_dir is None:
+        raise UsageError("nanomq.cert_dir: set it to where each site keeps its certificates (e.g. /etc/nanomq/certs)")
+    if section.bridge.host is None:
+        raise UsageError("nanomq.bridge.host: the sites bridge to the cloud broker: give its DNS name or address")
+    if problem := path_problem(options.conf_path):
+        raise UsageError(f"--conf-path: {problem}")
+    if options.conf_path.endswith("/"):
+        raise UsageError(f"--conf-path {options.conf_path}: give the file's path, not a folder")
+    return section
+
+
+def _base_text(base: Path | None) -> str | None:
+    if base is None:
+        return None
+    try:
+        text = read_bounded(base, MAX_BASE_BYTES).decode("utf-8")
+    except TooLarge:
+        raise UsageError(f"--base {base}: more than {MAX_BASE_BYTES} bytes is not a broker configuration") from None
+    except FileNotFoundError:
+        raise UsageError(f"--base {base}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--base {base}: cannot read it: {exc}") from None
+    if problem := marker_problem(text):
+        raise UsageError(f"--base {base}: {problem}; fix the markers by hand")
+    return text
+
+
+def _bundles_list(folder: Path) -> list[str]:
+    try:
+        text = read_bounded(folder / BUNDLES_LIST, 64 * 1024 * 1024).decode("utf-8", "replace")
+    except (OSError, TooLarge):
+        return []
+    return [name for name in text.splitlines() if name and "/" not in name and not name.startswith(".")]
+
+
+def _remove_stale(folder: Path) -> None:
+    """Temporary entries of a bundle run that was killed (their process is gone)."""
+    from ..core.process import alive
+
+    for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
+        pid = path.name.split(".")[3] if path.name.count(".") >= 4 else ""
+        if pid.isdigit() and not alive(int(pid)):
+            workspace.remove_tree(path)
