@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, find_openssl, handle_errors, load, say
+from .common import DEFAULT_RECIPE, OpensslOption, OutOption, RecipeOption, err, find_openssl, handle_errors, load, say
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +29,14 @@ def register(app: typer.Typer) -> None:
                 "`conf nanomq` renders, and try its listener and bridge with the recipe's certificates.",
             ),
         ] = False,
+        site: Annotated[
+            str | None,
+            typer.Option(
+                "--site",
+                metavar="NAME",
+                help="With --nanomq, in a recipe with sites: the site whose blocks NanoMQ runs (default: the first).",
+            ),
+        ] = None,
         binary_path: Annotated[
             str | None, typer.Argument(metavar="BINARY", help="With --nanomq: the NanoMQ to start.", show_default=False)
         ] = None,
@@ -40,7 +48,12 @@ def register(app: typer.Typer) -> None:
 
         if binary_path is not None and not nanomq:
             raise UsageError(f"{binary_path!r}: a NanoMQ binary is given with --nanomq (handshake --nanomq {binary_path})")
+        if site is not None and not nanomq:
+            raise UsageError("--site: a site is tried in NanoMQ: give --nanomq too")
         recipe = load(recipe_file, out, warn=False)
+        from ..run.conf import chosen_site
+
+        chosen = chosen_site(recipe, site, err) if nanomq else None
         binary = None
         if nanomq:
             from ..check.nanomq.broker import find_nanomq
@@ -49,7 +62,7 @@ def register(app: typer.Typer) -> None:
             if binary is None:
                 where = repr(binary_path) if binary_path else "$NANOMQ or `nanomq` on PATH"
                 raise UsageError(f"--nanomq: no NanoMQ found at {where}; give its path: --nanomq /path/to/nanomq")
-        cases = live_cases(recipe, find_openssl(openssl, recipe).command, timeout, binary)
+        cases = live_cases(recipe, find_openssl(openssl, recipe).command, timeout, binary, chosen)
         for case in cases:
             say(case.line())
         failed = sum(not case.ok for case in cases)

@@ -88,8 +88,8 @@ def context(
             **files(client),
             **spec.model_dump(include={"name", "host", "port", "proto_ver", "keepalive", "clean_start"}),
             "clientid": bridge_clientid(spec, named),
-            "forwards": [_filled(f.model_dump(), named) for f in spec.forwards],
-            "subscription": [_filled(s.model_dump(), named) for s in spec.subscription],
+            "forwards": [filled_topics(f.model_dump(), named) for f in spec.forwards],
+            "subscription": [filled_topics(s.model_dump(), named) for s in spec.subscription],
             "site": named.name if named else None,
         }
     return {"recipe_name": recipe.path.name, "blocks": blocks, "listener": listener, "bridge": bridge}
@@ -108,7 +108,7 @@ def bridge_clientid(spec: BridgeIn, site: Site | None) -> str:
     return clientid
 
 
-def _filled(pair: dict[str, Any], site: Site | None) -> dict[str, Any]:
+def filled_topics(pair: dict[str, Any], site: Site | None) -> dict[str, Any]:
     """A forward or subscription with the site's name and number in its topics (as written without sites)."""
     if site is None:
         return pair

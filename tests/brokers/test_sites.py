@@ -255,3 +255,14 @@ def _a_site_cannot_publish_under_another_sites_name(cloud, cloud_port: int, cert
             receiver.kill()
         out, _err = receiver.communicate()
     assert out.strip() == "sites/site-001/up sites/site-001/up", out
+
+
+def test_handshake_runs_one_sites_blocks_in_a_real_nanomq(sites):
+    _folder, recipe = sites
+    said = cli("handshake", "--recipe", str(recipe), "--nanomq", nanomq_binary(), "--site", "site-002")
+    assert said.code == 0, said
+    assert "forward up → sites/site-002/up: accepted" in said.stdout
+    assert "subscription sites/site-002/down → down: accepted" in said.stdout
+    assert "site-002 → NanoMQ listener (gw-002)" in said.stdout
+    refused = cli("handshake", "--recipe", str(recipe), "--nanomq", nanomq_binary(), "--site", "site-009")
+    assert refused.code == 2 and "no site named 'site-009'" in refused.stderr, refused

@@ -24,7 +24,8 @@ from pathlib import Path
 from ...core.children import child_environment
 from ...recipe.entries import Leaf
 from ...recipe.model import Recipe
-from ...render.conf import listener_verification, nanomq_leaves, render_conf
+from ...recipe.sites import Site
+from ...render.conf import far_end_leaves, filled_topics, listener_verification, nanomq_leaves, render_conf
 from .. import mqtt
 from ..handshake import NO_NAMES, Case, Identity, Outcome, load_identity, server_names
 from .broker import CONNACK_RACE, BrokerFailed, NanoMQ, free_ports, harness_conf, listening, running_nanomq, short
@@ -35,15 +36,17 @@ LISTENER = "NanoMQ listener"
 RUNS = 3  # NanoMQ's own CONNACK race can spoil a run (see CONNACK_RACE): a spoiled run is tried again
 
 
-def run_nanomq_cases(recipe: Recipe, secret_values: dict[str, str], binary: str, foreign: Identity, timeout: float) -> list[Case]:
+def run_nanomq_cases(
+    recipe: Recipe, secret_values: dict[str, str], binary: str, foreign: Identity, timeout: float, site: Site | None = None
+) -> list[Case]:
     """Every case, from one run on a fresh NanoMQ. A run with a failure in which NanoMQ also logged its
     own CONNACK race (once that happened it lost later clients too, and it once aborted) is tried again
     on a fresh broker, up to RUNS runs; a failure without the race is reported at once."""
     run = 1
-    cases, raced = _one_run(recipe, secret_values, binary, foreign, timeout)
+    cases, raced = _one_run(recipe, secret_values, binary, foreign, timeout, site)
     while raced and not all(case.ok for case in cases) and run < RUNS:
         run += 1
-        cases, raced = _one_run(recipe, secret_values, binary, foreign, timeout)
+        cases, raced = _one_run(recipe, secret_values, binary, foreign, timeout, site)
     if run > 1:
         note = f"NanoMQ lost a CONNACK to its own race in {run - 1} earlier run(s); these cases are from run {run}"
         cases.append(Case("NanoMQ", "its CONNACK race", "earlier runs", "accepted", "accepted", note))
@@ -51,29 +54,31 @@ def run_nanomq_cases(recipe: Recipe, secret_values: dict[str, str], binary: str,
 
 
 def _one_run(
-    recipe: Recipe, secret_values: dict[str, str], binary: str, foreign: Identity, timeout: float
+    recipe: Recipe, secret_values: dict[str, str], binary: str, foreign: Identity, timeout: float, site: Site | None = None
 ) -> tuple[list[Case], bool]:
-    """The cases of one run, and whether NanoMQ logged its CONNACK race during it."""
+    """The cases of one run, and whether NanoMQ logged its CONNACK race during it. `site`: in a recipe
+    with sites, the one whose blocks NanoMQ runs (as `bundle` writes them, its files read from the
+    output folder: nanomq.cert_dir is where they live on the site)."""
     section = recipe.nanomq
-    server, bridge_client = nanomq_leaves(recipe)
+    server, bridge_client = nanomq_leaves(recipe, site)
     has_bridge = (
         bridge_client is not None
         and not bridge_client.device_key  # its key is on the device: NanoMQ here cannot present it
         and section is not None
         and section.bridge.host is not None
+        and far_end_leaves(recipe)[0] is not None  # the far end serves the recipe's (the cloud's) server certificate
     )
     tcp, wss, listen, far_port, far_tcp, far_wss = free_ports(6)
-    local = _moved(recipe, listen, far_port if has_bridge else None)
+    local = _moved(recipe, listen, far_port if has_bridge else None, here=site is not None)
     blocks = tuple(block for block, wanted in (("listener", server is not None), ("bridge", has_bridge)) if wanted)
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-nanomq-") as scratch_name:
         scratch = Path(scratch_name)
-        conf_text = harness_conf(tcp, wss) + render_conf(local, "nanomq", blocks, secret_values)
+        conf_text = harness_conf(tcp, wss) + render_conf(local, "nanomq", blocks, secret_values, site=site)
         with contextlib.ExitStack() as stack:
             try:
                 far_end, far_broker = "", None
                 if has_bridge:
-                    assert server is not None, "a bridge's far end serves the recipe's server certificate"
                     far_end, far_broker = stack.enter_context(
                         _far_end(recipe, secret_values, binary, scratch / "far", far_port, far_tcp, far_wss, timeout)
                     )
@@ -85,23 +90,25 @@ def _one_run(
             if problems := broker.problems():
                 cases.append(Case("NanoMQ", "start-up", "its log", "accepted", "refused", " | ".join(map(short, problems[:5]))))
             if has_bridge:
-                cases += _bridge_cases(local, broker, far_end, far_port, tcp, far_tcp, timeout)
+                cases += _bridge_cases(local, broker, far_end, far_port, tcp, far_tcp, timeout, site)
             if server is not None:
-                cases += _listener_cases(recipe, server, secret_values, foreign, listen, timeout, broker)
+                cases += _listener_cases(recipe, server, secret_values, foreign, listen, timeout, broker, site)
             if not broker.alive() or any("killed by signal" in line for line in broker.problems()):
                 cases.append(Case("NanoMQ", "the end", "its process", "accepted", "refused", broker.tail(5)))
             raced = any(CONNACK_RACE in line for watched in (broker, far_broker) if watched for line in watched.log())
     return cases, raced
 
 
-def _moved(recipe: Recipe, listen: int, far_port: int | None) -> Recipe:
-    """The recipe with NanoMQ's listener on 127.0.0.1:`listen` and its bridge aimed at `far_port`."""
+def _moved(recipe: Recipe, listen: int, far_port: int | None, here: bool = False) -> Recipe:
+    """The recipe with NanoMQ's listener on 127.0.0.1:`listen` and its bridge aimed at `far_port`;
+    `here`: the files read from the output folder (a site's nanomq.cert_dir is the site's)."""
     from ...recipe.broker import NanoMQIn
 
     section = recipe.nanomq or NanoMQIn()
     listener = section.listener.model_copy(update={"bind": f"127.0.0.1:{listen}"})
     bridge = section.bridge.model_copy(update={"host": "127.0.0.1", "port": far_port} if far_port else {})
-    return dataclasses.replace(recipe, nanomq=section.model_copy(update={"listener": listener, "bridge": bridge}))
+    update: dict[str, object] = {"listener": listener, "bridge": bridge} | ({"cert_dir": None} if here else {})
+    return dataclasses.replace(recipe, nanomq=section.model_copy(update=update))
 
 
 @contextlib.contextmanager
@@ -116,11 +123,19 @@ def _far_end(
     from ...recipe.broker import NanoMQIn
 
     section = recipe.nanomq or NanoMQIn()
-    listener = section.listener.model_copy(
-        update={"bind": f"127.0.0.1:{port}", "verify_peer": True, "fail_if_no_peer_cert": True}
+    server = far_end_leaves(recipe)[0]  # with sites: the cloud's, not a site's
+    update: dict[str, object] = {"bind": f"127.0.0.1:{port}", "verify_peer": True, "fail_if_no_peer_cert": True}
+    if recipe.site_entries is not None and server is not None:  # the far end is the cloud: no sites there
+        update["server"] = server.name
+    listener = section.listener.model_copy(update=update)
+    bridge = section.bridge.model_copy(update={"client": None}) if recipe.site_entries is not None else section.bridge
+    far = dataclasses.replace(
+        recipe,
+        site_entries=None,
+        nanomq=section.model_copy(
+            update={"listener": listener, "bridge": bridge} | ({"cert_dir": None} if recipe.site_entries else {})
+        ),
     )
-    far = dataclasses.replace(recipe, nanomq=section.model_copy(update={"listener": listener}))
-    server = nanomq_leaves(recipe)[0]
     mosquitto = shutil.which("mosquitto")
     folder.mkdir(parents=True, exist_ok=True)
     if mosquitto and server is not None and server.password is None:
@@ -169,10 +184,17 @@ def _running_mosquitto(
 
 
 def _bridge_cases(
-    recipe: Recipe, broker: NanoMQ, target: str, far_port: int, tcp: int, far_tcp: int, timeout: float
+    recipe: Recipe, broker: NanoMQ, target: str, far_port: int, tcp: int, far_tcp: int, timeout: float, site: Site | None = None
 ) -> list[Case]:
     assert recipe.nanomq is not None
     spec = recipe.nanomq.bridge
+    if site is not None:  # the site's own topics, as its bundle has them
+        spec = spec.model_copy(
+            update={
+                "forwards": [f.model_copy(update=filled_topics(f.model_dump(), site)) for f in spec.forwards],
+                "subscription": [s.model_copy(update=filled_topics(s.model_dump(), site)) for s in spec.subscription],
+            }
+        )
     me = f"NanoMQ bridge {spec.name}"
     dialer_failed = any("init_dialer_tls failed" in line for line in broker.log())
     connected = (
@@ -236,7 +258,14 @@ def _carries(publish_port: int, topic_in: str, subscribe_port: int, topic_out: s
 
 
 def _listener_cases(
-    recipe: Recipe, server: Leaf, secret_values: dict[str, str], foreign: Identity, port: int, timeout: float, broker: NanoMQ
+    recipe: Recipe,
+    server: Leaf,
+    secret_values: dict[str, str],
+    foreign: Identity,
+    port: int,
+    timeout: float,
+    broker: NanoMQ,
+    site: Site | None = None,
 ) -> list[Case]:
     folder = recipe.output_dir
     two_way = listener_verification(recipe)[1]  # clients without a certificate are refused
@@ -253,7 +282,8 @@ def _listener_cases(
         outcome, detail = _mqtt_connect(port, context, name, timeout, broker)
         cases.append(Case(f"{LISTENER} ({server.name})", label, name, expected, outcome, detail))
 
-    for index, client in enumerate(c for c in recipe.clients if not c.device_key):  # a device's key is not here
+    clients = [site.client] if site is not None else recipe.clients  # (a site's listener: its own certificate will do)
+    for index, client in enumerate(c for c in clients if not c.device_key):  # a device's key is not here
         password = secret_values.get(client.password.env_name) if client.password else None
         who = Identity(folder / (client.chain_file or client.cert_file), folder / client.key_file, password)
         for name in names if index == 0 else names[:1]:
