@@ -22,7 +22,9 @@ SCENARIOS = {
     "one-way": "one-way TLS PKI: a CA and a server; clients check the server only",
     "fleet": "two-way TLS PKI for a fleet of devices, each with its own certificate",
     "bridge": "PKI for a NanoMQ bridge: the remote broker's server certificate and NanoMQ's client certificate",
+    "sites": "PKI for many NanoMQ sites, each bridging to one cloud broker that knows it by its certificate",
 }
+DEFAULT_PATTERNS = {"fleet": "device-{n:04d}", "sites": "site-{n:03d}"}
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Facts:
     servers: list[str] = field(default_factory=list)  # every name and address clients use; the first is the CN
     clients: list[str] = field(default_factory=list)
     count: int = 10
-    pattern: str = "device-{n:04d}"
+    pattern: str | None = None  # default: DEFAULT_PATTERNS
     remote: str | None = None  # HOST[:PORT]
     key_type: str = "rsa"
     password_env: str | None = None
@@ -43,9 +45,9 @@ def recipe_text(facts: Facts) -> str:
 
     if facts.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {facts.scenario!r}: one of {', '.join(SCENARIOS)}")
-    remote = _remote(facts.remote) if facts.scenario == "bridge" else None
-    if facts.scenario == "bridge" and remote is None:
-        raise UsageError("the bridge scenario needs --remote HOST[:PORT] (the broker NanoMQ bridges to)")
+    remote = _remote(facts.remote) if facts.scenario in ("bridge", "sites") else None
+    if facts.scenario in ("bridge", "sites") and remote is None:
+        raise UsageError(f"the {facts.scenario} scenario needs --remote HOST[:PORT] (the broker NanoMQ bridges to)")
     servers = facts.servers or ([remote["host"]] if remote else ["localhost", "127.0.0.1"])
     for name in servers:
         try:
@@ -54,12 +56,14 @@ def recipe_text(facts: Facts) -> str:
             raise UsageError(f"--server {name}: {exc}") from None
     if parse_san(servers[0]).kind not in ("DNS", "IP"):
         raise UsageError(f"--server {servers[0]}: the first server name is the certificate's CN: give a DNS name or address")
-    default_clients = {"two-way": ["client"], "bridge": ["bridge"], "fleet": [], "one-way": []}[facts.scenario]
+    default_clients = {"two-way": ["client"], "bridge": ["bridge"], "fleet": [], "one-way": [], "sites": ["cloud-app"]}[
+        facts.scenario
+    ]
     clients = [] if facts.scenario == "one-way" else (facts.clients or default_clients)
     for name in clients:
         if not ENTRY_NAME.match(name):
             raise UsageError(f"--client {name}: letters, digits, '.', '_' or '-', starting with a letter or digit")
-    fleet = _fleet(facts) if facts.scenario == "fleet" else None
+    fleet = _fleet(facts) if facts.scenario in ("fleet", "sites") else None
     if facts.key_type not in ("rsa", "ec"):
         raise UsageError(f"--key-type {facts.key_type}: rsa or ec")
     if facts.password_env is not None and not ENV_NAME.match(facts.password_env):
@@ -72,7 +76,9 @@ def recipe_text(facts: Facts) -> str:
         "organization": "MQTT",
         "ca_name": "MQTT Root CA",
         "password_env": facts.password_env,
-        "server_comment": "the remote broker's certificate" if remote else "the broker's certificate",
+        "server_comment": {"sites": "the cloud broker's certificate (conf mosquitto --acl)"}.get(
+            facts.scenario, "the remote broker's certificate" if remote else "the broker's certificate"
+        ),
         "server_names": servers,
         "clients": clients,
         "fleet": fleet,
@@ -104,15 +110,16 @@ def _remote(text: str | None) -> dict[str, object] | None:
 
 
 def _fleet(facts: Facts) -> dict[str, object]:
-    if not FLEET_PATTERN.search(facts.pattern):
-        raise UsageError(f"--pattern {facts.pattern}: must hold the number, e.g. 'device-{{n:04d}}'")
+    pattern = facts.pattern or DEFAULT_PATTERNS[facts.scenario]
+    if not FLEET_PATTERN.search(pattern):
+        raise UsageError(f"--pattern {pattern}: must hold the number, e.g. {DEFAULT_PATTERNS[facts.scenario]!r}")
     if not 1 <= facts.count <= MAX_FLEET:
         raise UsageError(f"--count {facts.count}: from 1 to {MAX_FLEET}")
 
-    first, last = fill_number(facts.pattern, 1), fill_number(facts.pattern, facts.count)
+    first, last = fill_number(pattern, 1), fill_number(pattern, facts.count)
     if not ENTRY_NAME.match(first):
-        raise UsageError(f"--pattern {facts.pattern}: a device's name is letters, digits, '.', '_' or '-'")
-    return {"pattern": facts.pattern, "count": facts.count, "first": first, "last": last}
+        raise UsageError(f"--pattern {pattern}: a name is letters, digits, '.', '_' or '-'")
+    return {"pattern": pattern, "count": facts.count, "first": first, "last": last}
 
 
 def check(text: str, where: Path) -> None:
