@@ -36,9 +36,8 @@ MAX_SOURCE_BYTES = 1024 * 1024  # a key, a certificate, a chain
 MAX_BASE_BYTES = 8 * 1024 * 1024
 ARCHIVE_SUFFIX = ".tar.gz"
 VERIFICATION_NOTE = (
-    "note: each site's bridge does not verify the cloud's certificate (NanoMQ 0.25.5 and 0.25.6 have no "
-    "verify setting for a HOCON bridge): a site connects to whatever answers at {address}. "
-    "The cloud verifies every site (two-way TLS, each site known by its certificate)."
+    "note: a site's bridge does not check the cloud's certificate (NanoMQ 0.25 has no setting for it in a "
+    "HOCON bridge): it trusts whatever answers at {address}; the cloud checks every site's"
 )
 Say = Callable[[str], None]
 

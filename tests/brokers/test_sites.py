@@ -53,7 +53,7 @@ def sites(tmp_path_factory):
     assert cli("build", "--recipe", str(recipe)).code == 0
     made = cli("bundle", "--recipe", str(recipe), "--playbook", str(folder / "deploy"))
     assert made.code == 0, made
-    assert "does not verify the cloud's certificate" in made.stderr
+    assert "does not check the cloud's certificate" in made.stderr
     return folder, recipe
 
 

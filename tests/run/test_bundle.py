@@ -42,7 +42,7 @@ def test_a_second_run_rewrites_nothing_and_a_changed_site_is_rewritten_whole_wit
     folder = built.parent / "bundles"
     first = bundle(built)
     assert first.code == 0 and first.stdout.count("wrote ") == 12, first
-    assert "does not verify the cloud's certificate" in first.stderr
+    assert "does not check the cloud's certificate" in first.stderr
     before = tree(folder)
     again = bundle(built)
     assert again.code == 0 and "12 site(s) already up to date" in again.stdout and tree(folder) == before
