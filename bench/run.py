@@ -16,6 +16,8 @@ median of the per-round ratios for the paired cases). Not a test: nothing here a
                   the tool (target ≤ 60 MiB); `build` again with every file kept (target ≤ 1.5 s);
                   `verify` of the whole fleet, once (target ≤ 5 s)
   100 000         `plan` of a recipe with `count: 100000` (targets ≤ 1.5 s, ≤ 150 MiB)
+  sites           `bundle` of 10 000 sites after their build (targets ≤ 20 s, ≤ 100 MiB), and again
+                  with nothing changed (target ≤ 5 s)
 
     python bench/run.py            # the full run (about ten minutes on 2 cores)
     python bench/run.py --quick    # fewer rounds, a 200-client fleet: a smoke run, not the figures
@@ -184,15 +186,29 @@ def median_time(argv: list[str], rounds: int, cwd: Path, env: dict[str, str] | N
     return statistics.median(timed(argv, cwd, env) for _ in range(rounds))
 
 
-def peak_rss_mib(argv: list[str], work: Path) -> float:
-    """Max RSS of the tool's own Python process (not of its openssl children)."""
+def peak_rss_mib(argv: list[str], work: Path, keep: bool = False) -> float:
+    """Max RSS of the tool's own Python process (not of its openssl children); `keep`: in the folder as
+    it is (else the certificates are made again)."""
     code = (
         "import resource, sys\nfrom openssl_recipes.entry import main\n"
         f"code = main({argv!r})\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=fresh(work), capture_output=True, text=True, check=True)
+    folder = work if keep else fresh(work)
+    out = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, check=True)
     return int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
+def sites_recipe(count: int) -> str:
+    """`count` NanoMQ sites bridging to one cloud (the fast shape: EC keys, one openssl req a site)."""
+    return (
+        "output: certs\ndefaults: {key_type: ec, one_step: true}\nca: {subject: {CN: Edge CA}}\n"
+        "servers:\n  - {name: cloud, san: [localhost]}\n"
+        f"clients:\n  - {{name: 'site-{{n:05d}}', count: {count}}}\n  - {{name: cloud-app}}\n"
+        "nanomq:\n  cert_dir: /etc/nanomq/certs\n  bridge:\n    client: 'site-{n:05d}'\n    host: cloud.example.com\n"
+        "    forwards: [{remote_topic: 'sites/{name}/up', local_topic: up}]\n"
+        "    subscription: [{remote_topic: 'sites/{name}/down', local_topic: down}]\n"
+    )
 
 
 def verdict(value: float, target: float) -> str:
@@ -300,6 +316,18 @@ def main() -> int:
         rows.append(Row("plan of 100 000 devices", f"{seconds:.2f} s", "≤ 1.5 s", verdict(seconds, 1.5)))
         rss = peak_rss_mib(["plan", "--assume-openssl3"], huge)
         rows.append(Row("peak RSS, plan of 100 000 devices", f"{rss:.0f} MiB", "≤ 150 MiB", verdict(rss, 150)))
+
+        count = 500 if args.quick else 10_000
+        edge = workspace(base, "sites", sites_recipe(count), {})
+        print(f"  building {count} sites for bundle …", file=sys.stderr)
+        subprocess.run([*TOOL, "build", "--quiet"], cwd=edge, check=True, stdout=subprocess.DEVNULL)
+        started = time.perf_counter()
+        rss = peak_rss_mib(["bundle"], edge, keep=True)  # the first run: every site written
+        first = time.perf_counter() - started
+        rows.append(Row(f"bundle of {count} sites after their build", f"{first:.1f} s", "≤ 20 s", verdict(first, 20)))
+        rows.append(Row(f"peak RSS, bundle of {count} sites", f"{rss:.0f} MiB", "≤ 100 MiB", verdict(rss, 100)))
+        again = median_time([*TOOL, "bundle"], 1 if args.quick else 3, edge)
+        rows.append(Row(f"bundle again, {count} sites unchanged", f"{again:.1f} s", "≤ 5 s", verdict(again, 5)))
     print()
     print("| case | figure | target | ratio / verdict |")
     print("|---|---:|---:|---|")

@@ -20,7 +20,13 @@ class TooLarge(ValueError):
 def read_bounded(path: str | os.PathLike[str], limit: int) -> bytes:
     """The bytes of `path`, at most `limit`; TooLarge when there are more. Raises as `open` does."""
     with open(path, "rb") as file:  # (not pathlib: the start-up reader does not import it)
-        content = file.read(limit + 1)
+        # a regular file's size, plus one byte to see its end: read(limit + 1) allocates the whole bound
+        # first (4 MiB for each of a bundle's 50 000 small files, measured: a fifth of its time)
+        size = os.fstat(file.fileno()).st_size
+        first = min(limit + 1, size + 1) if size else limit + 1  # (a FIFO or a device says 0)
+        content = file.read(first)
+        if len(content) == first and first <= limit:  # it grew meanwhile: read on, up to the bound
+            content += file.read(limit + 1 - first)
     if len(content) > limit:
         raise TooLarge(limit)
     return content

@@ -14,7 +14,7 @@ import gzip
 import io
 import posixpath
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,31 +56,44 @@ class BundleOptions:
 def bundle(recipe: Recipe, options: BundleOptions, say: Say, warn: Say) -> None:
     section = _checked(recipe, options)
     base = _base_text(options.base)
-    sites = select(recipe.sites(), list(options.only), lambda site: site.name, "site") if options.only else list(recipe.sites())
+    sites = select(recipe.sites(), list(options.only), lambda site: site.name, "site") if options.only else recipe.sites()
     maker = _SiteMaker(recipe, options, base)
-    wanted = {_entry_name(site, options): maker.entry(site) for site in sites}
-    owned = set(_bundles_list(options.out))
-    changed = {name: content for name, content in wanted.items() if workspace.read_entry(options.out, name) != content}
     if options.dry_run:
-        for name in wanted:
-            say(f"{'would write' if name in changed else 'unchanged'}: {options.out / name}")
+        for name, _content, changed in _compared(sites, maker, options):
+            say(f"{'would write' if changed else 'unchanged'}: {options.out / name}")
         return
     warn(VERIFICATION_NOTE.format(address=f"{section.bridge.host}:{section.bridge.port}"))
-    if not changed:
-        say(f"{len(wanted)} site(s) already up to date in {options.out}: nothing rewritten")
-        return
     options.out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    total, written = 0, []
     with workspace.locked(options.out):
         _remove_stale(options.out)
-        workspace.write_atomically(options.out / BUNDLES_LIST, "".join(f"{n}\n" for n in sorted(owned | set(changed))), 0o600)
-        backups = workspace.install_whole(options.out, changed, owned, 0o600)
-        unread = [name for name, content in changed.items() if workspace.read_entry(options.out, name) != content]
-    if unread:
-        raise RunError(f"{', '.join(unread[:5])}: written but does not read back as written (is the disk full?)")
-    for name in changed:
+        owned = set(_bundles_list(options.out))
+        with workspace.WholeEntries(options.out, owned, 0o600) as whole:
+            # one site at a time: 10 000 sites are never all in memory (each its key, certificates, conf)
+            for name, content, changed in _compared(sites, maker, options):
+                total += 1
+                if changed:
+                    whole.stage(name, content)
+                    written.append(name)
+            if written and not set(written) <= owned:  # the names it owns, listed before they are there
+                listed = "".join(f"{n}\n" for n in sorted(owned | set(written)))
+                workspace.write_atomically(options.out / BUNDLES_LIST, listed, 0o600)
+            backups = whole.commit()
+    for name in written:
         say(f"wrote {options.out / name}" + (f" (previous version in {backups[name]})" if name in backups else ""))
-    if len(changed) < len(wanted):
-        say(f"{len(wanted) - len(changed)} other site(s) unchanged")
+    if not written:
+        say(f"{total} site(s) already up to date in {options.out}: nothing rewritten")
+    elif len(written) < total:
+        say(f"{total - len(written)} other site(s) unchanged")
+
+
+def _compared(
+    sites: Iterable[Site], maker: _SiteMaker, options: BundleOptions
+) -> Iterator[tuple[str, workspace.Tree | bytes, bool]]:
+    """Each site's entry name, content, and whether it differs from what is there."""
+    for site in sites:
+        name, content = _entry_name(site, options), maker.entry(site)
+        yield name, content, workspace.read_entry(options.out, name) != content
 
 
 class _SiteMaker:

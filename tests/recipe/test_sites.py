@@ -100,3 +100,28 @@ def test_a_fleet_with_a_password_file_per_member_gives_each_its_own_secret(tmp_p
     secrets = [site.client.password for site in recipe.sites()]
     assert len({s.env_name for s in secrets}) == 12
     assert secrets[4].where == str(tmp_path / "secrets" / "5.pass")
+
+
+def test_the_cloud_side_for_emqx_reads_back_as_hocon_and_erlang_terms(tmp_path):
+    """EMQX cannot run here: its files are rendered and read back (HOCON by pyhocon, acl.conf's terms)."""
+    import re
+
+    from pyhocon import ConfigFactory
+
+    from openssl_recipes.render.acl import render_acl
+    from openssl_recipes.render.conf import render_conf
+
+    recipe = parse(
+        SITES.replace("  - {name: 'site-{n:03d}', count: 12}\n", "  - {name: 'site-{n:03d}', count: 12}\n  - {name: ops}\n"),
+        tmp_path,
+    )
+    conf = ConfigFactory.parse_string(render_conf(recipe, "emqx", ("listener",), None, acl_file="/etc/emqx/acl.conf"))
+    assert conf["mqtt.peer_cert_as_username"] == "cn"
+    assert conf["listeners.ssl.default.ssl_options.certfile"].endswith("/cloud.pem")  # the cloud's, not a site's
+    assert conf["authorization.sources"][0]["path"] == "/etc/emqx/acl.conf" and conf["authorization.no_match"] == "deny"
+    acl = render_acl(recipe, "emqx")
+    terms = [line for line in acl.splitlines() if line and not line.startswith("%%")]
+    assert all(re.fullmatch(r"\{(allow|deny), .*\}\.", term) for term in terms), terms
+    assert '{allow, {username, "ops"}, all, ["#"]}.' in terms and terms[-1] == "{deny, all}."
+    # {n} in a topic: no one rule serves every site, so each site gets its own
+    assert '{allow, {username, "site-011"}, subscribe, ["cmd/0011"]}.' in terms
