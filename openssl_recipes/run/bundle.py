@@ -26,14 +26,14 @@ from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
 from ..recipe.selection import select
 from ..recipe.sites import Site
-from ..render.conf import insert_blocks, marker_problem, render_conf
+from ..render.conf import insert_blocks, render_conf
 from ..render.jinja import render
 from . import workspace
+from .conf import read_marked
 
 BUNDLES_LIST = f"{RESERVED_PREFIX}.bundles"  # what `bundle` wrote in its folder, one name a line
 DEFAULT_CONF_PATH = "/etc/nanomq.conf"
 MAX_SOURCE_BYTES = 1024 * 1024  # a key, a certificate, a chain
-MAX_BASE_BYTES = 8 * 1024 * 1024
 ARCHIVE_SUFFIX = ".tar.gz"
 VERIFICATION_NOTE = (
     "note: a site's bridge does not check the cloud's certificate (NanoMQ 0.25 has no setting for it in a "
@@ -190,19 +190,7 @@ def _checked(recipe: Recipe, options: BundleOptions):  # noqa: ANN202 - the reci
 
 
 def _base_text(base: Path | None) -> str | None:
-    if base is None:
-        return None
-    try:
-        text = read_bounded(base, MAX_BASE_BYTES).decode("utf-8")
-    except TooLarge:
-        raise UsageError(f"--base {base}: more than {MAX_BASE_BYTES} bytes is not a broker configuration") from None
-    except FileNotFoundError:
-        raise UsageError(f"--base {base}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--base {base}: cannot read it: {exc}") from None
-    if problem := marker_problem(text):
-        raise UsageError(f"--base {base}: {problem}; fix the markers by hand")
-    return text
+    return read_marked(base, f"--base {base}") if base is not None else None
 
 
 def _bundles_list(folder: Path) -> list[str]:

@@ -41,18 +41,7 @@ def write_conf(
         raise UsageError(f"{flag} {target}: is a folder; give the file to write")
     if not target.parent.is_dir():
         raise UsageError(f"{flag} {target}: no folder {target.parent} to write it in")
-    existing = None
-    if into:
-        try:
-            existing = read_bounded(target, MAX_CONF_BYTES).decode("utf-8")
-        except TooLarge:
-            raise UsageError(f"--into {into}: more than {MAX_CONF_BYTES} bytes is not a broker configuration") from None
-        except FileNotFoundError:
-            raise UsageError(f"--into {into}: no such file (use --out to create one)") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--into {into}: cannot read it: {exc}") from None
-        if problem := marker_problem(existing):
-            raise UsageError(f"--into {into}: {problem}; fix the markers by hand, nothing was changed")
+    existing = read_marked(target, f"--into {into}", " (use --out to create one)") if into else None
     blocks = usable(recipe, broker, blocks, asked, existing, warn, site)
     secret = carries_password(recipe, blocks, broker, site)
     values = resolve(recipe.secrets(), confirm=False) if secret else {}
@@ -76,6 +65,22 @@ def write_conf(
         + (" (mode 0600: it holds a key password)" if secret else "")
         + (f", previous version in {backup}" if backup else "")
     )
+
+
+def read_marked(path: Path, flag: str, missing: str = "") -> str:
+    """A broker configuration of the user's (`conf --into`, `bundle --base`): bounded, UTF-8, and with
+    markers that can be replaced safely; else UsageError naming `flag`."""
+    try:
+        text = read_bounded(path, MAX_CONF_BYTES).decode("utf-8")
+    except TooLarge:
+        raise UsageError(f"{flag}: more than {MAX_CONF_BYTES} bytes is not a broker configuration") from None
+    except FileNotFoundError:
+        raise UsageError(f"{flag}: no such file{missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{flag}: cannot read it: {exc}") from None
+    if problem := marker_problem(text):
+        raise UsageError(f"{flag}: {problem}; fix the markers by hand, nothing was changed")
+    return text
 
 
 def usable(

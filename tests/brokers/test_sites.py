@@ -133,6 +133,12 @@ def _client(program: str, port: int, certs: Path, name: str | None, topic: str, 
     return args
 
 
+def _subscriber(port: int, certs: Path, topic: str, wait: int) -> subprocess.Popen:
+    """The cloud's own application (cloud-app) waiting for one message on `topic`, printed with its topic."""
+    args = [*_client("mosquitto_sub", port, certs, "cloud-app", topic), "-v", "-C", "1", "-W", str(wait)]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def _plain_key(folder: Path, name: str, n: int, into: Path) -> Path:
     """The site's key without its password, for mosquitto_pub (which would ask for it)."""
     from cryptography.hazmat.primitives import serialization
@@ -195,12 +201,7 @@ def _site_reaches_the_cloud(root: Path, name: str, cloud, cloud_port: int, certs
     sites/<name>/up. NanoMQ's own TLS race (its log line) is retried on a fresh broker."""
     for attempt in range(3):
         ports = {"tcp": free_port(), "tls": free_port(), "wss": free_port()}
-        receiver = subprocess.Popen(
-            [*_client("mosquitto_sub", cloud_port, certs, "cloud-app", "sites/+/up"), "-v", "-C", "1", "-W", "30"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        receiver = _subscriber(cloud_port, certs, "sites/+/up", 30)
         try:
             assert cloud.wait_for_log("sites/+/up", 10 * (attempt + 1)), "the cloud's subscriber did not subscribe"
             with running_nanomq(
@@ -234,12 +235,7 @@ def _a_site_cannot_publish_under_another_sites_name(cloud, cloud_port: int, cert
     """site-001's certificate publishes to sites/site-002/up, then to its own sites/site-001/up, once the
     cloud's subscriber is subscribed: the first message the subscriber gets is the second one (the cloud
     takes them in order, each acknowledged before the next is sent), so the first never came."""
-    receiver = subprocess.Popen(
-        [*_client("mosquitto_sub", cloud_port, certs, "cloud-app", "sites/#"), "-v", "-C", "1", "-W", "20"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    receiver = _subscriber(cloud_port, certs, "sites/#", 20)
     try:
         assert cloud.wait_for_log("sites/# (QoS", 20), "the cloud's subscriber did not subscribe"
         for topic in ("sites/site-002/up", "sites/site-001/up"):
