@@ -3,7 +3,7 @@
 CA file in nanomq.cert_dir, and its whole nanomq.conf naming exactly those files.
 
 Every site is made in memory and compared with what is there: an unchanged one is not written, a
-changed one is written again whole through `workspace.install_whole` (its earlier version kept as
+changed one is written again whole through `whole.WholeEntries` (its earlier version kept as
 `<site>.<time>.bak`), then read back. The bundles folder's list (`.openssl-recipes.bundles`) is what
 this command owns there: it replaces nothing else. A site receives its own key and password only.
 """
@@ -28,7 +28,7 @@ from ..recipe.selection import select
 from ..recipe.sites import Site
 from ..render.conf import insert_blocks, render_conf
 from ..render.jinja import render
-from . import workspace
+from . import whole, workspace
 from .conf import read_marked
 
 BUNDLES_LIST = f"{RESERVED_PREFIX}.bundles"  # what `bundle` wrote in its folder, one name a line
@@ -66,19 +66,19 @@ def bundle(recipe: Recipe, options: BundleOptions, say: Say, warn: Say) -> None:
     options.out.mkdir(mode=0o700, parents=True, exist_ok=True)
     total, written = 0, []
     with workspace.locked(options.out):
-        _remove_stale(options.out)
+        workspace.remove_stale(options.out, whole.STAGING_PREFIX)
         owned = set(_bundles_list(options.out))
-        with workspace.WholeEntries(options.out, owned, 0o600) as whole:
+        with whole.WholeEntries(options.out, owned, 0o600) as staged:
             # one site at a time: 10 000 sites are never all in memory (each its key, certificates, conf)
             for name, content, changed in _compared(sites, maker, options):
                 total += 1
                 if changed:
-                    whole.stage(name, content)
+                    staged.stage(name, content)
                     written.append(name)
             if written and not set(written) <= owned:  # the names it owns, listed before they are there
                 listed = "".join(f"{n}\n" for n in sorted(owned | set(written)))
                 workspace.write_atomically(options.out / BUNDLES_LIST, listed, 0o600)
-            backups = whole.commit()
+            backups = staged.commit()
     for name in written:
         say(f"wrote {options.out / name}" + (f" (previous version in {backups[name]})" if name in backups else ""))
     if not written:
@@ -87,13 +87,11 @@ def bundle(recipe: Recipe, options: BundleOptions, say: Say, warn: Say) -> None:
         say(f"{total - len(written)} other site(s) unchanged")
 
 
-def _compared(
-    sites: Iterable[Site], maker: _SiteMaker, options: BundleOptions
-) -> Iterator[tuple[str, workspace.Tree | bytes, bool]]:
+def _compared(sites: Iterable[Site], maker: _SiteMaker, options: BundleOptions) -> Iterator[tuple[str, whole.Tree | bytes, bool]]:
     """Each site's entry name, content, and whether it differs from what is there."""
     for site in sites:
         name, content = _entry_name(site, options), maker.entry(site)
-        yield name, content, workspace.read_entry(options.out, name) != content
+        yield name, content, whole.read_entry(options.out, name) != content
 
 
 class _SiteMaker:
@@ -115,8 +113,8 @@ class _SiteMaker:
         except (OSError, TooLarge) as exc:
             raise RunError(f"{path}: cannot read it ({exc})") from None
 
-    def files(self, site: Site) -> workspace.Tree:
-        tree: workspace.Tree = {posixpath.join(self.cert_dir, self.ca_name): (self.ca, 0o644)}
+    def files(self, site: Site) -> whole.Tree:
+        tree: whole.Tree = {posixpath.join(self.cert_dir, self.ca_name): (self.ca, 0o644)}
         for leaf in (site.client, site.server):
             if leaf is not None:
                 tree[posixpath.join(self.cert_dir, leaf.key_file)] = (self.source(leaf.key_file), 0o600)
@@ -134,12 +132,12 @@ class _SiteMaker:
         tree[self.options.conf_path.strip("/")] = (conf.encode("utf-8"), 0o600 if values else 0o644)
         return tree
 
-    def entry(self, site: Site) -> workspace.Tree | bytes:
+    def entry(self, site: Site) -> whole.Tree | bytes:
         tree = self.files(site)
         return archive(tree) if self.options.archive else tree
 
 
-def archive(tree: workspace.Tree) -> bytes:
+def archive(tree: whole.Tree) -> bytes:
     """The tree as a .tar.gz to unpack at the site's root (`tar -xzf site.tar.gz -C /`): the same bytes
     for the same files (sorted, dated 1970, owned by root, gzip without a name or time)."""
     out = io.BytesIO()
@@ -199,13 +197,3 @@ def _bundles_list(folder: Path) -> list[str]:
     except (OSError, TooLarge):
         return []
     return [name for name in text.splitlines() if name and "/" not in name and not name.startswith(".")]
-
-
-def _remove_stale(folder: Path) -> None:
-    """Temporary entries of a bundle run that was killed (their process is gone)."""
-    from ..core.process import alive
-
-    for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
-        pid = path.name.split(".")[3] if path.name.count(".") >= 4 else ""
-        if pid.isdigit() and not alive(int(pid)):
-            workspace.remove_tree(path)

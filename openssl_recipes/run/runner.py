@@ -18,7 +18,7 @@ from typing import Callable, Protocol
 
 from ..core.children import child_environment, default_jobs
 from ..core.errors import RunError, UsageError
-from ..core.names import RESERVED_PREFIX
+from ..core.names import PRIVATE_PREFIX, RESERVED_PREFIX
 from ..core.process import Result
 from ..plan.steps import Plan, Step
 from ..recipe.entries import CertificateAuthority, Leaf
@@ -238,7 +238,7 @@ def _remove_leftovers(folder: Path, plan: Plan) -> None:
     `root-key.srl`, is not the tool's to judge."""
     for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
         path.unlink(missing_ok=True)
-    workspace.remove_stale_private_folders(folder)
+    workspace.remove_stale(folder, PRIVATE_PREFIX)
     serials = {name for step in plan.steps for name in step.outputs[1:] if name.endswith(".srl")}
     for path in (folder / name for name in sorted(serials)):
         if not path.is_file() or path.is_symlink():
