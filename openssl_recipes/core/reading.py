@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 MAX_RECIPE_BYTES = 8 * 1024 * 1024  # a recipe's bound, for the loader and the start-up reader alike
+MAX_REQUEST_BYTES = 1024 * 1024  # a certificate request's (`sign`, `csr:`): one of a 16384-bit key is ~5 KiB
 
 
 class TooLarge(ValueError):

@@ -19,10 +19,9 @@ from pydantic import BaseModel, Field, field_validator
 from ..core.errors import Problem
 from ..core.text import control_characters, is_dns_name
 from .fields import Strict, accepts, any_case, limits
-from .sites import has_placeholder, lone_brace
+from .sites import Fleets, fill, has_placeholder, lone_brace
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-SITE_FIELD = re.compile(r"\{name\}|\{n(?::0?\d{1,2}d)?\}")  # `sites.PLACEHOLDER` without the braces written twice
 DEFAULT_CLIENT_ID = "bridge_client"
 DURATION = re.compile(r"^\s*(\d{1,6})\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?)?\s*$", re.I)
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
@@ -166,7 +165,7 @@ class BridgeIn(Strict):
     @field_validator("clientid")
     @classmethod
     def _clientid(cls, value: str | None) -> str | None:
-        if value is not None and not CLIENT_ID.match(SITE_FIELD.sub("x", value)):  # the filled value: `cross_check`
+        if value is not None and not CLIENT_ID.match(fill(value, "x", 1)):  # as filled for a site (else `cross_check`)
             raise ValueError(
                 f"{value!r}: a client id is 1 to 128 letters, digits, '_', '.', ':' or '-' (with sites: and {{name}}, {{n}})"
             )
@@ -211,16 +210,15 @@ def path_problem(value: str) -> str | None:
     return None
 
 
-def cross_check(
-    section: NanoMQIn | None, servers: list[str], clients: list[str], fleets: dict[str, dict[str, int]] | None = None
-) -> list[Problem]:
+def cross_check(section: NanoMQIn | None, servers: list[str], clients: list[str], fleets: Fleets | None = None) -> list[Problem]:
     """Problems (with field paths) for names the section uses that the recipe does not declare, and for
-    its sites (`sites`): `fleets` maps "server" and "client" to their fleets' template names and counts."""
+    its sites (`sites`): `fleets`, the recipe's fleet entries (`sites.fleet_entries`)."""
     if section is None:
         return []
     fleets = fleets or {"server": {}, "client": {}}
     problems = []
-    site_count = fleets["client"].get(section.bridge.client or "")
+    sites = fleets["client"].get(section.bridge.client or "")
+    site_count = sites.count if sites else None
     if section.listener.server is not None and section.listener.server not in servers:
         if section.listener.server not in fleets["server"]:
             message = f"{section.listener.server!r} is not one of the recipe's servers ({', '.join(servers) or 'none'})"
@@ -231,9 +229,9 @@ def cross_check(
                 "to name a fleet of clients with the same count"
             )
             problems.append(Problem(("nanomq", "listener", "server"), message))
-        elif fleets["server"][section.listener.server] != site_count:
+        elif fleets["server"][section.listener.server].count != site_count:
             message = (
-                f"{section.listener.server!r} has {fleets['server'][section.listener.server]} servers and the sites "
+                f"{section.listener.server!r} has {fleets['server'][section.listener.server].count} servers and the sites "
                 f"({section.bridge.client!r}) are {site_count}: each site's listener pairs with one server by number"
             )
             problems.append(Problem(("nanomq", "listener", "server"), message))

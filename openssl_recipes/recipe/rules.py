@@ -15,8 +15,9 @@ from pathlib import Path
 from ..core.errors import Loc, Problem, format_loc, loc_text
 from ..core.keys import DEFAULT_CURVE, DEFAULT_DAYS, DEFAULT_DIGEST, DEFAULT_KEY_SIZE, DEFAULT_KEY_TYPE
 from ..core.names import default_file, file_name_problem
-from ..core.x509 import KeySpec, request_key_problem
+from ..core.x509 import KeySpec
 from .broker import cross_check
+from .devices import device_request
 from .entries import CertificateAuthority, Leaf, Role, Secret
 from .files import ENTRY_FILES, files_and_names_problems
 from .fleet import Fleet, Leaves, leaves_of
@@ -33,7 +34,7 @@ from .schema import (
     PasswordIn,
     RecipeIn,
 )
-from .sites import SiteEntries
+from .sites import fleet_entries, site_entries
 from .subject import SUBJECT_FIELDS, SubjectIn, subject_value_problem
 
 
@@ -70,10 +71,7 @@ def resolve(
     # the NanoMQ section is checked against every name the recipe gives, also those of entries with
     # a problem (said on their own); unless one of those is a fleet, whose names are not known
     named = all(isinstance(name, str) and "{" not in name for names in unmade.values() for name in names)
-    fleets = {
-        role: {e.name: e.count for e in entries if e.count}
-        for role, entries in (("server", raw.servers), ("client", raw.clients))
-    }
+    fleets = fleet_entries(raw.servers, raw.clients)
     if raw.nanomq is not None and named:
         names = {role: [leaf.name for leaf in Leaves(parts)] + list(map(str, unmade[role])) for role, parts in leaves.items()}
         rules.problems += cross_check(raw.nanomq, names["server"], names["client"], fleets)
@@ -90,24 +88,9 @@ def resolve(
         nanomq=raw.nanomq,
         intermediate=intermediate,
         bundle_file=raw.bundle_file if intermediate else None,
-        site_entries=_site_entries(raw),
+        site_entries=site_entries(raw.nanomq.bridge.client, raw.nanomq.listener.server, fleets) if raw.nanomq else None,
     )
     return recipe, []
-
-
-def _site_entries(raw: RecipeIn) -> SiteEntries | None:
-    """The fleets that make the recipe's sites (`sites`), when nanomq.bridge.client names a fleet."""
-    if raw.nanomq is None or raw.nanomq.bridge.client is None:
-        return None
-    place = {
-        role: {e.name: (loc_text((f"{role}s", i)), e.count) for i, e in enumerate(entries) if e.count}
-        for role, entries in (("server", raw.servers), ("client", raw.clients))
-    }
-    if raw.nanomq.bridge.client not in place["client"]:
-        return None
-    clients, count = place["client"][raw.nanomq.bridge.client]
-    servers = place["server"].get(raw.nanomq.listener.server or "")
-    return SiteEntries(clients, servers[0] if servers else None, count or 0)
 
 
 class _Rules:
@@ -250,7 +233,10 @@ class _Rules:
                 self.problem((*loc, "subject", key), problem)
         sans, problems = entry_sans(role, entry.san, subject.get("CN"), raw.style == "strict", self.uses_nanomq(entry), loc)
         self.problems += problems
-        device_key = self.device_request(entry, loc) if entry.csr is not None else None
+        device_key = None
+        if entry.csr is not None:
+            device_key, problems = device_request(entry, loc, self.base)
+            self.problems += problems
         if device_key:
             subject = device_key[2]  # the device's request names it; `x509 -req` keeps that subject
         if raw.style == "strict" and not subject:
@@ -290,31 +276,6 @@ class _Rules:
             if (name_ := getattr(leaf, attr)) is not None and (problem := file_name_problem(name_)):
                 self.problem((*loc, attr), problem)
         return None if len(self.problems) > before and not template else leaf
-
-    def device_request(self, entry: LeafIn, loc: Loc) -> tuple[str, KeySpec, dict[str, str]] | None:
-        """(the request's absolute path, its key, its subject) for an entry whose key stays on the device."""
-        from ..core.x509 import Unreadable, read_request
-
-        path = Path(entry.csr or "").expanduser()
-        path = path if path.is_absolute() else self.base / path
-        for field, given in (("password", entry.password), ("key_file", entry.key_file), ("csr_file", entry.csr_file)):
-            if given is not None:
-                self.problem((*loc, field), "the key stays on the device (csr:): there is no key or request file here to set")
-        if entry.one_step:
-            self.problem((*loc, "one_step"), "a request made on the device is signed as it is (csr:): no one_step")
-        try:
-            facts = read_request(path.read_bytes())
-        except OSError as exc:
-            self.problem((*loc, "csr"), f"{path}: cannot read the device's request ({exc.strerror})")
-            return None
-        except Unreadable as exc:
-            self.problem((*loc, "csr"), f"{path}: not a PEM certificate request ({exc})")
-            return None
-        if problem := request_key_problem(facts.key):
-            self.problem((*loc, "csr"), f"{path}: {problem}")
-            return None
-        assert facts.key is not None
-        return str(path), facts.key, dict(facts.subject)
 
     def uses_nanomq(self, entry: LeafIn) -> bool:
         return self.defaults.nanomq if entry.nanomq is None else entry.nanomq

@@ -11,14 +11,48 @@ recipe without sites they stay as written (a topic is taken literally).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from ..core.errors import loc_text
 from .entries import Leaf
 from .fleet import Fleet, parts_of
 
+
+class Named(Protocol):  # a recipe entry as written (`schema.LeafIn`)
+    name: str
+    count: int | None
+
+
 # What `fill` replaces; a lone brace (neither `{{`, `}}` nor one of these) is a problem in a recipe with sites
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{name\}|\{n(?::(0?)(\d{1,2})d)?\}")
+
+
+@dataclass(frozen=True)
+class FleetEntry:
+    path: str  # its place in the recipe (`Leaf.path`), e.g. "clients[1]"
+    count: int
+
+
+Fleets = dict[str, dict[str, FleetEntry]]  # "server", "client" → a fleet's name as written → its entry
+
+
+def fleet_entries(servers: Sequence[Named], clients: Sequence[Named]) -> Fleets:
+    """The recipe's fleet entries (those with a count), by role and name."""
+    return {
+        role: {e.name: FleetEntry(loc_text((f"{role}s", i)), e.count) for i, e in enumerate(entries) if e.count}
+        for role, entries in (("server", servers), ("client", clients))
+    }
+
+
+def site_entries(client: str | None, server: str | None, fleets: Fleets) -> SiteEntries | None:
+    """The fleets that make the recipe's sites, when nanomq.bridge.client names a fleet (`client`);
+    `server`: nanomq.listener.server, a fleet paired with them or not."""
+    if client not in fleets["client"]:
+        return None
+    paired = fleets["server"].get(server or "")
+    return SiteEntries(fleets["client"][client].path, paired.path if paired else None, fleets["client"][client].count)
 
 
 @dataclass(frozen=True)
@@ -57,12 +91,16 @@ def fill(text: str, name: str, n: int) -> str:
 
 def lone_brace(text: str) -> bool:
     """Whether `text` holds a brace that `fill` would not replace (write `{{` for one)."""
-    return "{" in PLACEHOLDER.sub("", text) or "}" in PLACEHOLDER.sub("", text)
+    rest = PLACEHOLDER.sub("", text)
+    return "{" in rest or "}" in rest
 
 
-def has_placeholder(text: str) -> bool:
-    """Whether `text` names the site (`{name}`, `{n}`), which only a recipe with sites can fill."""
-    return any(match.group(0) not in ("{{", "}}") for match in PLACEHOLDER.finditer(text))
+def has_placeholder(text: str, only_number: bool = False) -> bool:
+    """Whether `text` names the site (`{name}`, `{n}`), which only a recipe with sites can fill;
+    `only_number`: by its number (`{n}`, `{n:03d}`)."""
+    return any(
+        m.group(0) not in ("{{", "}}") and not (only_number and m.group(0) == "{name}") for m in PLACEHOLDER.finditer(text)
+    )
 
 
 def sites(clients: tuple[Leaf, ...] | object, servers: tuple[Leaf, ...] | object, entries: SiteEntries) -> Iterator[Site]:

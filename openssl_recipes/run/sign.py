@@ -12,7 +12,7 @@ from ..core.children import child_environment, default_jobs
 from ..core.errors import RunError, UsageError
 from ..core.names import SIGNED_LIST
 from ..core.openssl import Openssl
-from ..core.reading import TooLarge, read_bounded
+from ..core.reading import MAX_REQUEST_BYTES, TooLarge, read_bounded
 from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San, Unreadable, read_request, request_key_problem
 from ..plan.ownership import owned_files, signed_files
@@ -27,8 +27,6 @@ from ..recipe.secrets import resolve
 from .execute import run_steps
 from .inspect import Inspector, request_signature_ok
 from .workspace import locked, restore, set_aside, write_atomically
-
-MAX_REQUEST_BYTES = 1024 * 1024  # a request of a 16384-bit key is ~5 KiB
 
 
 def request_leaf(
