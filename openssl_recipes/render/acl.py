@@ -9,18 +9,16 @@ serves all sites (mosquitto `pattern … %u`, EMQX `${username}`); otherwise eac
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import UsageError
 from ..recipe.model import Recipe
-from ..recipe.sites import fill
+from ..recipe.sites import fill, has_placeholder
 from .jinja import render
 
 ACL_TEMPLATES = {"mosquitto": "mosquitto.acl.j2", "emqx": "emqx-acl.conf.j2"}
 USER_IN_PATTERN = {"mosquitto": "%u", "emqx": "${username}"}
-NUMBERED = re.compile(r"(?<!\{)\{n(?::0?\d{1,2}d)?\}")
 
 
 def render_acl(recipe: Recipe, broker: str, templates_dir: Path | None = None) -> str:
@@ -36,7 +34,9 @@ def acl_context(recipe: Recipe, broker: str) -> dict[str, Any]:
     for site in sites:
         if not site.client.subject.get("CN"):
             raise UsageError(f"--acl: site {site.name} has no CN, which is its username at the cloud: give its subject a CN")
-    one_rule = all(site.client.subject["CN"] == site.name for site in sites) and not any(NUMBERED.search(t) for _, t in topics)
+    one_rule = all(site.client.subject["CN"] == site.name for site in sites) and not any(
+        has_placeholder(t, only_number=True) for _, t in topics
+    )
     pattern = [{"access": access, "topic": fill(t, USER_IN_PATTERN[broker], 0)} for access, t in topics] if one_rule else []
     per_site = (
         []

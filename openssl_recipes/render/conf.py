@@ -61,6 +61,8 @@ def context(
         }
 
     listener = None
+    if broker == "nanomq" and recipe.site_entries is not None:
+        site = site or next(recipe.sites())  # (the far end's blocks have no site)
     server, client = nanomq_leaves(recipe, site) if broker == "nanomq" else far_end_leaves(recipe)
     if server is not None:
         verify_peer, fail = listener_verification(recipe)
@@ -83,14 +85,13 @@ def context(
     bridge = None
     if client is not None:
         spec = section.bridge
-        named = site or (next(recipe.sites()) if recipe.site_entries else None)
         bridge = {
             **files(client),
             **spec.model_dump(include={"name", "host", "port", "proto_ver", "keepalive", "clean_start"}),
-            "clientid": bridge_clientid(spec, named),
-            "forwards": [filled_topics(f.model_dump(), named) for f in spec.forwards],
-            "subscription": [filled_topics(s.model_dump(), named) for s in spec.subscription],
-            "site": named.name if named else None,
+            "clientid": bridge_clientid(spec, site),
+            "forwards": [filled_topics(f.model_dump(), site) for f in spec.forwards],
+            "subscription": [filled_topics(s.model_dump(), site) for s in spec.subscription],
+            "site": site.name if site else None,
         }
     return {"recipe_name": recipe.path.name, "blocks": blocks, "listener": listener, "bridge": bridge}
 

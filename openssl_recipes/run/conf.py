@@ -36,11 +36,7 @@ def write_conf(
     named = out or into
     assert named is not None
     flag = "--out" if out else "--into"
-    target = named.resolve() if named.is_symlink() else named  # the file the user named, where it is
-    if target.is_dir():
-        raise UsageError(f"{flag} {target}: is a folder; give the file to write")
-    if not target.parent.is_dir():
-        raise UsageError(f"{flag} {target}: no folder {target.parent} to write it in")
+    target = _writable(named, flag)
     existing = read_marked(target, f"--into {into}", " (use --out to create one)") if into else None
     blocks = usable(recipe, broker, blocks, asked, existing, warn, site)
     secret = carries_password(recipe, blocks, broker, site)
@@ -65,6 +61,16 @@ def write_conf(
         + (" (mode 0600: it holds a key password)" if secret else "")
         + (f", previous version in {backup}" if backup else "")
     )
+
+
+def _writable(named: Path, flag: str) -> Path:
+    """The file the user named for `flag`, where it is (a link: where it points), if it can be written."""
+    target = named.resolve() if named.is_symlink() else named
+    if target.is_dir():
+        raise UsageError(f"{flag} {target}: is a folder; give the file to write")
+    if not target.parent.is_dir():
+        raise UsageError(f"{flag} {target}: no folder {target.parent} to write it in")
+    return target
 
 
 def read_marked(path: Path, flag: str, missing: str = "") -> str:
@@ -122,11 +128,7 @@ def write_acl(recipe: Recipe, broker: str, acl: Path, templates: Path | None, sa
     from ..render.acl import render_acl
 
     text = render_acl(recipe, broker, templates)
-    target = acl.resolve() if acl.is_symlink() else acl
-    if target.is_dir():
-        raise UsageError(f"--acl {acl}: is a folder; give the file to write")
-    if not target.parent.is_dir():
-        raise UsageError(f"--acl {acl}: no folder {target.parent} to write it in")
+    target = _writable(acl, "--acl")
     try:
         if read_bounded(target, MAX_CONF_BYTES * 8).decode("utf-8") == text:
             say(f"{acl}: already up to date")
