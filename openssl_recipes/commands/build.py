@@ -65,4 +65,10 @@ def register(app: typer.Typer) -> None:
         for drift in drifted(recipe):  # kept from before the recipe changed: said before the summary, not missed
             err(f"warning: {drift.line()}")
         say(report.summary(display_path(plan.output_dir)))
+        if recipe.trust_file in report.made and recipe.ca.cert_file in report.kept:  # an earlier version's folder: once
+            err(
+                f"note: peers now trust {recipe.trust_file}, a file apart from the CA that signs (a CA rotation changes "
+                f"only its content); render the brokers' configurations again (`conf`, `bundle`) and deploy it"
+                + (" (ca-bundle.pem is no longer written)" if recipe.intermediate else "")
+            )
         return 0

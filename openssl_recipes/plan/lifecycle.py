@@ -65,7 +65,7 @@ def export(
     if p12:
         if p12_password is None:
             raise UsageError(f"{leaf.name} has no password in the recipe: give the PKCS#12 password with --password-env VAR")
-        bundle = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
+        bundle = recipe.trust_file if recipe.intermediate else recipe.ca.cert_file
         argv = [openssl, "pkcs12", "-export", "-inkey", leaf.key_file, "-in", leaf.cert_file, "-certfile", bundle]
         argv += ["-name", leaf.name, "-out", p12_file, "-passout", f"env:{p12_password.env_name}", *passin(leaf.password)]
         if legacy:

@@ -112,20 +112,15 @@ class _Planner:
         return [step for member in fleet for step in self.leaf_steps(member, section)]
 
     def bundle_steps(self) -> list[Step]:
-        """With an intermediate: each leaf's chain (leaf + intermediate) and the CA bundle (intermediate + root)."""
-        intermediate, recipe = self.recipe.intermediate, self.recipe
-        if intermediate is None or recipe.bundle_file is None:
-            return []
-        steps = [
-            Step(
-                argv=("cat", intermediate.cert_file, self.ca.cert_file),
-                kind="bundle",
-                entry=intermediate.name,
-                inputs=(intermediate.cert_file, self.ca.cert_file),
-                outputs=(recipe.bundle_file,),
-                is_ca=True,
-            )
-        ]
+        """The trust file (what peers trust: `Recipe.trusted`); with an intermediate, each leaf's chain
+        (leaf + intermediate)."""
+        recipe, intermediate = self.recipe, self.recipe.intermediate
+        trusted, steps = recipe.trusted, []
+        if recipe.trust_file != recipe.ca.cert_file:  # (the document style's peers trust its ca.pem)
+            trust = Step(("cat", *trusted), "bundle", recipe.issuer.name, trusted, (recipe.trust_file,), is_ca=True)
+            steps.append(trust)
+        if intermediate is None:
+            return steps
         for leaf in recipe.leaves:
             if leaf.chain_file:
                 steps.append(

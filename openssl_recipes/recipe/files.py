@@ -18,7 +18,7 @@ ENTRY_FILES = ("key_file", "csr_file", "cert_file", "chain_file")
 
 def files_and_names_problems(
     style: Style,
-    bundle_file: str,
+    trust_file: str,
     ca: CertificateAuthority,
     intermediate: CertificateAuthority | None,
     placed: list[tuple[Leaf | Fleet, Loc]],
@@ -26,17 +26,17 @@ def files_and_names_problems(
     """Every file written twice and name used twice. Fleets kept whole are proven apart by shape
     (`_fleets_apart`); when that cannot prove them apart, every member is checked like any entry."""
     singles = [(part, loc) for part, loc in placed if isinstance(part, Leaf)]
-    problems, files, names = _written_and_named(style, bundle_file, ca, intermediate, singles)
+    problems, files, names = _written_and_named(style, trust_file, ca, intermediate, singles)
     fleets = [part for part, _ in placed if isinstance(part, Fleet)]
     if fleets and not _fleets_apart(fleets, files, names):
         members = [(leaf, loc) for part, loc in placed for leaf in Leaves((part,))]
-        problems = _written_and_named(style, bundle_file, ca, intermediate, members)[0]
+        problems = _written_and_named(style, trust_file, ca, intermediate, members)[0]
     return problems
 
 
 def _written_and_named(
     style: Style,
-    bundle_file: str,
+    trust_file: str,
     ca: CertificateAuthority,
     intermediate: CertificateAuthority | None,
     leaves: list[tuple[Leaf, Loc]],
@@ -59,7 +59,8 @@ def _written_and_named(
         declared += [
             (("intermediate", attr), getattr(intermediate, attr), True) for attr in ("key_file", "csr_file", "cert_file")
         ]
-        declared.append((("bundle_file",), bundle_file, True))
+    if style == "strict":  # (the document style's is the CA's certificate)
+        declared.append((("trust_file",), trust_file, True))
     for leaf, loc in leaves:
         declared += [((*loc, attr), getattr(leaf, attr), False) for attr in ENTRY_FILES if getattr(leaf, attr)]
     for loc, name, check_name in declared:

@@ -31,7 +31,7 @@ class Recipe:
     warnings: tuple[str, ...] = field(default=())
     nanomq: NanoMQIn | None = None  # validated in `broker`; used by `conf`
     intermediate: CertificateAuthority | None = None
-    bundle_file: str | None = None  # intermediate + root, written when there is an intermediate
+    trust_file: str = "ca-trust.pem"  # what peers trust (root, intermediate; both generations while rotating)
     site_entries: SiteEntries | None = None  # nanomq.bridge.client names a fleet: one edge site per member
 
     def sites(self) -> Iterator[Site]:
@@ -57,6 +57,16 @@ class Recipe:
     @property
     def authorities(self) -> tuple[CertificateAuthority, ...]:
         return (self.ca, self.intermediate) if self.intermediate else (self.ca,)
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """The issuing CA's certificate and those above it, issuer first."""
+        return tuple(ca.cert_file for ca in reversed(self.authorities))
+
+    @property
+    def trusted(self) -> tuple[str, ...]:
+        """What the trust file holds, in order: the chain."""
+        return self.chain
 
     @property
     def leaves(self) -> tuple[Leaf, ...] | Leaves:

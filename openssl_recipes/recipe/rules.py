@@ -67,7 +67,8 @@ def resolve(
                 unmade[role].append(set_aside.get(loc, entry.name))
             leaves[role] += made
             placed += [(part, loc) for part in made]
-    rules.problems += files_and_names_problems(raw.style, raw.bundle_file, ca, intermediate, placed)
+    trust_file = rules.trust_file()
+    rules.problems += files_and_names_problems(raw.style, trust_file, ca, intermediate, placed)
     # the NanoMQ section is checked against every name the recipe gives, also those of entries with
     # a problem (said on their own); unless one of those is a fleet, whose names are not known
     named = all(isinstance(name, str) and "{" not in name for names in unmade.values() for name in names)
@@ -87,7 +88,7 @@ def resolve(
         warnings=tuple(rules.warnings),
         nanomq=raw.nanomq,
         intermediate=intermediate,
-        bundle_file=raw.bundle_file if intermediate else None,
+        trust_file=trust_file,
         site_entries=site_entries(raw.nanomq.bridge.client, raw.nanomq.listener.server, fleets) if raw.nanomq else None,
     )
     return recipe, []
@@ -141,6 +142,27 @@ class _Rules:
 
     # -- the CAs --
 
+    def trust_file(self) -> str:
+        """The trust file's name; `bundle_file`, its name before CA rotations, is read as it."""
+        raw = self.raw
+        if raw.style == "document":  # the document's peers trust its ca.pem; its steps stay the document's
+            if {"trust_file", "bundle_file"} & raw.model_fields_set:
+                self.problem(("trust_file",), "the document style's peers trust the CA's certificate itself: use style: strict")
+            return self.authority_file(raw.ca)
+        if raw.bundle_file is None:
+            return raw.trust_file
+        if "trust_file" in raw.model_fields_set:
+            self.problem(("bundle_file",), "give trust_file only: bundle_file is its earlier name")
+        else:
+            self.warn(
+                ("bundle_file",), f"now called trust_file (what peers trust): rename the key; {raw.bundle_file} stays its name"
+            )
+        return raw.bundle_file
+
+    @staticmethod
+    def authority_file(entry: CAIn) -> str:
+        return entry.cert_file or default_file(entry.name, "cert")
+
     def authority(self, entry: CAIn, loc: Loc) -> CertificateAuthority:
         """The root CA (`ca`) or the intermediate, with the defaults filled in."""
         if not ENTRY_NAME.match(entry.name):
@@ -149,7 +171,7 @@ class _Rules:
         authority = CertificateAuthority(
             name=entry.name,
             key_file=entry.key_file or default_file(entry.name, "key"),
-            cert_file=entry.cert_file or default_file(entry.name, "cert"),
+            cert_file=self.authority_file(entry),
             csr_file=(entry.csr_file or default_file(entry.name, "csr")) if isinstance(entry, IntermediateIn) else None,
             subject=self.subject_of(entry.subject),
             days=entry.days or self.defaults.days or DEFAULT_DAYS,

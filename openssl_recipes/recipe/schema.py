@@ -224,9 +224,14 @@ class RecipeIn(Strict):
     intermediate: IntermediateIn | None = Field(
         None, description="An intermediate CA that signs every leaf (the root key can then stay offline)."
     )
-    bundle_file: str = Field(
-        "ca-bundle.pem", description="Intermediate + root, written with an intermediate CA."
-    )  # intermediate + root (only with an intermediate CA)
+    trust_file: str = Field(
+        "ca-trust.pem",
+        description="What peers trust, apart from the CA that signs: the root (with an intermediate: intermediate + root; "
+        "during a CA rotation the old and the new). The brokers' configurations name it.",
+    )
+    bundle_file: str | None = Field(
+        None, description="The trust file's earlier name (intermediate + root): give trust_file instead."
+    )  # read as trust_file, with a warning
     servers: list[LeafIn] = Field([], description="Server certificates (serverAuth).")
     clients: list[LeafIn] = Field([], description="Client certificates (clientAuth).")
     nanomq: NanoMQIn | None = Field(

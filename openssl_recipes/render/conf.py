@@ -42,7 +42,7 @@ def context(
     cert_dir = section.cert_dir or str(recipe.output_dir)
     if problem := path_problem(cert_dir):  # the output folder, when nanomq.cert_dir does not say
         raise UsageError(f"the certificates' folder {problem}; set nanomq.cert_dir to where the files will live")
-    ca_file = posixpath.join(cert_dir, recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file)
+    ca_file = posixpath.join(cert_dir, recipe.trust_file)
 
     def files(leaf: Leaf) -> dict[str, Any]:
         password = None

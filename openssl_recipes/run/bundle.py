@@ -101,7 +101,7 @@ class _SiteMaker:
         self.recipe, self.options, self.base = recipe, options, base
         assert recipe.nanomq is not None and recipe.nanomq.cert_dir is not None
         self.cert_dir = recipe.nanomq.cert_dir.strip("/")
-        ca = recipe.bundle_file if recipe.intermediate and recipe.bundle_file else recipe.ca.cert_file
+        ca = recipe.trust_file
         self.ca_name, self.ca = ca, self.source(ca)
 
     def source(self, name: str) -> bytes:

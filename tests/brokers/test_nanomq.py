@@ -272,7 +272,7 @@ def exercise_case(
 ) -> None:
     """One attempt at a case: the far-end mosquitto and NanoMQ started afresh in `folder`, then every check."""
     (folder / "mosquitto").mkdir(parents=True)
-    ca = certs / ("ca-bundle.pem" if case.ca == "intermediate" else "ca.pem")
+    ca = certs / ("ca-trust.pem" if case.ca == "intermediate" else "ca.pem")
     client_cert = certs / ("client-chain.pem" if case.ca == "intermediate" else "client.pem")
     client_tls = (ca, client_cert, certs / "client.key", HOCON_PASSWORD if case.password else None)
     with (

@@ -363,3 +363,31 @@ def test_a_closed_standard_output_takes_no_files_number(tmp_path):
     for path in (tmp_path / "certs").iterdir():
         assert b"made " not in path.read_bytes(), path  # the summary went nowhere, not into a file
     assert cli("verify", "--recipe", str(recipe)).code == 0
+
+
+def test_peers_trust_a_file_apart_from_the_ca_and_a_folder_of_before_is_told_once(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE)
+    assert (first := cli("build", "--recipe", str(recipe))).code == 0, first
+    folder = tmp_path / "certs"
+    assert (folder / "ca-trust.pem").read_bytes() == (folder / "ca.pem").read_bytes()
+    assert "note:" not in first.stderr, first  # a new folder: nothing to tell
+    (folder / "ca-trust.pem").unlink()  # a folder an earlier version made
+    told = cli("build", "--recipe", str(recipe))
+    assert told.code == 0 and "note: peers now trust ca-trust.pem" in told.stderr and "`conf`" in told.stderr, told
+    again = cli("build", "--recipe", str(recipe))
+    assert again.code == 0 and "note:" not in again.stderr, again
+    conf = cli("conf", "nanomq", "--recipe", str(recipe))
+    assert conf.code == 0 and f'cacertfile = "{folder}/ca-trust.pem"' in conf.stdout, conf
+
+
+def test_bundle_file_is_read_as_the_trust_files_earlier_name(tmp_path):
+    recipe = write_recipe(tmp_path, SMALL_RECIPE + "bundle_file: ca-bundle.pem\n")
+    built = cli("build", "--recipe", str(recipe))
+    assert built.code == 0 and "bundle_file: now called trust_file" in built.stderr, built
+    assert (tmp_path / "certs" / "ca-bundle.pem").read_bytes() == (tmp_path / "certs" / "ca.pem").read_bytes()
+    both = write_recipe(tmp_path, SMALL_RECIPE + "bundle_file: a.pem\ntrust_file: b.pem\n")
+    refused = cli("plan", "--recipe", str(both))
+    assert refused.code == 2 and "bundle_file: give trust_file only" in refused.stderr, refused
+    document = write_recipe(tmp_path, SMALL_RECIPE + "style: document\ntrust_file: t.pem\n")
+    refused = cli("plan", "--recipe", str(document))
+    assert refused.code == 2 and "trust the CA's certificate itself" in refused.stderr, refused

@@ -75,9 +75,7 @@ def test_intermediate_chain_is_complete_and_strict(tmp_path):
     assert (folder / "server-chain.pem").read_bytes() == (folder / "server.pem").read_bytes() + (
         folder / "intermediate.pem"
     ).read_bytes()
-    assert (folder / "ca-bundle.pem").read_bytes() == (folder / "intermediate.pem").read_bytes() + (
-        folder / "ca.pem"
-    ).read_bytes()
+    assert (folder / "ca-trust.pem").read_bytes() == (folder / "intermediate.pem").read_bytes() + (folder / "ca.pem").read_bytes()
     proc = subprocess.run(
         [
             "openssl",

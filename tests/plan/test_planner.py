@@ -151,7 +151,7 @@ def test_one_step_signing_for_fleets(tmp_path):
         tmp_path / "r.yaml",
     )
     plan = build_plan(recipe, ASSUMED)
-    assert [s.kind for s in plan.steps] == ["key", "cert", "key", "cert", "key", "cert"]
+    assert [s.kind for s in plan.steps] == ["key", "cert", "key", "cert", "key", "cert", "bundle"]  # + the trust file
     assert " ".join(plan.steps[3].argv) == (
         "openssl req -new -x509 -key d1.key -subj /CN=d1 -CA ca.pem -CAkey ca.key -out d1.pem "
         "-days 3650 -sha256 -config openssl-recipes.cnf -extensions d1_ext"
@@ -170,7 +170,7 @@ def test_plan_into_a_reader_that_stops_early_is_quiet_and_succeeds(tmp_path):
         stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().startswith(b"# openssl-recipes plan: strict style, 60002 commands")
+    assert proc.stdout.readline().startswith(b"# openssl-recipes plan: strict style, 60003 commands")
     proc.stdout.close()
     err = proc.stderr.read()
     assert (proc.wait(timeout=60), err) == (0, b"")

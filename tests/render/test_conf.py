@@ -32,7 +32,7 @@ def test_nanomq_conf_for_the_default_recipe_parses_and_uses_absolute_paths(defau
     folder = str(default_pki.folder)
     listener = conf["listeners.ssl"]
     assert listener["keyfile"] == f"{folder}/server.key" and listener["certfile"] == f"{folder}/server.pem"
-    assert listener["cacertfile"] == f"{folder}/ca.pem"
+    assert listener["cacertfile"] == f"{folder}/ca-trust.pem"
     assert listener["verify_peer"] is True and listener["fail_if_no_peer_cert"] is True
     assert "key_password" not in listener  # the key is not encrypted
     # no remote host in the recipe: no bridge block, which would stop NanoMQ at start-up; said on stderr
@@ -43,7 +43,7 @@ def test_nanomq_conf_for_the_default_recipe_parses_and_uses_absolute_paths(defau
     assert dict(ssl) == {
         "keyfile": f"{folder}/client-key.pem",
         "certfile": f"{folder}/client.pem",
-        "cacertfile": f"{folder}/ca.pem",
+        "cacertfile": f"{folder}/ca-trust.pem",
     }
     assert "does NOT verify the remote broker's certificate" in asked.stdout and "TLS 1.2 only" in asked.stdout
     assert "your nanomq.conf must already have" in asked.stdout

@@ -74,7 +74,7 @@ def test_archives_are_the_same_bytes_each_time_and_unpack_at_the_sites_root(buil
     with tarfile.open(fileobj=io.BytesIO(first)) as tar:
         members = {m.name: m for m in tar.getmembers()}
     assert members["etc/nanomq/certs/site-01.key"].mode == 0o600 and members["etc/nanomq.conf"].mode == 0o644
-    assert set(members) >= {"etc/nanomq/certs/ca.pem", "etc/nanomq/certs/site-01.pem", "etc"}
+    assert set(members) >= {"etc/nanomq/certs/ca-trust.pem", "etc/nanomq/certs/site-01.pem", "etc"}
     assert all(m.mtime == 0 and m.uid == 0 for m in members.values())
 
 
