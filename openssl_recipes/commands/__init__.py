@@ -16,6 +16,7 @@ COMMAND_MODULES = {
     "renew": "lifecycle",
     "revoke": "lifecycle",
     "crl": "lifecycle",
+    "rotate": "rotate",
     "sign": "sign",
     "clean": "clean",
     "schema": "schema",

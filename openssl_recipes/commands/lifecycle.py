@@ -202,13 +202,14 @@ def register(app: typer.Typer) -> None:
         from ..core.errors import RunError, UsageError
         from ..plan.lifecycle import revoke
         from ..recipe.secrets import resolve
+        from ..run.rotate import signer
 
         recipe = load(recipe_file, out, warn=False)
-        values = {} if dry_run else resolve([s for s in [recipe.issuer.password] if s])
+        values = {} if dry_run else resolve([s for ca in recipe.issuers if (s := ca.password)])
+        found, leaf = find_openssl(openssl, recipe), recipe.leaf(name)
         try:
-            _perform(
-                revoke(recipe, find_openssl(openssl, recipe).command, recipe.leaf(name), reason.value, crl_days, values), dry_run
-            )
+            by = signer(recipe, found, leaf.cert_file)  # while rotating: the old CA for a leaf not yet renewed
+            _perform(revoke(recipe, found.command, leaf, reason.value, crl_days, values, by), dry_run)
         except RunError as exc:
             if any("Already revoked" in line for line in exc.details):
                 raise UsageError(
@@ -235,7 +236,7 @@ def register(app: typer.Typer) -> None:
         from ..recipe.secrets import resolve
 
         recipe = load(recipe_file, out, warn=False)
-        values = {} if dry_run else resolve([s for s in [recipe.issuer.password] if s])
+        values = {} if dry_run else resolve([s for ca in recipe.issuers if (s := ca.password)])
         _perform(crl(recipe, find_openssl(openssl, recipe).command, crl_days, values), dry_run)
         if not dry_run:
             say("wrote crl.pem")

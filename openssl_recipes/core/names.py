@@ -25,6 +25,13 @@ CA_DIR = "ca-database"
 CA_CONFIG = f"{CA_DIR}/openssl-recipes-ca.cnf"
 CA_DATABASE = f"{CA_DIR}/index.txt"
 CRL_NUMBER = f"{CA_DIR}/crlnumber"
+
+
+def database_files(folder: str) -> tuple[str, str, str]:
+    """A CA database's configuration, index and CRL number, in `folder` (CA_DIR, or a new CA's)."""
+    return f"{folder}/openssl-recipes-ca.cnf", f"{folder}/index.txt", f"{folder}/crlnumber"
+
+
 LEGACY_CA_FILES = (
     "openssl-recipes-ca.cnf",
     "index.txt",
@@ -37,6 +44,12 @@ LEGACY_CA_FILES = (
 SIGN_CONFIG = "openssl-recipes-sign.cnf"  # the extension sections `sign` writes for requests made on devices
 SIGNED_LIST = f"{RESERVED_PREFIX}.signed"  # the files `sign` wrote, one name a line: its part of the ownership registry
 LIFECYCLE_FILES = (CRL_FILE, CA_DIR, SIGN_CONFIG, *LEGACY_CA_FILES)
+
+# A CA rotation (`rotate`): its phase, one small file; the new CA's files while both live, under the
+# recipe's own names in a folder of their own; each retired CA, kept in a dated folder of the archive.
+ROTATION_STATE = f"{RESERVED_PREFIX}.rotation"
+ROTATION_DIR = "rotation"
+CA_ARCHIVE = "ca-archive"
 
 
 def default_file(name: str, kind: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import UsageError
-from ..core.names import CA_CONFIG, CA_DATABASE, CRL_FILE, CRL_NUMBER, export_files
+from ..core.names import CRL_FILE, database_files, export_files
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
 from .argv import passin
@@ -83,41 +83,60 @@ def export(
 # -- revocation ---------------------------------------------------------------------------------------
 
 
-def ca_database_files(recipe: Recipe) -> dict[str, NewFile]:
-    """What `openssl ca` needs to revoke and to write a CRL, in CA_DIR. The configuration is written
-    each time (it follows the recipe's issuer); the database and the CRL number only when absent."""
+def ca_database_files(issuer: CertificateAuthority) -> dict[str, NewFile]:
+    """What `openssl ca` needs to revoke and to write a CRL, in the CA's database folder. The
+    configuration is written each time (it follows the recipe's issuer); the database and the CRL
+    number only when absent."""
     from ..render.jinja import render
 
-    issuer = recipe.issuer
-    context = {"certificate": issuer.cert_file, "private_key": issuer.key_file, "database": CA_DATABASE}
-    config = render("openssl-ca.cnf.j2", {**context, "crlnumber": CRL_NUMBER, "crl_days": 30})
+    config, database, number = database_files(issuer.database_dir)
+    context = {"certificate": issuer.cert_file, "private_key": issuer.key_file, "database": database}
     return {
-        CA_CONFIG: NewFile(config),
-        CA_DATABASE: NewFile("", replace=False),
-        f"{CA_DATABASE}.attr": NewFile("unique_subject = no\n", replace=False),
-        CRL_NUMBER: NewFile("1000\n", replace=False),
+        config: NewFile(render("openssl-ca.cnf.j2", {**context, "crlnumber": number, "crl_days": 30})),
+        database: NewFile("", replace=False),
+        f"{database}.attr": NewFile("unique_subject = no\n", replace=False),
+        number: NewFile("1000\n", replace=False),
     }
 
 
-def revoke(recipe: Recipe, openssl: str, leaf: Leaf, reason: str, crl_days: int, secret_values: dict[str, str]) -> Work:
-    """The revocation recorded in the CA database, then a fresh crl.pem that lists it."""
+def revoke(
+    recipe: Recipe,
+    openssl: str,
+    leaf: Leaf,
+    reason: str,
+    crl_days: int,
+    secret_values: dict[str, str],
+    signer: CertificateAuthority | None = None,
+) -> Work:
+    """The revocation recorded in the database of the CA that signed it (`signer`, default the
+    issuer), then a fresh crl.pem that lists it."""
     work = crl(recipe, openssl, crl_days, secret_values)
-    issuer = recipe.issuer
-    argv = (openssl, "ca", "-config", CA_CONFIG, "-revoke", leaf.cert_file, "-crl_reason", reason, *passin(issuer.password))
-    inputs = (CA_CONFIG, leaf.cert_file, issuer.cert_file, issuer.key_file)
-    work.steps.insert(0, Step(argv, "revoke", leaf.name, inputs, (CA_DATABASE,), _secrets(issuer)))
+    issuer = signer or recipe.issuer
+    config, database, _ = database_files(issuer.database_dir)
+    argv = (openssl, "ca", "-config", config, "-revoke", leaf.cert_file, "-crl_reason", reason, *passin(issuer.password))
+    inputs = (config, leaf.cert_file, issuer.cert_file, issuer.key_file)
+    work.steps.insert(0, Step(argv, "revoke", leaf.name, inputs, (database,), _secrets(issuer)))
     return work
 
 
 def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, str]) -> Work:
     """crl.pem from the CA database (empty when nothing is revoked), valid for `crl_days`: given on the
-    command line, so it takes effect every time."""
-    issuer = recipe.issuer
-    argv = (openssl, "ca", "-config", CA_CONFIG, "-gencrl", "-crldays", str(crl_days), "-out", CRL_FILE)
-    inputs = (CA_CONFIG, CA_DATABASE, issuer.cert_file, issuer.key_file)
-    step = Step((*argv, *passin(issuer.password)), "crl", issuer.name, inputs, (CRL_FILE, CRL_NUMBER), _secrets(issuer))
-    values = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
-    return Work(recipe, [step], ca_database_files(recipe), values)
+    command line, so it takes effect every time. While a CA rotation is under way, one CRL for each
+    CA whose leaves are live, both in crl.pem (OpenSSL-based brokers read every CRL of the file and
+    check each leaf against its own issuer's)."""
+    steps, files = [], {}
+    for issuer in recipe.issuers:
+        config, database, number = database_files(issuer.database_dir)
+        out = CRL_FILE if len(recipe.issuers) == 1 else f"{issuer.database_dir}/{CRL_FILE}"
+        argv = (openssl, "ca", "-config", config, "-gencrl", "-crldays", str(crl_days), "-out", out, *passin(issuer.password))
+        inputs = (config, database, issuer.cert_file, issuer.key_file)
+        steps.append(Step(argv, "crl", issuer.name, inputs, (out, number), _secrets(issuer)))
+        files |= ca_database_files(issuer)
+    if len(steps) > 1:
+        parts = tuple(step.artifact for step in steps)
+        steps.append(Step(("cat", *parts), "bundle", recipe.issuer.name, parts, (CRL_FILE,)))
+    wanted = {s.env_name for step in steps for s in step.secrets}
+    return Work(recipe, steps, files, {name: value for name, value in secret_values.items() if name in wanted})
 
 
 def _secrets(issuer: CertificateAuthority) -> tuple[Secret, ...]:

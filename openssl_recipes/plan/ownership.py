@@ -10,6 +10,7 @@ from ..core.names import (
     CRL_FILE,
     LEGACY_CA_FILES,
     RESERVED_PREFIX,
+    ROTATION_STATE,
     SIGN_CONFIG,
     SIGNED_LIST,
     export_files,
@@ -52,6 +53,18 @@ def owned_files(plan: Plan) -> dict[str, str]:
     owned[SIGNED_LIST] = "sign (the list of what it signed)"
     owned |= {name: "sign" for name in signed_files(recipe.output_dir) if name not in owned}
     folder = recipe.output_dir
-    database = [f"{CA_DIR}/{path.name}" for path in sorted((folder / CA_DIR).glob("*"))] if (folder / CA_DIR).is_dir() else []
+    places = dict.fromkeys((CA_DIR, *(ca.database_dir for ca in recipe.issuers)))
+    database = [
+        f"{place}/{path.name}" for place in places if (folder / place).is_dir() for path in sorted((folder / place).glob("*"))
+    ]
     owned |= {name: REVOCATION_DATABASE for name in (*database, *LEGACY_CA_FILES)}
+    owned[ROTATION_STATE] = "rotate (the phase of a CA rotation)"
+    if recipe.rotation:  # the old CA, trusted until `rotate finish`
+        retiring = (ca for ca in recipe.rotation.retiring if ca.cert_file not in recipe.chain)
+        owned |= {
+            name: f"build (the retiring CA {ca.name})"
+            for ca in retiring
+            for name in (ca.key_file, ca.cert_file, ca.csr_file)
+            if name
+        }
     return owned

@@ -36,6 +36,7 @@ class CertificateAuthority:
     digest: str
     password: Secret | None
     csr_file: str | None = None  # an intermediate's request to the root; None for the root
+    database_dir: str = "ca-database"  # where `openssl ca` keeps what it revoked (core.names.CA_DIR; a new CA's in rotation/)
 
 
 @dataclass(frozen=True)

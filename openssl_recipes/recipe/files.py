@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from ..core.errors import Loc, Problem, loc_text
-from ..core.names import CONFIG_FILE_NAME, LIFECYCLE_FILES, export_files, file_name_problem
+from ..core.names import CA_ARCHIVE, CONFIG_FILE_NAME, LIFECYCLE_FILES, ROTATION_DIR, export_files, file_name_problem
 from ..core.numbering import FLEET_PATTERN
 from .entries import CertificateAuthority, Leaf, Style
 from .fleet import Fleet, Leaves
@@ -45,6 +45,7 @@ def _written_and_named(
     problems: list[Problem] = []
     owners: dict[str, tuple[Loc, str]] = {CONFIG_FILE_NAME: ((), "the extension file")}
     owners |= {name: ((), "the revocation commands (revoke, crl)") for name in LIFECYCLE_FILES}
+    owners |= {name: ((), "`rotate` (the new CA, the archive of retired ones)") for name in (ROTATION_DIR, CA_ARCHIVE)}
     if style == "document":
         owners[f"{Path(ca.cert_file).stem}.srl"] = ((), "the CA's serial file (document style)")
     declared: list[tuple[Loc, str, bool]] = [

@@ -13,13 +13,15 @@ from pydantic import ValidationError
 from ..core.errors import Loc, Problem, RecipeError
 from ..core.reading import MAX_RECIPE_BYTES, TooLarge, read_bounded
 from .model import Recipe
+from .rotation import State, applied, read_state
 from .rules import resolve
 from .schema import RecipeIn, problems_of
 from .yaml_source import Locate
 
 
-def load_recipe(path: Path, output_override: Path | None = None) -> Recipe:
-    """Read, parse and validate `path`; raise RecipeError naming every problem and where it is."""
+def load_recipe(path: Path, output_override: Path | None = None, state: State | None = None) -> Recipe:
+    """Read, parse and validate `path`; raise RecipeError naming every problem and where it is.
+    `state`: a CA rotation's phase to read it in (default: the output folder's)."""
     try:
         text = read_bounded(path, MAX_RECIPE_BYTES).decode("utf-8")
     except TooLarge:
@@ -32,10 +34,10 @@ def load_recipe(path: Path, output_override: Path | None = None) -> Recipe:
         raise RecipeError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise RecipeError(f"{path}: cannot read: {exc.strerror}") from None
-    return parse_recipe(text, path, output_override)
+    return parse_recipe(text, path, output_override, state)
 
 
-def parse_recipe(text: str, path: Path, output_override: Path | None = None) -> Recipe:
+def parse_recipe(text: str, path: Path, output_override: Path | None = None, state: State | None = None) -> Recipe:
     from . import yaml_source
 
     document, locate = yaml_source.parse(text, str(path))
@@ -55,7 +57,7 @@ def parse_recipe(text: str, path: Path, output_override: Path | None = None) -> 
     recipe, problems = resolve(raw, path, base, output_dir)
     if recipe is None:
         raise _invalid(path, problems, locate)
-    return recipe
+    return applied(recipe, state or read_state(output_dir))  # a CA rotation's phase, kept in the output folder
 
 
 def _beyond_the_fields(document: dict, problems: list[Problem], path: Path, base: Path) -> list[Problem]:

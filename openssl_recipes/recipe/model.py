@@ -21,6 +21,24 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Rotation:
+    """A CA rotation under way (`rotation`): the CAs retiring, root first; the recipe's CAs are the new ones."""
+
+    scope: str  # "root" (and its intermediate) or "intermediate"
+    retiring: tuple[CertificateAuthority, ...]  # root: (old root[, old intermediate]); intermediate: (root, old intermediate)
+    started: str
+
+    @property
+    def issuer(self) -> CertificateAuthority:
+        """The retiring CA that signed the leaves."""
+        return self.retiring[-1]
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        return tuple(ca.cert_file for ca in reversed(self.retiring))
+
+
+@dataclass(frozen=True)
 class Recipe:
     path: Path
     output_dir: Path
@@ -33,6 +51,7 @@ class Recipe:
     intermediate: CertificateAuthority | None = None
     trust_file: str = "ca-trust.pem"  # what peers trust (root, intermediate; both generations while rotating)
     site_entries: SiteEntries | None = None  # nanomq.bridge.client names a fleet: one edge site per member
+    rotation: Rotation | None = None  # a CA rotation under way (read from the output folder: `rotation`)
 
     def sites(self) -> Iterator[Site]:
         """The edge sites in order (none without `site_entries`)."""
@@ -65,8 +84,15 @@ class Recipe:
 
     @property
     def trusted(self) -> tuple[str, ...]:
-        """What the trust file holds, in order: the chain."""
-        return self.chain
+        """What the trust file holds, in order: the chain; while rotating, the retiring chain after it
+        (with an intermediate rotated alone, the root once)."""
+        retiring = self.rotation.chain if self.rotation else ()
+        return tuple(dict.fromkeys((*self.chain, *retiring)))
+
+    @property
+    def issuers(self) -> tuple[CertificateAuthority, ...]:
+        """The CAs whose leaves are live: the issuer, and while rotating the retiring one."""
+        return (self.issuer, self.rotation.issuer) if self.rotation else (self.issuer,)
 
     @property
     def leaves(self) -> tuple[Leaf, ...] | Leaves:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-from ..core.names import CA_DIR, RESERVED_PREFIX
+from ..core.names import CA_DIR, RESERVED_PREFIX, ROTATION_DIR
 from ..core.openssl import ASSUMED
 from ..plan.ownership import REVOCATION_DATABASE, owned_files
 from ..plan.planner import build_plan
@@ -50,9 +50,10 @@ def clean(recipe: Recipe, everything: bool) -> Cleaned:
         for leftover in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
             if leftover.is_file() and not leftover.is_symlink():
                 leftover.unlink()
-        with contextlib.suppress(OSError):
-            if not (folder / CA_DIR).is_symlink():
-                (folder / CA_DIR).rmdir()
+        for emptied in (*dict.fromkeys(ca.database_dir for ca in (*recipe.issuers, recipe.ca)), CA_DIR, ROTATION_DIR):
+            with contextlib.suppress(OSError):
+                if not symlink_within(folder, emptied):
+                    (folder / emptied).rmdir()
         (folder / LOCK_NAME).unlink(missing_ok=True)  # last, still held: a waiter takes a new one (`locked`)
         with contextlib.suppress(OSError):
             folder.rmdir()

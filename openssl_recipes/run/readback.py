@@ -67,7 +67,12 @@ def _certificate(data: bytes) -> str | None:
 
 
 def _chain(data: bytes) -> str | None:
+    """Certificates (a chain, a trust file), or CRLs (crl.pem while two CAs are live), whole."""
     found = blocks(data)
+    if found and all(block.label == "X509 CRL" for block in found):
+        for block in found:
+            _whole_der(_base64(block.body))
+        return None
     if not found or any(block.label != "CERTIFICATE" for block in found):
         return "not a whole chain of PEM certificates"
     for block in found:

@@ -166,16 +166,22 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
         raise RunError("refusing to replace existing keys that do not open", unopenable)
     candidates = [leaf.cert_file for leaf, (key_v, cert_v) in zip(leaves, verdicts) if key_v.good and cert_v.good]
     signed = inspector.signed_by(issuer.cert_file, candidates) if candidates and not issuer_runs else set()
+    retiring: set[str] = set()  # while rotating: leaves the old CA signed, kept until renewed under the new one
+    if recipe.rotation and (rest := [name for name in candidates if name not in signed]):
+        retiring = inspector.signed_by(recipe.rotation.issuer.cert_file, rest)
     for leaf, (key_v, cert_v) in zip(leaves, verdicts):
         key_runs = not key_v.good
-        cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed
+        cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed | retiring
         if (leaf.name, "key") in index:  # (a device's own key is not ours to make)
             run[index[(leaf.name, "key")]] = key_runs
         if (leaf.name, "csr") in index:  # (one_step leaves have no request)
             run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
         run[index[(leaf.name, "cert")]] = cert_runs
+    # a chain is remade when a part is, or when it is not exactly its parts; not a chain of a leaf left
+    # out (`only`), nor one of a leaf the retiring CA signed (it holds the old intermediate)
+    chains = {leaf.chain_file for leaf in leaves if leaf.cert_file not in retiring and leaf.chain_file}
     for i, step in enumerate(plan.steps):
-        if step.kind == "bundle":  # remade when a part is, or when it is not exactly its parts
+        if step.kind == "bundle" and (step.is_ca or step.artifact in chains):
             parts_run = any(run[j] for j, other in enumerate(plan.steps[:i]) if other.artifact in step.inputs)
             run[i] = parts_run or not _bundle_is_current(step, plan.output_dir)
     return run

@@ -83,13 +83,23 @@ def _could_be_ours(path: Path) -> bool:
 @contextmanager
 def locked(folder: Path, announce: bool = True) -> Iterator[None]:
     """Hold an exclusive lock on the folder; a second command waits for the first. Every command that
-    writes or deletes in the folder holds it (`clean` too)."""
+    writes or deletes in the folder holds it (`clean` too). Held already by this process (a `rotate`
+    that builds), it is held on: a second flock on another descriptor would wait for itself."""
+    key = os.path.realpath(folder)
+    if key in _HELD:
+        yield
+        return
     fd = _lock(folder, announce)
+    _HELD.add(key)
     try:
         with process.inherit(fd):  # openssl children hold it too, even when this process is killed
             yield
     finally:
+        _HELD.discard(key)
         os.close(fd)
+
+
+_HELD: set[str] = set()  # the folders whose lock this process holds
 
 
 def _lock(folder: Path, announce: bool) -> int:

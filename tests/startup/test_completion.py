@@ -24,6 +24,7 @@ COMMANDS = [
     "renew",
     "revoke",
     "crl",
+    "rotate",
     "sign",
     "clean",
     "schema",

@@ -1,0 +1,331 @@
+"""`rotate start | finish | abort`: a CA rotation in phases. Each runs under the folder's lock and
+commits by writing the phase file (`recipe.rotation.State`) through the workspace: a rotate killed
+before that leaves the previous phase as it was; what follows the commit (the trust file, crl.pem,
+the new CA's files moved to the recipe's names) is made again by the next `rotate finish` or `build`.
+`--dry-run` prints the openssl commands and the file moves, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..core.children import child_environment
+from ..core.errors import RunError, UsageError
+from ..core.names import CA_ARCHIVE, CRL_FILE, ROTATION_DIR, ROTATION_STATE
+from ..core.openssl import Openssl
+from ..plan.lifecycle import Work, crl
+from ..plan.ownership import signed_files
+from ..plan.planner import build_plan
+from ..plan.script import step_line, write_file
+from ..plan.steps import Plan
+from ..recipe.entries import CertificateAuthority
+from ..recipe.load import load_recipe
+from ..recipe.model import Recipe
+from ..recipe.rotation import Scope, State, read_state
+from ..recipe.secrets import resolve
+from . import workspace
+from .execute import run_work
+from .inspect import Inspector
+from .runner import BuildOptions, build
+
+Say = Callable[[str], None]
+SHOWN = 20  # names listed when leaves stop a step; the rest counted
+
+
+@dataclass(frozen=True)
+class Rotate:
+    """What every step needs: the recipe file, the output folder given, openssl, how to print."""
+
+    recipe_file: Path
+    out: Path | None
+    openssl: Openssl
+    dry_run: bool
+    say: Say
+    crl_days: int = 30
+
+    def load(self, state: State | None = None) -> Recipe:
+        return load_recipe(self.recipe_file, self.out, state)
+
+
+# -- start -----------------------------------------------------------------------------------------
+
+
+def start(rotate: Rotate, scope: Scope) -> None:
+    """The new CA beside the old one; from the commit on, every trust file holds both."""
+    current = rotate.load()
+    folder, state = current.output_dir, read_state(current.output_dir)
+    if current.rotation or state.phase != "steady":
+        raise UsageError(f"a CA rotation is under way ({state.phase}): `rotate finish` or `rotate abort` it first")
+    if current.style == "document":
+        raise UsageError("a CA rotation needs a trust file apart from the CA's certificate: use style: strict")
+    if scope == "intermediate" and current.intermediate is None:
+        raise UsageError("--intermediate: the recipe has no intermediate CA (without it, `rotate start` rotates the root)")
+    if missing := [ca.cert_file for ca in current.authorities if not (folder / ca.cert_file).exists()]:
+        raise UsageError(f"{missing[0]} does not exist: `openssl-recipes build` makes the CA before it can rotate")
+    bumps_intermediate = current.intermediate is not None
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    new_state = State("rotating", scope, state.root + (scope == "root"), state.intermediate + bumps_intermediate, started)
+    rotating = rotate.load(new_state)
+    plan = build_plan(rotating, rotate.openssl)
+    new = [step for step in plan.steps if step.artifact.startswith(f"{ROTATION_DIR}/")]
+    if rotate.dry_run:
+        lines = [f"mkdir -p -m 700 {ROTATION_DIR}", *map(step_line, new), write_file(ROTATION_STATE, new_state.text())]
+        for line in [*lines, *_refresh_lines(rotating, rotate)]:
+            rotate.say(line)
+        return
+    values = resolve(rotating.secrets())
+    with workspace.locked(folder):
+        if read_state(folder) != state:
+            raise UsageError("another rotate changed the phase meanwhile; nothing was done")
+        _archive_leftover(folder)
+        (folder / ROTATION_DIR).mkdir(mode=0o700)
+        authorities = tuple(step for step in plan.steps if step.is_ca and step.kind != "bundle")
+        build(replace(plan, parts=authorities), values, BuildOptions(only=frozenset(), quiet=True), say=lambda _: None)
+        workspace.write_atomically(folder / ROTATION_STATE, new_state.text())  # the commit
+        _refresh(rotating, rotate, values)
+    names = ", ".join(f"{ca.cert_file} ({_cn(ca)})" for ca in rotating.authorities if ca.cert_file.startswith(ROTATION_DIR))
+    rotate.say(f"rotation started: the new CA is {names}; {rotating.trust_file} now trusts the old and the new")
+    rotate.say(
+        f"next: deploy {rotating.trust_file} to every broker and client (restart each to read it); then "
+        "`openssl-recipes renew SERVER…` first, clients and sites after; then `openssl-recipes rotate finish`"
+    )
+
+
+def _archive_leftover(folder: Path) -> None:
+    """A ROTATION_DIR/ left by a start killed before its commit, or by an abort after it: archived whole."""
+    if os.path.lexists(folder / ROTATION_DIR):
+        target = _archive_dir(folder, "unused")
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        os.replace(folder / ROTATION_DIR, target)
+
+
+# -- finish ----------------------------------------------------------------------------------------
+
+
+def finish(rotate: Rotate, force: bool) -> None:
+    """Refuses while a leaf is under the old CA (unless `force`); archives the old CA, moves the new
+    one to the recipe's names, trusts it alone. A finish killed after its commit (phase finishing)
+    goes on from where it stopped."""
+    current = rotate.load()
+    folder, state = current.output_dir, read_state(current.output_dir)
+    if state.phase == "steady":
+        raise UsageError("no CA rotation is under way: `openssl-recipes rotate start` begins one")
+    if current.rotation is not None:
+        old = leaves_under(current, rotate.openssl, current.rotation.issuer)
+        if old and not force:
+            raise RunError(
+                f"{len(old)} certificate(s) are still signed by the old CA ({_cn(current.rotation.issuer)}): "
+                "renew them first (`openssl-recipes renew NAME…`), or give --force",
+                _listed(old),
+            )
+        archive = str(_archive_dir(folder, f"{current.rotation.scope}-G{_old_generation(state)}").relative_to(folder))
+        finishing = replace(finished_state(state), phase="finishing", archive=archive)
+    else:
+        finishing = state
+    assert finishing.archive is not None
+    archive_dir = folder / finishing.archive
+    finished = rotate.load(finished_state(state))
+    moves = _moves(current, finished)  # (finishing: each file where it is now)
+    live = {ca.cert_file for ca in current.authorities}
+    retired = [
+        name for ca in (current.rotation.retiring if current.rotation else ()) if ca.cert_file not in live for name in _files(ca)
+    ]
+    if rotate.dry_run:
+        lines = [f"mkdir -p -m 700 {shlex.quote(finishing.archive)}"]
+        lines += [f"cp -p {shlex.quote(name)} {shlex.quote(finishing.archive)}/" for name in retired if (folder / name).exists()]
+        lines += [write_file(ROTATION_STATE, finishing.text())] if current.rotation else []
+        for source, target in moves:
+            if (folder / source).is_dir() and (folder / target).is_dir():
+                lines.append(f"mv {shlex.quote(target)} {shlex.quote(finishing.archive)}/")
+            if os.path.lexists(folder / source):
+                lines.append(f"mv {shlex.quote(source)} {shlex.quote(target)}")
+        lines += [f"rmdir {ROTATION_DIR}", write_file(ROTATION_STATE, finished_state(state).text())]
+        for line in [*lines, *_refresh_lines(finished, rotate)]:
+            rotate.say(line)
+        return
+    values = resolve(finished.secrets())
+    with workspace.locked(folder):
+        if read_state(folder) != state:
+            raise UsageError("another rotate changed the phase meanwhile; nothing was done")
+        if current.rotation is not None:
+            _keep(folder, archive_dir, retired, current)
+            for name, content in _database_of(current.issuer).items():  # its place exists before the commit (recipe.rotation)
+                (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
+                if not (folder / name).exists():
+                    workspace.write_atomically(folder / name, content, 0o600)
+            workspace.write_atomically(folder / ROTATION_STATE, finishing.text())  # the commit
+        for source, target in moves:  # each one rename: every file is at one of its two places
+            if not os.path.lexists(folder / source):
+                continue  # (moved before an interruption)
+            if (folder / source).is_dir() and (folder / target).is_dir():
+                os.replace(folder / target, archive_dir / Path(target).name)  # the old CA's database, kept
+            os.replace(folder / source, folder / target)
+        try:
+            (folder / ROTATION_DIR).rmdir()
+        except OSError:
+            pass  # (gone already, or something else is in it: left as it is)
+        workspace.write_atomically(folder / ROTATION_STATE, finished_state(state).text())
+        _refresh(finished, rotate, values)
+    targets = {target for _, target in moves}
+    made = [ca for ca in finished.authorities if ca.cert_file in targets] or [finished.issuer]
+    names = ", ".join(f"{ca.cert_file} is {_cn(ca)}" for ca in made)
+    rotate.say(f"rotation finished: {names}; {finished.trust_file} trusts it alone")
+    rotate.say(f"the old CA is kept in {finishing.archive}/ (0600); next: deploy {finished.trust_file} everywhere")
+
+
+def finished_state(state: State) -> State:
+    return replace(state, phase="steady", scope=None, started=None, archive=None)
+
+
+def _old_generation(state: State) -> int:
+    return (state.root if state.scope == "root" else state.intermediate) - 1
+
+
+def _listed(names: list[str]) -> list[str]:
+    return names[:SHOWN] + ([f"… and {len(names) - SHOWN} more"] if len(names) > SHOWN else [])
+
+
+def _moves(finishing: Recipe, finished: Recipe) -> list[tuple[str, str]]:
+    """Each new CA file, from where it is now to the recipe's name; the issuer's database folder last."""
+    pairs = {}
+    for now, then in zip(finishing.authorities, finished.authorities):
+        for field in ("key_file", "csr_file", "cert_file"):
+            if (a := getattr(now, field)) and (b := getattr(then, field)) and a != b:
+                pairs[a] = b
+    if finishing.issuer.database_dir != finished.issuer.database_dir:
+        pairs[finishing.issuer.database_dir] = finished.issuer.database_dir
+    return list(pairs.items())
+
+
+def _files(ca: CertificateAuthority) -> list[str]:
+    return [name for name in (ca.cert_file, ca.key_file, ca.csr_file) if name]
+
+
+def _database_of(issuer: CertificateAuthority) -> dict[str, str]:
+    from ..plan.lifecycle import ca_database_files
+
+    return {name: new.content for name, new in ca_database_files(issuer).items() if not new.replace}
+
+
+def _keep(folder: Path, archive: Path, names: list[str], current: Recipe) -> None:
+    """Copies of the old CA's files in the archive (0600), and what they were."""
+    archive.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder / CA_ARCHIVE, 0o700)
+    facts = {"retired": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "files": {}}
+    for name in names:
+        path = folder / name
+        if not path.is_file() or path.is_symlink():
+            continue
+        data = path.read_bytes()
+        target = archive / Path(name).name
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.read_bytes() != data:  # an output counts only when it reads back
+            raise RunError(f"{target} does not read back as {name}: the rotation was not finished")
+        facts["files"][Path(name).name] = name
+    assert current.rotation is not None
+    facts["subject"] = {ca.name: ca.subject for ca in current.rotation.retiring}
+    workspace.write_atomically(archive / "retired.json", json.dumps(facts, indent=1) + "\n", 0o600)
+    os.sync()
+
+
+def _archive_dir(folder: Path, label: str) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    return folder / CA_ARCHIVE / f"{stamp}-{label}"
+
+
+def _cn(ca: CertificateAuthority) -> str:
+    return ca.subject.get("CN", ca.name)
+
+
+# -- abort -----------------------------------------------------------------------------------------
+
+
+def abort(rotate: Rotate, force: bool) -> None:
+    """Before `finish`: the old CA signs again, trust files hold it alone, the new CA is archived."""
+    current = rotate.load()
+    folder, state = current.output_dir, read_state(current.output_dir)
+    if current.rotation is None:
+        what = "it is finishing: run `rotate finish` again" if state.phase == "finishing" else "none is under way"
+        raise UsageError(f"no CA rotation to abort: {what}")
+    bumps_intermediate = current.rotation.scope == "intermediate" or len(current.rotation.retiring) > 1
+    before = State(root=state.root - (current.rotation.scope == "root"), intermediate=state.intermediate - bumps_intermediate)
+    restored = rotate.load(before)
+    new = leaves_under(current, rotate.openssl, current.issuer)
+    if new and not force:
+        raise RunError(
+            f"{len(new)} certificate(s) were signed by the new CA ({_cn(current.issuer)}): after an abort nothing trusts it; "
+            "give --force, then `openssl-recipes renew NAME…` signs them again under the old CA",
+            _listed(new),
+        )
+    archive = _archive_dir(folder, "aborted")
+    if rotate.dry_run:
+        lines = [write_file(ROTATION_STATE, before.text()), f"mkdir -p -m 700 {CA_ARCHIVE}"]
+        lines.append(f"mv {ROTATION_DIR} {shlex.quote(str(archive.relative_to(folder)))}")
+        for line in [*lines, *_refresh_lines(restored, rotate)]:
+            rotate.say(line)
+        return
+    values = resolve(restored.secrets())
+    with workspace.locked(folder):
+        if read_state(folder) != state:
+            raise UsageError("another rotate changed the phase meanwhile; nothing was done")
+        workspace.write_atomically(folder / ROTATION_STATE, before.text())  # the commit
+        if os.path.lexists(folder / ROTATION_DIR):
+            archive.parent.mkdir(mode=0o700, exist_ok=True)
+            os.replace(folder / ROTATION_DIR, archive)
+        _refresh(restored, rotate, values)
+    rotate.say(f"rotation aborted: {restored.issuer.cert_file} signs again; {restored.trust_file} trusts it alone")
+    rotate.say(f"the new CA is kept in {archive.relative_to(folder)}/; next: deploy {restored.trust_file} where the new one went")
+    if new:
+        rotate.say(f"then sign again under the old CA what the new one signed: `openssl-recipes renew {' '.join(new[:SHOWN])}`")
+
+
+# -- shared ----------------------------------------------------------------------------------------
+
+
+def leaves_under(recipe: Recipe, openssl: Openssl, ca: CertificateAuthority, names: list[str] | None = None) -> list[str]:
+    """The certificates `ca` signed among `names` (default: the recipe's leaves and those `sign` made)."""
+    folder = recipe.output_dir
+    if names is None:
+        names = [leaf.cert_file for leaf in recipe.leaves] + signed_files(folder)
+    present = [name for name in dict.fromkeys(names) if (folder / name).is_file()]
+    if not present or not (folder / ca.cert_file).exists():
+        return []
+    found = Inspector(openssl.command, folder, child_environment(recipe.secret_names())).signed_by(ca.cert_file, present)
+    return [name for name in present if name in found]
+
+
+def signer(recipe: Recipe, openssl: Openssl, cert_file: str) -> CertificateAuthority:
+    """The live CA that signed `cert_file`: while rotating, the retiring one for a leaf not yet renewed."""
+    if recipe.rotation and leaves_under(recipe, openssl, recipe.rotation.issuer, [cert_file]):
+        return recipe.rotation.issuer
+    return recipe.issuer
+
+
+def _refresh_work(recipe: Recipe, rotate: Rotate, values: dict[str, str]) -> tuple[Plan, Work | None]:
+    plan = build_plan(recipe, rotate.openssl)
+    has_crl = (recipe.output_dir / CRL_FILE).exists()
+    return plan, crl(recipe, rotate.openssl.command, rotate.crl_days, values) if has_crl else None
+
+
+def _refresh(recipe: Recipe, rotate: Rotate, values: dict[str, str]) -> None:
+    """The files that follow the phase: the trust file, and crl.pem when there is one."""
+    plan, work = _refresh_work(recipe, rotate, values)
+    build(plan, values, BuildOptions(only=frozenset(), quiet=True), say=lambda _: None)
+    if work is not None:
+        run_work(work)
+
+
+def _refresh_lines(recipe: Recipe, rotate: Rotate) -> list[str]:
+    plan, work = _refresh_work(recipe, rotate, {})
+    trust = [step_line(step) for step in plan.steps if step.is_ca and step.kind == "bundle"]
+    return trust + (work.lines() if work is not None else [])
