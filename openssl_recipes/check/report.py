@@ -33,6 +33,7 @@ class Row:
 @dataclass
 class Report:
     rows: list[Row]
+    phase: list[str] = field(default_factory=list)  # a CA rotation's phase and next step (`check.rotation`)
 
     @property
     def ok(self) -> bool:
@@ -53,6 +54,7 @@ class Report:
                 }
                 for r in self.rows
             ],
+            **({"rotation": self.phase} if self.phase else {}),
         }
 
     def table(self) -> str:
@@ -76,7 +78,15 @@ class Report:
         warnings = sum(c.status == "warn" for r in self.rows for c in r.checks.values())
         return (
             "\n".join(
-                [*lines, "", *notes, *([""] if notes else []), f"{verdict}{f', {warnings} warning(s)' if warnings else ''}"]
+                [
+                    *lines,
+                    "",
+                    *notes,
+                    *([""] if notes else []),
+                    *self.phase,
+                    *([""] if self.phase else []),
+                    f"{verdict}{f', {warnings} warning(s)' if warnings else ''}",
+                ]
             )
             + "\n"
         )

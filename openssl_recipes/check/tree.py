@@ -15,38 +15,71 @@ from ..core.x509 import CertificateFacts, Unreadable, read_certificate
 from ..recipe.entries import CertificateAuthority, Leaf
 from ..recipe.model import Recipe
 from ..run.inspect import Inspector
+from .rotation import phase
 
 
-def pki_tree(recipe: Recipe, openssl: str, show_all: bool = False, now: dt.datetime | None = None):  # noqa: ANN201 - rich.tree.Tree
-    from rich.tree import Tree
-
+def pki_tree(recipe: Recipe, openssl: str, show_all: bool = False, now: dt.datetime | None = None):  # noqa: ANN201 - rich renderable
+    """The tree; while a CA rotation is under way, the new CA's and the old one's, each with the leaves
+    it signed, then the phase."""
     now = now or dt.datetime.now(dt.UTC)
     folder = recipe.output_dir
     inspector = Inspector(openssl, folder, child_environment(recipe.secret_names()))
     unreadable: dict[str, str] = {}
-    facts = {entry.cert_file: _read(recipe, entry.cert_file, unreadable) for entry in (*recipe.authorities, *recipe.leaves)}
-    issuer = recipe.issuer
+    retiring = recipe.rotation.retiring if recipe.rotation else ()
+    entries = (*recipe.authorities, *retiring, *recipe.leaves)
+    facts = {entry.cert_file: _read(recipe, entry.cert_file, unreadable) for entry in entries}
     present = [leaf.cert_file for leaf in recipe.leaves if facts[leaf.cert_file] is not None]
+    issuer = recipe.issuer
     signed = inspector.signed_by(issuer.cert_file, present) if present and facts[issuer.cert_file] else set()
-    root = Tree(_authority_label(recipe.ca, facts[recipe.ca.cert_file], now, "root CA", True, unreadable))
-    parent = root
-    if recipe.intermediate:
-        im = recipe.intermediate
-        chained = facts[im.cert_file] is not None and bool(inspector.signed_by(recipe.ca.cert_file, [im.cert_file]))
-        parent = root.add(_authority_label(im, facts[im.cert_file], now, "intermediate CA", chained, unreadable))
-    for role in ("server", "client"):
-        leaves = [leaf for leaf in recipe.leaves if leaf.role == role]
-        if not leaves:
-            continue
-        branch = parent.add(f"[bold]{role}s[/bold] ({len(leaves)})")
-        for _path, group in groupby(leaves, key=lambda leaf: leaf.path):
-            members = list(group)
-            if len(members) > 1 and not show_all:
-                branch.add(_fleet_label(members, facts, signed, now, unreadable))
-            else:
-                for leaf in members:
-                    branch.add(_leaf_label(leaf, facts[leaf.cert_file], leaf.cert_file in signed, now, unreadable))
-    return root
+    tree = _Drawn(inspector, facts, unreadable, now, show_all)
+    if recipe.rotation is None:
+        return tree.draw(recipe.authorities, list(recipe.leaves), signed)
+    from rich.console import Group
+
+    old_issuer = recipe.rotation.issuer
+    rest = [name for name in present if name not in signed]
+    old = inspector.signed_by(old_issuer.cert_file, rest) if rest and facts[old_issuer.cert_file] else set()
+    new_leaves = [leaf for leaf in recipe.leaves if leaf.cert_file not in old]
+    old_leaves = [leaf for leaf in recipe.leaves if leaf.cert_file in old]
+    tree.shared = set(recipe.chain) & set(recipe.rotation.chain)
+    trees = [tree.draw(recipe.authorities, new_leaves, signed, "new "), tree.draw(retiring, old_leaves, old, "old ")]
+    return Group(*trees, *phase(recipe, old))
+
+
+class _Drawn:
+    def __init__(self, inspector: Inspector, facts: dict, unreadable: dict[str, str], now: dt.datetime, show_all: bool) -> None:
+        self.inspector, self.facts, self.unreadable, self.now, self.show_all = inspector, facts, unreadable, now, show_all
+        self.shared: set[str] = set()  # certificates in both chains
+
+    def draw(self, chain: tuple[CertificateAuthority, ...], leaves: list[Leaf], signed: set[str], age: str = ""):  # noqa: ANN201
+        """`chain`: root first; `signed`: the leaves its issuer signed."""
+        from rich.tree import Tree
+
+        facts, now, unreadable = self.facts, self.now, self.unreadable
+        root_ca = chain[0]
+        shared = self.shared
+
+        def what(ca: CertificateAuthority, kind: str) -> str:
+            return kind if ca.cert_file in shared else f"{age}{kind}"  # (the root of an intermediate's rotation is one)
+
+        root = Tree(_authority_label(root_ca, facts[root_ca.cert_file], now, what(root_ca, "root CA"), True, unreadable))
+        parent = root
+        for im in chain[1:]:
+            chained = facts[im.cert_file] is not None and bool(self.inspector.signed_by(root_ca.cert_file, [im.cert_file]))
+            parent = root.add(_authority_label(im, facts[im.cert_file], now, what(im, "intermediate CA"), chained, unreadable))
+        for role in ("server", "client"):
+            of_role = [leaf for leaf in leaves if leaf.role == role]
+            if not of_role:
+                continue
+            branch = parent.add(f"[bold]{role}s[/bold] ({len(of_role)})")
+            for _path, group in groupby(of_role, key=lambda leaf: leaf.path):
+                members = list(group)
+                if len(members) > 1 and not self.show_all:
+                    branch.add(_fleet_label(members, facts, signed, now, unreadable))
+                else:
+                    for leaf in members:
+                        branch.add(_leaf_label(leaf, facts[leaf.cert_file], leaf.cert_file in signed, now, unreadable))
+        return root
 
 
 def _read(recipe: Recipe, cert_file: str, unreadable: dict[str, str]) -> CertificateFacts | None:

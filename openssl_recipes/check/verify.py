@@ -17,12 +17,14 @@ from pathlib import Path
 
 from ..core import process
 from ..core.children import child_environment
+from ..core.openssl import Openssl
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
-from ..render.conf import used_by_nanomq
 from ..run.inspect import Inspector, key_is_encrypted
-from . import mbedtls
+from ..run.rotate import leaves_under
+from .nanomq_use import NanoMQUse
 from .report import COLUMNS, Check, Report, Row
+from .rotation import phase
 
 APPLE_MAX_DAYS = 825
 
@@ -43,9 +45,16 @@ def verify(
     checker = _Checker(recipe, openssl, folder, env, secret_values, warn_days, now or dt.datetime.now(dt.UTC))
     checker.crl = crl
     checker.within = within
-    rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate") for ca in recipe.authorities]
+    rows = [checker.authority(ca, "ca" if ca is recipe.ca else "intermediate", recipe.chain) for ca in recipe.authorities]
+    if recipe.rotation:  # the old CA, trusted until `rotate finish`, and the leaves it still signs
+        chain = recipe.rotation.chain
+        retiring = [ca for ca in recipe.rotation.retiring if ca.cert_file not in recipe.chain]
+        rows += [checker.authority(ca, "old ca" if ca.cert_file == chain[-1] else "old intermediate", chain) for ca in retiring]
+        checker.old = set(
+            leaves_under(recipe, Openssl(openssl), recipe.rotation.issuer, [leaf.cert_file for leaf in recipe.leaves])
+        )
     rows += [checker.leaf(leaf) for leaf in recipe.leaves]
-    return Report(rows)
+    return Report(rows, phase(recipe, checker.old))
 
 
 class _Checker:
@@ -67,26 +76,28 @@ class _Checker:
         self.now = now
         self.inspector = Inspector(openssl, folder, env, secret_values)
         self.secret_values = secret_values
-        self.mbedtls = mbedtls.available()
-        self.nanomq_uses = {leaf.name for leaf in used_by_nanomq(recipe)}
+        self._nanomq = NanoMQUse(recipe, folder, secret_values)
         self.crl: str | None = None
         self.within: int | None = None  # days: expiring within them fails
+        self.old: set[str] = set()  # while rotating: the leaves the retiring CA signed
 
     def _run(self, *args: str) -> process.Result:
         return process.run((self.openssl, *args), cwd=self.folder, env=self.env)
 
     # -- rows -------------------------------------------------------------------------------------
 
-    def authority(self, ca: CertificateAuthority, role: str) -> Row:
+    def authority(self, ca: CertificateAuthority, role: str, chain: tuple[str, ...]) -> Row:
+        """A CA's row; `chain`: its chain's certificates, issuer first (the root last)."""
         row = Row(ca.name, role, ca.cert_file)
         if not (self.folder / ca.cert_file).exists():
             return self._missing(row, ca.cert_file)
         row.dates = self.inspector.validity(ca.cert_file)
-        offline = role == "ca" and self.recipe.intermediate is not None and not (self.folder / ca.key_file).exists()
+        is_root = ca.cert_file == chain[-1]
+        offline = is_root and len(chain) > 1 and not (self.folder / ca.key_file).exists()
         row.checks["key"] = (
             Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
         )
-        parent = None if role == "ca" else self.recipe.ca.cert_file
+        parent = None if is_root else chain[-1]
         row.checks["chain"] = self._chain(ca.cert_file, "any", parent)
         row.checks["names"] = Check("n/a")
         row.checks["validity"] = self._validity(
@@ -104,24 +115,27 @@ class _Checker:
         if not (self.folder / leaf.cert_file).exists():
             return self._missing(row, leaf.cert_file)
         row.dates = self.inspector.validity(leaf.cert_file)
-        issuer = self.recipe.issuer
-        untrusted = issuer.cert_file if self.recipe.intermediate else None
+        old = self.recipe.rotation is not None and leaf.cert_file in self.old
+        chain = self.recipe.rotation.chain if old and self.recipe.rotation else self.recipe.chain  # issuer first
+        untrusted = chain[0] if len(chain) > 1 else None
         row.checks["key"] = self._device_key(leaf) if leaf.device_key else self._key(leaf.cert_file, leaf.key_file, leaf.password)
         row.checks["chain"] = self._chain(
-            leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", None, untrusted, self.crl
+            leaf.cert_file, "sslserver" if leaf.role == "server" else "sslclient", chain[-1], untrusted, self.crl
         )
-        row.checks["names"] = self._names(leaf, untrusted) if leaf.role == "server" else Check("n/a")
+        row.checks["names"] = self._names(leaf, chain[-1], untrusted) if leaf.role == "server" else Check("n/a")
         row.checks["validity"] = self._validity(
             leaf.cert_file,
-            issuer.cert_file,
+            chain[0],
             server=leaf.role == "server",
-            fix=f"`openssl-recipes renew {leaf.name}` re-issues it",
+            fix=f"`openssl-recipes renew {leaf.name}` re-issues it" + (" under the new CA" if old else ""),
         )
+        if old and self.within is not None and row.checks["validity"].status != "fail":
+            row.checks["validity"] = self._old_ca_within(chain, leaf) or row.checks["validity"]
         if leaf.device_key:  # the key and its form are the device's business
             row.checks["key mode"] = row.checks["nanomq"] = Check("n/a", "the key is on the device")
             return row
         row.checks["key mode"] = self._mode(leaf.key_file)
-        row.checks["nanomq"] = self._nanomq(leaf) if leaf.nanomq else Check("n/a")
+        row.checks["nanomq"] = self._nanomq.check(leaf, chain[-1]) if leaf.nanomq else Check("n/a")
         return row
 
     def _missing(self, row: Row, name: str) -> Row:
@@ -158,7 +172,8 @@ class _Checker:
         )
 
     def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None, crl: str | None = None) -> Check:
-        anchor = parent or self.recipe.ca.cert_file
+        """`parent`: the root it must chain to (None: the CA itself is checked as its own root)."""
+        anchor = parent or cert
         absent = [name for name in (anchor, untrusted, crl) if name and not (self.folder / name).exists()]
         if absent:
             hint = "run `openssl-recipes crl`" if absent[0] == crl else "run `openssl-recipes build`"
@@ -173,13 +188,25 @@ class _Checker:
             return Check("pass")
         return Check("fail", _verify_error(result) + f" (openssl verify -x509_strict -purpose {purpose} -CAfile {anchor})")
 
-    def _names(self, leaf: Leaf, untrusted: str | None) -> Check:
+    def _old_ca_within(self, chain: tuple[str, ...], leaf: Leaf) -> Check | None:
+        """A leaf of the retiring CA lives no longer than that CA: failed when it ends within --within."""
+        for cert in chain:
+            dates = self.inspector.validity(cert)
+            if dates and self.within is not None and dates[1] - self.now <= dt.timedelta(days=self.within):
+                return Check(
+                    "fail",
+                    f"signed by the old CA, whose {cert} expires on {dates[1]:%Y-%m-%d} (--within {self.within}): "
+                    f"`openssl-recipes renew {leaf.name}` re-issues it under the new CA",
+                )
+        return None
+
+    def _names(self, leaf: Leaf, anchor: str, untrusted: str | None) -> Check:
         bad = []
         for san in leaf.sans:
             if san.kind not in ("DNS", "IP") or (san.kind == "DNS" and re.fullmatch(r"[0-9.]+", san.value)):
                 continue  # a DNS:<ip> twin is for mbedTLS; openssl matches the IP SAN
             option = "-verify_ip" if san.kind == "IP" else "-verify_hostname"
-            args = ["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", self.recipe.ca.cert_file, option, san.value]
+            args = ["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile", anchor, option, san.value]
             if untrusted:
                 args += ["-untrusted", untrusted]
             if not self._run(*args, "--", leaf.cert_file).ok:
@@ -227,58 +254,6 @@ class _Checker:
         if mode & 0o077:
             return Check("fail", f"{key} is mode {mode:04o}, readable by group or others: chmod 600 {key}")
         return Check("pass")
-
-    def _nanomq(self, leaf: Leaf) -> Check:
-        """Can NanoMQ (mbedTLS 2.28) open this key, verify this chain and match this server by each
-        name? Asked of mbedTLS itself when python-mbedtls is installed, else told by format rules."""
-        try:
-            pem = (self.folder / leaf.key_file).read_text(encoding="ascii", errors="replace")
-        except OSError:
-            return Check("fail", f"{leaf.key_file} is missing")
-        problems = self._nanomq_rules(leaf, pem)
-        if self.mbedtls:
-            source = f"asked of mbedTLS {self.mbedtls.removeprefix('Mbed TLS ')}"
-            problems = [*problems, *self._nanomq_mbedtls(leaf)]
-        else:
-            source = "format rules only (install openssl-recipes[nanomq] to ask mbedTLS itself)"
-        if not problems:
-            return Check("pass", source)
-        # an entry the recipe's nanomq section puts in NanoMQ fails; any other is a warning
-        status = "fail" if self.mbedtls and leaf.name in self.nanomq_uses else "warn"
-        return Check(status, "; ".join(dict.fromkeys(problems)) + f" ({source})")
-
-    def _nanomq_rules(self, leaf: Leaf, pem: str) -> list[str]:
-        problems = []
-        if leaf.key.type == "ed25519":
-            problems.append("an Ed25519 key: NanoMQ's mbedTLS 2.28 cannot use it")
-        elif problem := mbedtls.pkcs8_form_problem(pem, leaf.key_file):
-            problems.append(problem)
-        if leaf.role == "server":
-            dns = {s.value for s in leaf.sans if s.kind == "DNS"}
-            missing = [s.value for s in leaf.sans if s.kind == "IP" and ":" not in s.value and s.value not in dns]
-            if missing:
-                problems.append(f"no DNS twin for IP {', '.join(missing)}: mbedTLS never matches IP SANs")
-        return problems
-
-    def _nanomq_mbedtls(self, leaf: Leaf) -> list[str]:
-        password = self.secret_values.get(leaf.password.env_name) if leaf.password else None
-        me = mbedtls.Identity(
-            self.folder / (leaf.chain_file or leaf.cert_file), self.folder / leaf.key_file, leaf.key.type, password
-        )
-        _key, problem = mbedtls.open_key(me)
-        if problem:
-            return [problem]
-        trust = self.folder / self.recipe.ca.cert_file
-        if leaf.role == "client":  # an mbedTLS server that requires client certificates verifies the chain
-            problem = mbedtls.handshake(None, me, trust, "probe", verify_server=False)
-            return [f"mbedTLS refuses it as a client certificate: {problem}"] if problem else []
-        names = [s.value for s in leaf.sans if s.kind == "DNS" or (s.kind == "IP" and ":" not in s.value)]
-        names = [name for name in dict.fromkeys(names) if "*" not in name] or [leaf.subject.get("CN", "")]
-        refused = []
-        for name in names:
-            if problem := mbedtls.handshake(me, None, trust, name, verify_server=True):
-                refused.append(f"{name} ({problem})")
-        return [f"an mbedTLS client refuses it as {', '.join(refused)}"] if refused else []
 
 
 def _verify_error(result: process.Result) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core.numbering import fill_number, number_format, representatives
 from ..recipe.entries import Secret
+from ..recipe.rotation import describe
 from .steps import Plan, StampedSteps, Step
 
 
@@ -40,6 +41,7 @@ def plan_chunks(plan: Plan) -> Iterator[str]:
     header = [f"# openssl-recipes plan: {recipe.style} style, {plan.step_count} commands, recipe {display_path(recipe.path)}"]
     for secret in recipe.secrets():
         header.append(f"# needs {secret.env_name} set to the key password ({secret.describe()})")
+    header += [f"# {line}" for line in describe(recipe)]  # a CA rotation's phase
     yield "\n".join(header) + "\n"
     yield from _body(plan)
 

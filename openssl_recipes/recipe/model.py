@@ -52,6 +52,7 @@ class Recipe:
     trust_file: str = "ca-trust.pem"  # what peers trust (root, intermediate; both generations while rotating)
     site_entries: SiteEntries | None = None  # nanomq.bridge.client names a fleet: one edge site per member
     rotation: Rotation | None = None  # a CA rotation under way (read from the output folder: `rotation`)
+    phase: str = "steady"  # the rotation's: steady, rotating, finishing (a finish interrupted after its commit)
 
     def sites(self) -> Iterator[Site]:
         """The edge sites in order (none without `site_entries`)."""

@@ -73,7 +73,8 @@ def applied(recipe: Recipe, state: State) -> Recipe:
         return dataclasses.replace(recipe, ca=ca, intermediate=intermediate)
     if state.phase == "finishing":
         folder = recipe.output_dir
-        return dataclasses.replace(recipe, ca=_located(ca, folder), intermediate=intermediate and _located(intermediate, folder))
+        located = intermediate and _located(intermediate, folder)
+        return dataclasses.replace(recipe, ca=_located(ca, folder), intermediate=located, phase="finishing")
     assert state.scope is not None and state.started is not None
     if state.scope == "intermediate":
         if recipe.intermediate is None or intermediate is None:
@@ -82,10 +83,11 @@ def applied(recipe: Recipe, state: State) -> Recipe:
                 "put it back (or `openssl-recipes rotate abort`)"
             )
         rotation = Rotation(state.scope, (ca, generation(recipe.intermediate, state.intermediate - 1)), state.started)
-        return dataclasses.replace(recipe, ca=ca, intermediate=moved(intermediate), rotation=rotation)
+        return dataclasses.replace(recipe, ca=ca, intermediate=moved(intermediate), rotation=rotation, phase="rotating")
     old_intermediate = [generation(recipe.intermediate, state.intermediate - 1)] if recipe.intermediate else []
     rotation = Rotation(state.scope, (generation(recipe.ca, state.root - 1), *old_intermediate), state.started)
-    return dataclasses.replace(recipe, ca=moved(ca), intermediate=intermediate and moved(intermediate), rotation=rotation)
+    new_intermediate = intermediate and moved(intermediate)
+    return dataclasses.replace(recipe, ca=moved(ca), intermediate=new_intermediate, rotation=rotation, phase="rotating")
 
 
 def _located(ca: CertificateAuthority, folder: Path) -> CertificateAuthority:
@@ -126,3 +128,22 @@ def moved(ca: CertificateAuthority) -> CertificateAuthority:
         csr_file=inside(ca.csr_file),
         database_dir=f"{ROTATION_DIR}/{ca.database_dir}",
     )
+
+
+def describe(recipe: Recipe) -> list[str]:
+    """The phase in a line or two (`plan`, `verify`, `show --tree`); none when steady."""
+    if recipe.phase == "finishing":
+        return ["CA rotation: a `rotate finish` was interrupted after it began; run `openssl-recipes rotate finish` again"]
+    if recipe.rotation is None:
+        return []
+    new = [ca for ca in recipe.authorities if ca.cert_file not in recipe.rotation.chain]
+    old = [ca for ca in recipe.rotation.retiring if ca.cert_file not in recipe.chain]
+    return [
+        f"CA rotation ({recipe.rotation.scope}) since {recipe.rotation.started}: "
+        f"{', '.join(_named(ca) for ca in new)} signs; {', '.join(_named(ca) for ca in old)} stays trusted "
+        f"({recipe.trust_file} holds both) until `openssl-recipes rotate finish`"
+    ]
+
+
+def _named(ca: CertificateAuthority) -> str:
+    return f"{ca.subject.get('CN', ca.name)} ({ca.cert_file})"

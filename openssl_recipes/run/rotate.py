@@ -269,7 +269,8 @@ def abort(rotate: Rotate, force: bool) -> None:
         )
     archive = _archive_dir(folder, "aborted")
     if rotate.dry_run:
-        lines = [write_file(ROTATION_STATE, before.text()), f"mkdir -p -m 700 {CA_ARCHIVE}"]
+        commit = f"rm {ROTATION_STATE}" if before == State() else write_file(ROTATION_STATE, before.text())
+        lines = [commit, f"mkdir -p -m 700 {CA_ARCHIVE}"]
         lines.append(f"mv {ROTATION_DIR} {shlex.quote(str(archive.relative_to(folder)))}")
         for line in [*lines, *_refresh_lines(restored, rotate)]:
             rotate.say(line)
@@ -278,7 +279,10 @@ def abort(rotate: Rotate, force: bool) -> None:
     with workspace.locked(folder):
         if read_state(folder) != state:
             raise UsageError("another rotate changed the phase meanwhile; nothing was done")
-        workspace.write_atomically(folder / ROTATION_STATE, before.text())  # the commit
+        if before == State():  # the commit: a first generation's steady phase is no file at all
+            (folder / ROTATION_STATE).unlink()
+        else:
+            workspace.write_atomically(folder / ROTATION_STATE, before.text())
         if os.path.lexists(folder / ROTATION_DIR):
             archive.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(folder / ROTATION_DIR, archive)
