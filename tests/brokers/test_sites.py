@@ -73,7 +73,10 @@ def test_no_bundle_holds_another_sites_key_or_password(sites):
             assert (folder / "certs" / f"gw-{m:03d}.key").read_bytes() not in everything
             assert (folder / "secrets" / f"{m}.pass").read_text().strip().encode() not in everything
         assert sorted(files) == sorted(
-            [f"etc/nanomq/certs/{f}" for f in ("ca-trust.pem", f"{name}.key", f"{name}.pem", f"gw-{n:03d}.key", f"gw-{n:03d}.pem")]
+            [
+                f"etc/nanomq/certs/{f}"
+                for f in ("ca-trust.pem", f"{name}.key", f"{name}.pem", f"gw-{n:03d}.key", f"gw-{n:03d}.pem")
+            ]
             + ["etc/nanomq.conf"]
         )
         assert (folder / "bundles" / name / "etc/nanomq/certs" / f"{name}.key").stat().st_mode & 0o777 == 0o600
