@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:
         dry_run: DryRun = False,
     ) -> int:
         """Re-issue the named certificates, or without names those that expire within --within days
-        (same key unless --rekey); the previous certificate (and key) is kept beside it as FILE.<time>.bak
+        and, during a CA rotation, those the old CA signed (same key unless --rekey); the previous certificate (and key) is kept beside it as FILE.<time>.bak
         (client.pem.20261201-120000.bak)."""
         from ..run.lifecycle import renew
 

@@ -30,7 +30,7 @@ def due_for_renewal(
 ) -> list[tuple[Leaf, dt.datetime | None]]:
     """The named leaves (names or shell-style patterns, `selection`), whatever their expiry (naming an
     entry asks for it); without names, the leaves whose certificate expires within `within_days` (or is
-    unreadable)."""
+    unreadable), and while a CA rotation is under way those the old CA signed."""
     now = now or dt.datetime.now(dt.UTC)
     exact = [n for n in names if not PATTERN_CHARACTERS.search(n)]
     if exact and len(exact) == len(names):  # a fleet's member found from its number, not by making every member
@@ -38,6 +38,10 @@ def due_for_renewal(
     else:
         leaves = select(recipe.leaves, names, lambda leaf: leaf.name, "server or client") if names else list(recipe.leaves)
     inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
+    old: set[str] = set()  # while a CA rotation is under way: what the old CA signed is due too
+    if recipe.rotation and not names:
+        present = [leaf.cert_file for leaf in leaves if (recipe.output_dir / leaf.cert_file).exists()]
+        old = inspector.signed_by(recipe.rotation.issuer.cert_file, present) if present else set()
     due = []
     for leaf in leaves:
         if not (recipe.output_dir / leaf.cert_file).exists():
@@ -45,7 +49,7 @@ def due_for_renewal(
                 raise RunError(f"{leaf.cert_file} has no certificate yet to renew: `openssl-recipes build` makes it")
             continue  # not issued yet: that is `build`'s job
         dates = inspector.validity(leaf.cert_file)
-        if names or dates is None or dates[1] - now <= dt.timedelta(days=within_days):
+        if names or dates is None or dates[1] - now <= dt.timedelta(days=within_days) or leaf.cert_file in old:
             due.append((leaf, dates[1] if dates else None))
     return due
 
@@ -56,7 +60,8 @@ def renew(
     """Re-issue the named leaves, or those due within `within` days: the same key unless `rekey`."""
     due = due_for_renewal(recipe, openssl.command, names, within)
     if not due:
-        say(f"nothing to renew: no certificate expires within {within} days")
+        under_old = " nor is signed by the old CA" if recipe.rotation else ""
+        say(f"nothing to renew: no certificate expires within {within} days{under_old}")
         return
     if rekey and (on_device := [leaf.name for leaf, _ in due if leaf.device_key]):
         raise UsageError(

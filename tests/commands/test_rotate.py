@@ -205,3 +205,15 @@ def test_a_start_that_fails_before_its_commit_leaves_the_phase_and_the_trust_as_
     assert {k: v for k, v in tree(folder).items() if not k.startswith("rotation/")} == before  # steady, trusting the old root
     assert (started := rotate(recipe, "start")).code == 0, started  # what the failed one left is archived, not reused
     assert trusted(folder) == ["Test CA G2", "Test CA"] and any((folder / "ca-archive").glob("*-unused/ca.key"))
+
+
+def test_renew_without_names_renews_what_the_old_ca_signed_while_rotating(built):
+    recipe, folder = built
+    assert (nothing := cli("renew", "--recipe", str(recipe))).code == 0 and "nothing to renew" in nothing.stdout, nothing
+    assert rotate(recipe, "start").code == 0 and cli("renew", "server", "--recipe", str(recipe)).code == 0
+    rest = cli("renew", "--recipe", str(recipe))
+    assert rest.code == 0 and "renewed client.pem" in rest.stdout and "server.pem" not in rest.stdout, rest
+    new_root = load_cert(folder / "rotation" / "ca.pem")
+    assert all(signed_by(load_cert(folder / f"{name}.pem"), new_root) for name in ("server", "client"))
+    assert (done := cli("renew", "--recipe", str(recipe))).code == 0 and "nor is signed by the old CA" in done.stdout, done
+    assert rotate(recipe, "finish").code == 0
