@@ -154,6 +154,8 @@ def finish(rotate: Rotate, force: bool) -> None:
         if read_state(folder) != state:
             raise UsageError("another rotate changed the phase meanwhile; nothing was done")
         if current.rotation is not None:
+            archive_dir = _archive_dir(folder, archive_dir.name)  # (taken meanwhile? the next free name)
+            finishing = replace(finishing, archive=str(archive_dir.relative_to(folder)))
             _keep(folder, archive_dir, retired, current)
             for name, content in _database_of(current.issuer).items():  # its place exists before the commit (recipe.rotation)
                 (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
@@ -239,8 +241,13 @@ def _keep(folder: Path, archive: Path, names: list[str], current: Recipe) -> Non
 
 
 def _archive_dir(folder: Path, label: str) -> Path:
+    """A new folder's name in the archive: dated, never one that is there (two rotates in a second)."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    return folder / CA_ARCHIVE / f"{stamp}-{label}"
+    for attempt in range(1, 1000):
+        path = folder / CA_ARCHIVE / f"{stamp}-{label}{'' if attempt == 1 else f'-{attempt}'}"
+        if not os.path.lexists(path):
+            return path
+    raise RunError(f"{folder / CA_ARCHIVE}: a thousand folders named {stamp}-{label}: nothing was done")
 
 
 def _cn(ca: CertificateAuthority) -> str:
@@ -284,6 +291,7 @@ def abort(rotate: Rotate, force: bool) -> None:
         else:
             workspace.write_atomically(folder / ROTATION_STATE, before.text())
         if os.path.lexists(folder / ROTATION_DIR):
+            archive = _archive_dir(folder, "aborted")  # (under the lock: a name nobody took meanwhile)
             archive.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(folder / ROTATION_DIR, archive)
         _refresh(restored, rotate, values)
