@@ -124,7 +124,8 @@ def finish(rotate: Rotate, force: bool) -> None:
                 "renew them first (`openssl-recipes renew NAME…`), or give --force",
                 _listed(old),
             )
-        archive = str(_archive_dir(folder, f"{current.rotation.scope}-G{_old_generation(state)}").relative_to(folder))
+        label = f"{current.rotation.scope}-G{_old_generation(state)}"
+        archive = str(_archive_dir(folder, label).relative_to(folder))
         finishing = replace(finished_state(state), phase="finishing", archive=archive)
     else:
         finishing = state
@@ -154,7 +155,7 @@ def finish(rotate: Rotate, force: bool) -> None:
         if read_state(folder) != state:
             raise UsageError("another rotate changed the phase meanwhile; nothing was done")
         if current.rotation is not None:
-            archive_dir = _archive_dir(folder, archive_dir.name)  # (taken meanwhile? the next free name)
+            archive_dir = _archive_dir(folder, label)  # (taken meanwhile? the next free name)
             finishing = replace(finishing, archive=str(archive_dir.relative_to(folder)))
             _keep(folder, archive_dir, retired, current)
             for name, content in _database_of(current.issuer).items():  # its place exists before the commit (recipe.rotation)
