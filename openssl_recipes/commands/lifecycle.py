@@ -125,8 +125,12 @@ def register(app: typer.Typer) -> None:
         password = Secret("env", password_env, password_env) if password_env else leaf.password
         wanted = [s for s in (password, leaf.password) if s]
         values = {} if dry_run else resolve(wanted)
+        from ..run.rotate import signer
+
         found = find_openssl(openssl, recipe, hidden=frozenset({password_env} if password_env else ()))
-        work = export(recipe, found.command, leaf, password, legacy, fullchain, p12, values)
+        old = recipe.rotation is not None and signer(recipe, found, leaf.cert_file) is recipe.rotation.issuer
+        chain = recipe.rotation.chain if old and recipe.rotation else recipe.chain
+        work = export(recipe, found.command, leaf, password, legacy, fullchain, p12, values, chain)
         _perform(work, dry_run)
         if not dry_run:
             modes = {"p12": " (0600: it holds the key)", "bundle": ""}

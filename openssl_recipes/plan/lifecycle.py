@@ -56,16 +56,19 @@ def export(
     fullchain: bool,
     p12: bool,
     secret_values: dict[str, str],
+    signed_by: tuple[str, ...] | None = None,
 ) -> Work:
+    """`signed_by`: the chain of the CA that signed the leaf, issuer first (default: the recipe's)."""
     work = Work(recipe)
     if p12 and leaf.device_key:
         raise UsageError(f"{leaf.name}'s key is on the device: a PKCS#12 file needs it (use --no-p12 --fullchain)")
-    chain = [recipe.intermediate.cert_file] if recipe.intermediate else []
+    chain = list(signed_by or recipe.chain)[:-1]  # the intermediate of the CA that signed it (while rotating: maybe the old one)
+    root = (signed_by or recipe.chain)[-1]
     p12_file, fullchain_file = export_files(leaf.name)
     if p12:
         if p12_password is None:
             raise UsageError(f"{leaf.name} has no password in the recipe: give the PKCS#12 password with --password-env VAR")
-        bundle = recipe.trust_file if recipe.intermediate else recipe.ca.cert_file
+        bundle = recipe.trust_file if chain else root  # (with an intermediate: the trust file holds it and the root)
         argv = [openssl, "pkcs12", "-export", "-inkey", leaf.key_file, "-in", leaf.cert_file, "-certfile", bundle]
         argv += ["-name", leaf.name, "-out", p12_file, "-passout", f"env:{p12_password.env_name}", *passin(leaf.password)]
         if legacy:
@@ -75,7 +78,7 @@ def export(
         work.steps.append(Step(tuple(argv), "p12", leaf.name, inputs, (p12_file,), secrets))  # 0600: it holds the key
         work.secret_values = {s.env_name: secret_values[s.env_name] for s in secrets if s.env_name in secret_values}
     if fullchain:
-        parts = (leaf.cert_file, *chain, recipe.ca.cert_file)
+        parts = (leaf.cert_file, *chain, root)
         work.steps.append(Step(("cat", *parts), "bundle", leaf.name, parts, (fullchain_file,)))
     return work
 

@@ -92,7 +92,7 @@ def start(rotate: Rotate, scope: Scope) -> None:
     names = ", ".join(f"{ca.cert_file} ({_cn(ca)})" for ca in rotating.authorities if ca.cert_file.startswith(ROTATION_DIR))
     rotate.say(f"rotation started: the new CA is {names}; {rotating.trust_file} now trusts the old and the new")
     rotate.say(
-        f"next: deploy {rotating.trust_file} to every broker and client (restart each to read it); then "
+        f"next: deploy {rotating.trust_file} (and {CRL_FILE}) to every broker and client, restarting each; then "
         "`openssl-recipes renew SERVER…` first, clients and sites after; then `openssl-recipes rotate finish`"
     )
 

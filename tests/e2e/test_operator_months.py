@@ -1,5 +1,6 @@
 """Months of an operator's commands (hypothesis RuleBasedStateMachine, real openssl): build, a changed
-password, an edited subject, renew, revoke, crl, export, clean, --new-ca, a killed build; sign with
+password, an edited subject, renew, revoke, crl, export, clean, --new-ca, a killed build, a CA rotation
+(start, finish, abort, each also killed mid-way); sign with
 requests whose CN names the tool's own files (or is no file name at all), conf --into the operator's
 nanomq.conf (edited in between, now and then with a marker cut in half), symbolic links planted at the
 tool's file names and at its database folder. After every step:
@@ -7,7 +8,8 @@ tool's file names and at its database folder. After every step:
 - every key opens with one of its own entry's passwords and with no other entry's (nothing crossed);
 - the user's own files, inside and outside the output folder, are untouched (nothing destroyed);
 - every backup is a distinct file, and a backed-up key still opens;
-- every CA key ever made is the live one or a backup, unless `clean` was asked for;
+- every CA key ever made is the live one, the new one of a rotation, a backup or in the archive, unless
+  `clean` was asked for; a killed rotate leaves the phase it started from, or the one it committed;
 - when `verify` passes, an independent check (cryptography + `openssl verify`) passes too;
 - a build that keeps a certificate whose subject the recipe no longer has says so;
 - every version of the operator's nanomq.conf that conf --into replaced is one of its backups;
@@ -16,6 +18,7 @@ tool's file names and at its database folder. After every step:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -107,9 +110,14 @@ class OperatorMonths(RuleBasedStateMachine):
         return result
 
     def _note_ca_key(self) -> None:
-        key = try_open(self.work / "certs" / "ca.key", self.env["CA_PASS"])
-        if key is not None:
-            self.ca_keys.add(public_bytes(key))
+        for path in (self.work / "certs" / "ca.key", self.work / "certs" / "rotation" / "ca.key"):
+            key = try_open(path, self.env["CA_PASS"])
+            if key is not None:
+                self.ca_keys.add(public_bytes(key))
+
+    def phase(self) -> str:
+        state = self.work / "certs" / ".openssl-recipes.rotation"
+        return json.loads(state.read_text())["phase"] if state.exists() else "steady"
 
     # -- what an operator does ------------------------------------------------------------------
 
@@ -255,6 +263,49 @@ class OperatorMonths(RuleBasedStateMachine):
         proc.wait(30)
         self.build_ok()
 
+    @rule()
+    def rotate_start(self) -> None:
+        started = self.run("rotate", "start")
+        assert started.code == 0 or "under way" in started.stderr or "symbolic link" in started.stderr, started
+
+    @rule(force=st.booleans())
+    def rotate_finish(self, force: bool) -> None:
+        finished = self.run("rotate", "finish", *(["--force"] if force else []))
+        said = ("still signed by the old CA", "no CA rotation is under way", "symbolic link", "renew client --rekey")
+        assert finished.code == 0 or any(text in finished.stderr for text in said), finished
+
+    @rule(force=st.booleans())
+    def rotate_abort(self, force: bool) -> None:
+        aborted = self.run("rotate", "abort", *(["--force"] if force else []))
+        said = ("were signed by the new CA", "no CA rotation to abort", "symbolic link", "renew client --rekey")
+        assert aborted.code == 0 or any(text in aborted.stderr for text in said), aborted
+
+    @rule(step=st.sampled_from([("start",), ("finish", "--force"), ("abort", "--force")]))
+    def killed_rotate(self, step: tuple[str, ...]) -> None:
+        """A rotate killed with SIGKILL once it has started writing: the phase is the one it started
+        from or the one it committed; then every command goes on from there."""
+        folder, before = self.work / "certs", self.phase()
+        stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "openssl_recipes", "rotate", *step, "--recipe", str(self.work / "recipes.yaml")],
+            env={**os.environ, **self.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            now = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.exists() and p.is_file()}
+            if any(stamps.get(p) != t for p, t in now.items() if not p.name.startswith(".openssl-recipes.lock")):
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.002)
+        proc.wait(30)
+        committed = {"start": "rotating", "finish": "steady", "abort": "steady"}[step[0]]
+        assert self.phase() in {before, committed, "finishing"}, (step, before, self.phase())
+        self._note_ca_key()
+        self.build_ok()
+
     # -- what must hold after every step ----------------------------------------------------------
 
     def _entry_of_key(self, name: str) -> str:
@@ -291,7 +342,8 @@ class OperatorMonths(RuleBasedStateMachine):
     def every_ca_key_ever_made_is_kept(self) -> None:
         folder = self.work / "certs"
         present = set()
-        for path in [folder / "ca.key", *folder.glob("ca.key.*.bak")]:
+        kept = [*folder.glob("ca.key.*.bak"), *folder.glob("rotation/ca.key*"), *folder.glob("ca-archive/*/ca.key*")]
+        for path in [folder / "ca.key", *kept]:
             key = try_open(path, self.env["CA_PASS"]) if path.exists() else None
             if key is not None:
                 present.add(public_bytes(key))
@@ -313,9 +365,11 @@ class OperatorMonths(RuleBasedStateMachine):
             key = try_open(key_path, current)
             if key is None or public_bytes(key) != public_bytes_of_cert(cert_path):  # (None: not a certificate)
                 independent = False
-            checked = subprocess.run(
-                [require("openssl"), "verify", "-CAfile", str(folder / "ca.pem"), str(cert_path)], capture_output=True
+            roots = self.work / "roots.pem"  # the live roots: while rotating, the new one too
+            roots.write_bytes(
+                b"".join(p.read_bytes() for p in (folder / "ca.pem", folder / "rotation" / "ca.pem") if p.is_file())
             )
+            checked = subprocess.run([require("openssl"), "verify", "-CAfile", str(roots), str(cert_path)], capture_output=True)
             independent &= checked.returncode == 0
         if verdict == 0:
             assert independent, "verify passed where the independent check fails"

@@ -64,6 +64,8 @@ def normal(text: str, folder: Path) -> str:
     text = text.replace(str(folder), ".")
     text = re.sub(r"\b\d+\.\d+ s\b", "<t> s", text)
     text = re.sub(r"\b\d+ days left\b", "<n> days left", text)
+    text = re.sub(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "<time>", text)
+    text = re.sub(r"\b\d{8}-\d{6}\b", "<time>", text)  # a backup's or an archive's name
     text = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", "<date>", text)
     # a refusal's words race in TLS 1.3 (the alert, or the connection closed before it is read): the
     # verdict is compared, the words are not
