@@ -148,6 +148,13 @@ def load_identity(context: ssl.SSLContext, who: Identity) -> str | None:
     return None
 
 
+def trust_of(recipe: Recipe) -> Path:
+    """What the peers are given to trust: the trust file (while rotating: the old and the new CA), or
+    the CA's certificate where a folder has none yet."""
+    trust = recipe.output_dir / recipe.trust_file
+    return trust if trust.is_file() else recipe.output_dir / recipe.ca.cert_file
+
+
 def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, timeout: float = 10.0) -> list[Case]:
     folder = recipe.output_dir
 
@@ -155,7 +162,7 @@ def run_handshakes(recipe: Recipe, secret_values: dict[str, str], openssl: str, 
         password = secret_values.get(leaf.password.env_name) if leaf.password else None
         return Identity(folder / (leaf.chain_file or leaf.cert_file), folder / leaf.key_file, password)
 
-    ca_file = folder / recipe.ca.cert_file
+    ca_file = trust_of(recipe)
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-foreign-") as scratch:
         foreign = foreign_client(Path(scratch), openssl, frozenset(recipe.secret_names())) if recipe.clients else None

@@ -48,7 +48,7 @@ def made(folder: Path, scenario: str, listen: int, far: int) -> tuple[Path, Path
     built = cli("build", "--recipe", str(recipe))
     assert built.code == 0, built
     certs = folder / "certs"
-    clients = sorted(p.name for p in certs.glob("*.pem") if p.name not in ("ca.pem", "server.pem"))
+    clients = sorted(p.name for p in certs.glob("*.pem") if p.name not in ("ca.pem", "ca-trust.pem", "server.pem"))
     return certs, (certs / clients[0] if clients else None)
 
 

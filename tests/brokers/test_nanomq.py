@@ -389,5 +389,5 @@ def test_the_document_ssl_block_alone_is_labelled_and_joins_an_existing_bridge(t
         )
         line = broker.wait_for_log("bridge.mqtt.emqx1.tls.enable", WAIT)
         assert line and line.rstrip().endswith("true"), broker.tail(30)
-        assert broker.wait_for_log(f"cacert file:      {tmp_path}/certs/ca.pem", WAIT), broker.tail(40)
+        assert broker.wait_for_log(f"cacert file:      {tmp_path}/certs/ca-trust.pem", WAIT), broker.tail(40)
         assert_healthy(broker)

@@ -27,7 +27,7 @@ def test_parallel_and_sequential_builds_report_the_same_lines(tmp_path):
         result = cli("build", "--recipe", str(recipe), "--jobs", jobs)
         assert result.code == 0, result
         lines = result.stdout.splitlines()
-        assert lines[-1].startswith("made 41, kept 0 in ")
+        assert lines[-1].startswith("made 42, kept 0 in ")  # + the trust file
         outputs.append(lines[:-1])
         folder = work / "certs"
         serials = {load_cert(folder / f"device-{n:03d}.pem").serial_number for n in range(1, 13)}
@@ -80,6 +80,6 @@ def test_no_progress_bar_when_not_a_terminal_or_quiet(tmp_path):
     result = run("build", "--recipe", str(recipe))
     assert result.code == 0, result
     assert result.stderr == ""  # no bar, no escape codes on a pipe
-    assert result.stdout.startswith("made 65, kept 0")  # above 60 files: the summary only
+    assert result.stdout.startswith("made 66, kept 0")  # above 60 files: the summary only
     quiet = run("build", "--recipe", str(recipe), "--quiet", "--force")
-    assert quiet.code == 0 and quiet.stderr == "" and quiet.stdout.startswith("made 63, kept 2"), quiet
+    assert quiet.code == 0 and quiet.stderr == "" and quiet.stdout.startswith("made 63, kept 3"), quiet

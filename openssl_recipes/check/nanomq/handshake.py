@@ -23,7 +23,7 @@ from ...recipe.model import Recipe
 from ...recipe.sites import Site
 from ...render.conf import far_end_leaves, filled_topics, listener_verification, nanomq_leaves, render_conf
 from .. import mqtt
-from ..handshake import NO_NAMES, Case, Identity, Outcome, load_identity, server_names
+from ..handshake import NO_NAMES, Case, Identity, Outcome, load_identity, server_names, trust_of
 from .broker import CONNACK_RACE, BrokerFailed, NanoMQ, free_ports, harness_conf, running_nanomq, short
 from .far_end import running_far_end
 
@@ -200,7 +200,7 @@ def _listener_cases(
     cases = []
 
     def attempt(label: str, who: Identity | None, name: str, expected: Outcome) -> None:
-        context = ssl.create_default_context(cafile=str(folder / recipe.ca.cert_file))
+        context = ssl.create_default_context(cafile=str(trust_of(recipe)))
         if who is not None and (problem := load_identity(context, who)):
             cases.append(Case(f"{LISTENER} ({server.name})", label, name, expected, "refused", problem))
             return
