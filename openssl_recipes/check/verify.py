@@ -21,7 +21,7 @@ from ..core.openssl import Openssl
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
 from ..run.inspect import Inspector, key_is_encrypted
-from ..run.rotate import leaves_under
+from ..run.signers import leaves_under
 from .nanomq_use import NanoMQUse
 from .report import COLUMNS, Check, Report, Row
 from .rotation import phase

@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
         password = Secret("env", password_env, password_env) if password_env else leaf.password
         wanted = [s for s in (password, leaf.password) if s]
         values = {} if dry_run else resolve(wanted)
-        from ..run.rotate import signer
+        from ..run.signers import signer
 
         found = find_openssl(openssl, recipe, hidden=frozenset({password_env} if password_env else ()))
         old = recipe.rotation is not None and signer(recipe, found, leaf.cert_file) is recipe.rotation.issuer
@@ -206,7 +206,7 @@ def register(app: typer.Typer) -> None:
         from ..core.errors import RunError, UsageError
         from ..plan.lifecycle import revoke
         from ..recipe.secrets import resolve
-        from ..run.rotate import signer
+        from ..run.signers import signer
 
         recipe = load(recipe_file, out, warn=False)
         values = {} if dry_run else resolve([s for ca in recipe.issuers if (s := ca.password)])

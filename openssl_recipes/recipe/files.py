@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import Loc, Problem, loc_text
 from ..core.names import CA_ARCHIVE, CONFIG_FILE_NAME, LIFECYCLE_FILES, ROTATION_DIR, export_files, file_name_problem
@@ -13,7 +14,25 @@ from ..core.numbering import FLEET_PATTERN
 from .entries import CertificateAuthority, Leaf, Style
 from .fleet import Fleet, Leaves
 
+if TYPE_CHECKING:
+    from .schema import RecipeIn
+
 ENTRY_FILES = ("key_file", "csr_file", "cert_file", "chain_file")
+
+
+def trust_file_of(raw: RecipeIn, ca_cert_file: str) -> tuple[str, list[Problem], list[str]]:
+    """The trust file's name (`bundle_file`, its name before CA rotations, is read as it), with the
+    problems and warnings of how the recipe gives it."""
+    given = {"trust_file", "bundle_file"} & raw.model_fields_set
+    if raw.style == "document":  # the document's peers trust its ca.pem; its steps stay the document's
+        problem = Problem(("trust_file",), "the document style's peers trust the CA's certificate itself: use style: strict")
+        return ca_cert_file, [problem] if given else [], []
+    if raw.bundle_file is None:
+        return raw.trust_file, [], []
+    if "trust_file" in given:
+        return raw.trust_file, [Problem(("bundle_file",), "give trust_file only: bundle_file is its earlier name")], []
+    warning = f"bundle_file: now called trust_file (what peers trust): rename the key; {raw.bundle_file} stays its name"
+    return raw.bundle_file, [], [warning]
 
 
 def files_and_names_problems(

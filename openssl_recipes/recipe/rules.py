@@ -19,7 +19,7 @@ from ..core.x509 import KeySpec
 from .broker import cross_check
 from .devices import device_request
 from .entries import CertificateAuthority, Leaf, Role, Secret
-from .files import ENTRY_FILES, files_and_names_problems
+from .files import ENTRY_FILES, files_and_names_problems, trust_file_of
 from .fleet import Fleet, Leaves, leaves_of
 from .fleet_rules import members, whole
 from .model import Recipe
@@ -67,7 +67,9 @@ def resolve(
                 unmade[role].append(set_aside.get(loc, entry.name))
             leaves[role] += made
             placed += [(part, loc) for part in made]
-    trust_file = rules.trust_file()
+    trust_file, problems, warnings = trust_file_of(raw, rules.authority_file(raw.ca))
+    rules.problems += problems
+    rules.warnings += warnings
     rules.problems += files_and_names_problems(raw.style, trust_file, ca, intermediate, placed)
     # the NanoMQ section is checked against every name the recipe gives, also those of entries with
     # a problem (said on their own); unless one of those is a fleet, whose names are not known
@@ -141,23 +143,6 @@ class _Rules:
         return {k: merged[k] for k in SUBJECT_FIELDS if k in merged}
 
     # -- the CAs --
-
-    def trust_file(self) -> str:
-        """The trust file's name; `bundle_file`, its name before CA rotations, is read as it."""
-        raw = self.raw
-        if raw.style == "document":  # the document's peers trust its ca.pem; its steps stay the document's
-            if {"trust_file", "bundle_file"} & raw.model_fields_set:
-                self.problem(("trust_file",), "the document style's peers trust the CA's certificate itself: use style: strict")
-            return self.authority_file(raw.ca)
-        if raw.bundle_file is None:
-            return raw.trust_file
-        if "trust_file" in raw.model_fields_set:
-            self.problem(("bundle_file",), "give trust_file only: bundle_file is its earlier name")
-        else:
-            self.warn(
-                ("bundle_file",), f"now called trust_file (what peers trust): rename the key; {raw.bundle_file} stays its name"
-            )
-        return raw.bundle_file
 
     @staticmethod
     def authority_file(entry: CAIn) -> str:

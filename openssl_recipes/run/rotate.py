@@ -8,19 +8,16 @@ the new CA's files moved to the recipe's names) is made again by the next `rotat
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..core.children import child_environment
 from ..core.errors import RunError, UsageError
 from ..core.names import CA_ARCHIVE, CRL_FILE, ROTATION_DIR, ROTATION_STATE
 from ..core.openssl import Openssl
 from ..plan.lifecycle import Work, crl
-from ..plan.ownership import signed_files
 from ..plan.planner import build_plan
 from ..plan.script import step_line, write_file
 from ..plan.steps import Plan
@@ -30,9 +27,10 @@ from ..recipe.model import Recipe
 from ..recipe.rotation import Scope, State, read_state
 from ..recipe.secrets import resolve
 from . import workspace
+from .ca_archive import archive_dir, archive_leftover, keep
 from .execute import run_work
-from .inspect import Inspector
 from .runner import BuildOptions, build
+from .signers import leaves_under
 
 Say = Callable[[str], None]
 SHOWN = 20  # names listed when leaves stop a step; the rest counted
@@ -83,7 +81,7 @@ def start(rotate: Rotate, scope: Scope) -> None:
     with workspace.locked(folder):
         if read_state(folder) != state:
             raise UsageError("another rotate changed the phase meanwhile; nothing was done")
-        _archive_leftover(folder)
+        archive_leftover(folder)
         (folder / ROTATION_DIR).mkdir(mode=0o700)
         authorities = tuple(step for step in plan.steps if step.is_ca and step.kind != "bundle")
         build(replace(plan, parts=authorities), values, BuildOptions(only=frozenset(), quiet=True), say=lambda _: None)
@@ -95,14 +93,6 @@ def start(rotate: Rotate, scope: Scope) -> None:
         f"next: deploy {rotating.trust_file} (and {CRL_FILE}) to every broker and client, restarting each; then "
         "`openssl-recipes renew SERVER…` first, clients and sites after; then `openssl-recipes rotate finish`"
     )
-
-
-def _archive_leftover(folder: Path) -> None:
-    """A ROTATION_DIR/ left by a start killed before its commit, or by an abort after it: archived whole."""
-    if os.path.lexists(folder / ROTATION_DIR):
-        target = _archive_dir(folder, "unused")
-        target.parent.mkdir(mode=0o700, exist_ok=True)
-        os.replace(folder / ROTATION_DIR, target)
 
 
 # -- finish ----------------------------------------------------------------------------------------
@@ -125,12 +115,12 @@ def finish(rotate: Rotate, force: bool) -> None:
                 _listed(old),
             )
         label = f"{current.rotation.scope}-G{_old_generation(state)}"
-        archive = str(_archive_dir(folder, label).relative_to(folder))
+        archive = str(archive_dir(folder, label).relative_to(folder))
         finishing = replace(finished_state(state), phase="finishing", archive=archive)
     else:
         finishing = state
     assert finishing.archive is not None
-    archive_dir = folder / finishing.archive
+    archived = folder / finishing.archive
     finished = rotate.load(finished_state(state))
     moves = _moves(current, finished)  # (finishing: each file where it is now)
     live = {ca.cert_file for ca in current.authorities}
@@ -155,9 +145,9 @@ def finish(rotate: Rotate, force: bool) -> None:
         if read_state(folder) != state:
             raise UsageError("another rotate changed the phase meanwhile; nothing was done")
         if current.rotation is not None:
-            archive_dir = _archive_dir(folder, label)  # (taken meanwhile? the next free name)
-            finishing = replace(finishing, archive=str(archive_dir.relative_to(folder)))
-            _keep(folder, archive_dir, retired, current)
+            archived = archive_dir(folder, label)  # (taken meanwhile? the next free name)
+            finishing = replace(finishing, archive=str(archived.relative_to(folder)))
+            keep(folder, archived, retired, current)
             for name, content in _database_of(current.issuer).items():  # its place exists before the commit (recipe.rotation)
                 (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
                 if not (folder / name).exists():
@@ -167,7 +157,7 @@ def finish(rotate: Rotate, force: bool) -> None:
             if not os.path.lexists(folder / source):
                 continue  # (moved before an interruption)
             if (folder / source).is_dir() and (folder / target).is_dir():
-                os.replace(folder / target, archive_dir / Path(target).name)  # the old CA's database, kept
+                os.replace(folder / target, archived / Path(target).name)  # the old CA's database, kept
             os.replace(folder / source, folder / target)
         try:
             (folder / ROTATION_DIR).rmdir()
@@ -216,41 +206,6 @@ def _database_of(issuer: CertificateAuthority) -> dict[str, str]:
     return {name: new.content for name, new in ca_database_files(issuer).items() if not new.replace}
 
 
-def _keep(folder: Path, archive: Path, names: list[str], current: Recipe) -> None:
-    """Copies of the old CA's files in the archive (0600), and what they were."""
-    archive.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(folder / CA_ARCHIVE, 0o700)
-    facts = {"retired": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "files": {}}
-    for name in names:
-        path = folder / name
-        if not path.is_file() or path.is_symlink():
-            continue
-        data = path.read_bytes()
-        target = archive / Path(name).name
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.read_bytes() != data:  # an output counts only when it reads back
-            raise RunError(f"{target} does not read back as {name}: the rotation was not finished")
-        facts["files"][Path(name).name] = name
-    assert current.rotation is not None
-    facts["subject"] = {ca.name: ca.subject for ca in current.rotation.retiring}
-    workspace.write_atomically(archive / "retired.json", json.dumps(facts, indent=1) + "\n", 0o600)
-    os.sync()
-
-
-def _archive_dir(folder: Path, label: str) -> Path:
-    """A new folder's name in the archive: dated, never one that is there (two rotates in a second)."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1, 1000):
-        path = folder / CA_ARCHIVE / f"{stamp}-{label}{'' if attempt == 1 else f'-{attempt}'}"
-        if not os.path.lexists(path):
-            return path
-    raise RunError(f"{folder / CA_ARCHIVE}: a thousand folders named {stamp}-{label}: nothing was done")
-
-
 def _cn(ca: CertificateAuthority) -> str:
     return ca.subject.get("CN", ca.name)
 
@@ -275,7 +230,7 @@ def abort(rotate: Rotate, force: bool) -> None:
             "give --force, then `openssl-recipes renew NAME…` signs them again under the old CA",
             _listed(new),
         )
-    archive = _archive_dir(folder, "aborted")
+    archive = archive_dir(folder, "aborted")
     if rotate.dry_run:
         commit = f"rm {ROTATION_STATE}" if before == State() else write_file(ROTATION_STATE, before.text())
         lines = [commit, f"mkdir -p -m 700 {CA_ARCHIVE}"]
@@ -292,7 +247,7 @@ def abort(rotate: Rotate, force: bool) -> None:
         else:
             workspace.write_atomically(folder / ROTATION_STATE, before.text())
         if os.path.lexists(folder / ROTATION_DIR):
-            archive = _archive_dir(folder, "aborted")  # (under the lock: a name nobody took meanwhile)
+            archive = archive_dir(folder, "aborted")  # (under the lock: a name nobody took meanwhile)
             archive.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(folder / ROTATION_DIR, archive)
         _refresh(restored, rotate, values)
@@ -303,25 +258,6 @@ def abort(rotate: Rotate, force: bool) -> None:
 
 
 # -- shared ----------------------------------------------------------------------------------------
-
-
-def leaves_under(recipe: Recipe, openssl: Openssl, ca: CertificateAuthority, names: list[str] | None = None) -> list[str]:
-    """The certificates `ca` signed among `names` (default: the recipe's leaves and those `sign` made)."""
-    folder = recipe.output_dir
-    if names is None:
-        names = [leaf.cert_file for leaf in recipe.leaves] + signed_files(folder)
-    present = [name for name in dict.fromkeys(names) if (folder / name).is_file()]
-    if not present or not (folder / ca.cert_file).exists():
-        return []
-    found = Inspector(openssl.command, folder, child_environment(recipe.secret_names())).signed_by(ca.cert_file, present)
-    return [name for name in present if name in found]
-
-
-def signer(recipe: Recipe, openssl: Openssl, cert_file: str) -> CertificateAuthority:
-    """The live CA that signed `cert_file`: while rotating, the retiring one for a leaf not yet renewed."""
-    if recipe.rotation and leaves_under(recipe, openssl, recipe.rotation.issuer, [cert_file]):
-        return recipe.rotation.issuer
-    return recipe.issuer
 
 
 def _refresh_work(recipe: Recipe, rotate: Rotate, values: dict[str, str]) -> tuple[Plan, Work | None]:
