@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,6 +52,15 @@ class Rotate:
         return load_recipe(self.recipe_file, self.out, state)
 
 
+@contextmanager
+def _in_phase(folder: Path, state: State) -> Iterator[None]:
+    """The folder's lock, held while the phase is still the one the step was planned in."""
+    with workspace.locked(folder):
+        if read_state(folder) != state:
+            raise UsageError("another rotate changed the phase meanwhile; nothing was done")
+        yield
+
+
 # -- start -----------------------------------------------------------------------------------------
 
 
@@ -78,9 +88,7 @@ def start(rotate: Rotate, scope: Scope) -> None:
             rotate.say(line)
         return
     values = resolve(rotating.secrets())
-    with workspace.locked(folder):
-        if read_state(folder) != state:
-            raise UsageError("another rotate changed the phase meanwhile; nothing was done")
+    with _in_phase(folder, state):
         archive_leftover(folder)
         (folder / ROTATION_DIR).mkdir(mode=0o700)
         authorities = tuple(step for step in plan.steps if step.is_ca and step.kind != "bundle")
@@ -141,9 +149,7 @@ def finish(rotate: Rotate, force: bool) -> None:
             rotate.say(line)
         return
     values = resolve(finished.secrets())
-    with workspace.locked(folder):
-        if read_state(folder) != state:
-            raise UsageError("another rotate changed the phase meanwhile; nothing was done")
+    with _in_phase(folder, state):
         if current.rotation is not None:
             archived = archive_dir(folder, label)  # (taken meanwhile? the next free name)
             finishing = replace(finishing, archive=str(archived.relative_to(folder)))
@@ -239,9 +245,7 @@ def abort(rotate: Rotate, force: bool) -> None:
             rotate.say(line)
         return
     values = resolve(restored.secrets())
-    with workspace.locked(folder):
-        if read_state(folder) != state:
-            raise UsageError("another rotate changed the phase meanwhile; nothing was done")
+    with _in_phase(folder, state):
         if before == State():  # the commit: a first generation's steady phase is no file at all
             (folder / ROTATION_STATE).unlink()
         else:

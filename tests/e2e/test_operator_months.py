@@ -244,10 +244,15 @@ class OperatorMonths(RuleBasedStateMachine):
     @rule()
     def killed_build_then_build(self) -> None:
         """`build --force` killed with SIGKILL once it has started writing, then the operator runs build."""
+        self.killed_once_writing("build", "--force")
+        self.build_ok()
+
+    def killed_once_writing(self, *args: str) -> None:
+        """Run the command; SIGKILL it once it has written something (any file under certs/ changed)."""
         folder = self.work / "certs"
-        before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+        stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "openssl_recipes", "build", "--force", "--recipe", str(self.work / "recipes.yaml")],
+            [sys.executable, "-m", "openssl_recipes", *args, "--recipe", str(self.work / "recipes.yaml")],
             env={**os.environ, **self.env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -255,13 +260,12 @@ class OperatorMonths(RuleBasedStateMachine):
         )
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
-            now = {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.exists()}
-            if any(before.get(name) != stamp for name, stamp in now.items() if not name.startswith(".openssl-recipes.lock")):
+            now = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.exists() and p.is_file()}
+            if any(stamps.get(p) != t for p, t in now.items() if not p.name.startswith(".openssl-recipes.lock")):
                 proc.send_signal(signal.SIGKILL)  # mid-way: something was already written
                 break
-            time.sleep(0.005)
+            time.sleep(0.002)
         proc.wait(30)
-        self.build_ok()
 
     @rule()
     def rotate_start(self) -> None:
@@ -284,23 +288,8 @@ class OperatorMonths(RuleBasedStateMachine):
     def killed_rotate(self, step: tuple[str, ...]) -> None:
         """A rotate killed with SIGKILL once it has started writing: the phase is the one it started
         from or the one it committed; then every command goes on from there."""
-        folder, before = self.work / "certs", self.phase()
-        stamps = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "openssl_recipes", "rotate", *step, "--recipe", str(self.work / "recipes.yaml")],
-            env={**os.environ, **self.env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while proc.poll() is None and time.monotonic() < deadline:
-            now = {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.exists() and p.is_file()}
-            if any(stamps.get(p) != t for p, t in now.items() if not p.name.startswith(".openssl-recipes.lock")):
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.002)
-        proc.wait(30)
+        before = self.phase()
+        self.killed_once_writing("rotate", *step)
         committed = {"start": "rotating", "finish": "steady", "abort": "steady"}[step[0]]
         assert self.phase() in {before, committed, "finishing"}, (step, before, self.phase())
         self._note_ca_key()
