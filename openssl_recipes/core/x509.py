@@ -85,6 +85,7 @@ class CertificateFacts:
     not_before: dt.datetime
     not_after: dt.datetime
     sha256: bytes  # of the certificate's DER: its fingerprint
+    public_key_info: bytes = b""  # the DER SubjectPublicKeyInfo (`key_files` gives a private key's)
 
     @property
     def subject(self) -> tuple[tuple[str, str], ...]:
@@ -158,6 +159,7 @@ def _certificate(reader: Reader, der: bytes) -> CertificateFacts:
         not_before=reader.time(not_before_at),
         not_after=reader.time(not_after_at),
         sha256=hashlib.sha256(reader.element(0)).digest(),
+        public_key_info=reader.element(tbs[5]),
     )
 
 

@@ -7,6 +7,7 @@ password, most likely) is never replaced silently.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -14,11 +15,15 @@ from pathlib import Path
 from typing import Literal
 
 from ..core import process
+from ..core.key_files import public_key_info
 from ..core.pem import blocks as pem_blocks
+from ..core.pem import first as pem_first
+from ..core.reading import TooLarge, read_bounded
 from ..core.x509 import Unreadable, read_certificate
 from ..recipe.entries import Secret
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
+MAX_KEY_BYTES = 1024 * 1024  # a 16384-bit key's PEM is ~13 KiB; a certificate chain less than this
 
 
 # good: keep it; missing; damaged: incomplete or unreadable, made again; mismatch: not the key's (or the
@@ -44,7 +49,7 @@ class Inspector:
         self.folder = folder
         self.env = {**env, NO_PASSWORD: ""}
         self.secret_values = secret_values or {}
-        self._public: dict[str, str | None] = {}
+        self._public: dict[str, bytes | None] = {}
         self._validity: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
 
     def _run(self, *args: str, secret: str | None = None) -> process.Result:
@@ -72,23 +77,40 @@ class Inspector:
             return Verdict("unopenable", "a complete key that openssl cannot open (wrong password?)")
         return verdict
 
-    def public_key_of_key(self, name: str, password: Secret | None) -> str | None:
+    def public_key_of_key(self, name: str, password: Secret | None) -> bytes | None:
+        """The key's SubjectPublicKeyInfo (DER), or None when it does not open. An unencrypted key is
+        read here (`core.key_files`); openssl opens the others (and any form that reader does not know)."""
         if name not in self._public:
-            # An unencrypted key gets an empty password variable, so openssl never asks on the terminal.
-            variable = password.env_name if password else None
-            result = self._run("pkey", "-in", name, "-pubout", "-passin", f"env:{variable or NO_PASSWORD}", secret=variable)
-            self._public[name] = result.stdout_text() if result.ok else None
+            try:
+                found = public_key_info(read_bounded(self.folder / name, MAX_KEY_BYTES))
+            except (OSError, TooLarge):
+                found = None
+            if found is None:  # An unencrypted key gets an empty password variable: openssl never asks on the terminal.
+                variable = password.env_name if password else None
+                passin = f"env:{variable or NO_PASSWORD}"
+                result = self._run("pkey", "-in", name, "-pubout", "-outform", "DER", "-passin", passin, secret=variable)
+                found = result.stdout if result.ok and result.stdout else None
+            self._public[name] = found
         return self._public[name]
+
+    def public_key_of_certificate(self, name: str) -> bytes | None:
+        """The certificate's SubjectPublicKeyInfo (DER), read here; openssl parses what this reader cannot."""
+        try:
+            return read_certificate(read_bounded(self.folder / name, MAX_KEY_BYTES)).public_key_info
+        except (OSError, TooLarge, Unreadable):
+            result = self._run("x509", "-in", name, "-noout", "-pubkey")
+            found = pem_first(result.stdout, "PUBLIC KEY") if result.ok else None
+            return base64.b64decode(b"".join(found.body.split())) if found else None
 
     def certificate(self, name: str, key_name: str, key_password: Secret | None) -> Verdict:
         """Parses and carries the public key of `key_name` (the signature is `signed_by`'s job)."""
         verdict = self.complete_pem(name)
         if not verdict.good:
             return verdict
-        result = self._run("x509", "-in", name, "-noout", "-pubkey")
-        if not result.ok:
+        public = self.public_key_of_certificate(name)
+        if public is None:
             return Verdict("damaged", "the certificate does not parse")
-        if result.stdout_text() != self.public_key_of_key(key_name, key_password):
+        if public != self.public_key_of_key(key_name, key_password):
             return Verdict("mismatch", f"does not match {key_name}")
         return verdict
 
