@@ -167,3 +167,35 @@ def test_a_document_style_server_without_its_names_is_told_the_style_is_why(copy
     names = next(c for c in json.loads(result.stdout)["certificates"] if c["name"] == "server")["checks"]["names"]
     assert names["status"] == "fail" and "the document style writes no SANs; use style: strict" in names["reason"], names
     assert "renew server` re-issues it" not in names["reason"]
+
+
+def test_a_fleets_chains_checked_together_give_each_member_its_own_verdict(tmp_path):
+    """One `openssl verify` for many members: a member signed elsewhere, and one of the wrong purpose,
+    fail with their own reasons; the rest pass."""
+    import json as _json
+
+    from ..helpers import cli as run_cli
+    from ..helpers import foreign_pki, write_recipe
+
+    text = SMALL_RECIPE_FOR_FLEET
+    recipe = write_recipe(tmp_path, text)
+    assert run_cli("build", "--recipe", str(recipe)).code == 0
+    certs = tmp_path / "certs"
+    foreign = foreign_pki(tmp_path)
+    (certs / "dev-3.pem").write_bytes((foreign / "client.pem").read_bytes())
+    (certs / "dev-3.key").write_bytes((foreign / "client.key").read_bytes())
+    (certs / "dev-4.pem").write_bytes((certs / "server.pem").read_bytes())  # a server's: not for a client
+    (certs / "dev-4.key").write_bytes((certs / "server.key").read_bytes())
+    said = run_cli("verify", "--json", "--recipe", str(recipe))
+    rows = {row["name"]: row["checks"]["chain"] for row in _json.loads(said.stdout)["certificates"]}
+    assert said.code == 1 and rows["dev-3"]["status"] == "fail" and "unable to get local issuer" in rows["dev-3"]["reason"], rows
+    assert rows["dev-4"]["status"] == "fail" and "unsuitable certificate purpose" in rows["dev-4"]["reason"], rows
+    assert all(rows[f"dev-{n}"]["status"] == "pass" for n in (1, 2, 5)), rows
+
+
+SMALL_RECIPE_FOR_FLEET = """\
+defaults: {key_type: ec}
+ca: {subject: {CN: Fleet CA}}
+servers: [{name: server, san: [localhost]}]
+clients: [{name: 'dev-{n}', count: 5}]
+"""
