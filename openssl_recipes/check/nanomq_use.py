@@ -4,6 +4,7 @@ shared/notes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from ..recipe.entries import Leaf
@@ -19,6 +20,34 @@ class NanoMQUse:
         self.secret_values = secret_values
         self.mbedtls = mbedtls.available()
         self.nanomq_uses = {leaf.name for leaf in used_by_nanomq(recipe)}
+
+    def check_all(self, items: list[tuple[Leaf, str]], jobs: int) -> Callable[[], list[Check]]:
+        """`check` of each (leaf, the root its chain ends in), started now and collected by calling
+        what this returns. With mbedTLS and many leaves, in `jobs` forked workers while this process
+        makes the other checks: python-mbedtls holds the GIL, so threads would not help (measured),
+        and each handshake is ~8 ms of arithmetic. A worker ignores Ctrl-C: this process stops them."""
+        if not self.mbedtls or jobs < 2 or len(items) < PARALLEL_FROM:
+            return lambda: [self.check(leaf, anchor) for leaf, anchor in items]
+        import multiprocessing
+
+        global _WORK
+        _WORK = (self, items)
+        mbedtls.probe_server()  # made once, before the fork: every worker uses it
+        pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet_worker)
+        _WORK = None  # (the workers have their copy)
+        pending = pool.map_async(_check_one, range(len(items)), chunksize=max(1, len(items) // (jobs * 8)))
+        pool.close()
+
+        def collect() -> list[Check]:
+            try:
+                checks = pending.get()
+                pool.join()
+                return checks
+            except BaseException:
+                pool.terminate()
+                raise
+
+        return collect
 
     def check(self, leaf: Leaf, anchor: str) -> Check:
         """Can NanoMQ (mbedTLS 2.28) open this key, verify this chain and match this server by each
@@ -57,17 +86,37 @@ class NanoMQUse:
         me = mbedtls.Identity(
             self.folder / (leaf.chain_file or leaf.cert_file), self.folder / leaf.key_file, leaf.key.type, password
         )
-        _key, problem = mbedtls.open_key(me)
+        key, problem = mbedtls.open_key(me)
         if problem:
             return [problem]
         trust = self.folder / anchor
         if leaf.role == "client":  # an mbedTLS server that requires client certificates verifies the chain
-            problem = mbedtls.handshake(None, me, trust, "probe", verify_server=False)
+            problem = mbedtls.handshake(None, me, trust, "probe", verify_server=False, opened=key)
             return [f"mbedTLS refuses it as a client certificate: {problem}"] if problem else []
         names = [s.value for s in leaf.sans if s.kind == "DNS" or (s.kind == "IP" and ":" not in s.value)]
         names = [name for name in dict.fromkeys(names) if "*" not in name] or [leaf.subject.get("CN", "")]
         refused = []
         for name in names:
-            if problem := mbedtls.handshake(me, None, trust, name, verify_server=True):
+            if problem := mbedtls.handshake(me, None, trust, name, verify_server=True, opened=key):
                 refused.append(f"{name} ({problem})")
         return [f"an mbedTLS client refuses it as {', '.join(refused)}"] if refused else []
+
+
+PARALLEL_FROM = 64  # leaves: below this, forking workers costs more than it saves
+_WORK: tuple[NanoMQUse, list[tuple[Leaf, str]]] | None = None  # what forked workers check (`check_all`)
+
+
+def _quiet_worker() -> None:
+    """Ctrl-C is this process's to handle; a terminate ends a worker as the system does (not by the
+    interrupt handlers this process set, inherited by the fork)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def _check_one(index: int) -> Check:
+    assert _WORK is not None
+    use, items = _WORK
+    return use.check(*items[index])

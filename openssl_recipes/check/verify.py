@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..core import process
-from ..core.children import child_environment
+from ..core.children import child_environment, default_jobs
 from ..core.openssl import Openssl
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
@@ -56,7 +56,11 @@ def verify(
             leaves_under(recipe, Openssl(openssl), recipe.rotation.issuer, [leaf.cert_file for leaf in recipe.leaves])
         )
     checker.prefetch_chains(recipe.leaves)
-    rows += [checker.leaf(leaf) for leaf in recipe.leaves]
+    nanomq = checker.start_nanomq(recipe.leaves)  # (in workers, beside the other checks)
+    leaf_rows = [checker.leaf(leaf) for leaf in recipe.leaves]
+    for row, check in nanomq():
+        leaf_rows[row].checks["nanomq"] = check
+    rows += leaf_rows
     return Report(rows, phase(recipe, checker.old))
 
 
@@ -137,7 +141,7 @@ class _Checker:
             row.checks["key mode"] = row.checks["nanomq"] = Check("n/a", "the key is on the device")
             return row
         row.checks["key mode"] = self._mode(leaf.key_file)
-        row.checks["nanomq"] = self._nanomq.check(leaf, chain[-1]) if leaf.nanomq else Check("n/a")
+        row.checks["nanomq"] = Check("n/a")  # (for a leaf NanoMQ may use, `start_nanomq` fills it in)
         return row
 
     def _chain_of(self, leaf: Leaf) -> tuple[bool, tuple[str, ...], str | None]:
@@ -166,6 +170,14 @@ class _Checker:
                     result, part, f" (openssl verify -x509_strict -purpose {purpose} -CAfile {anchor})"
                 ):
                     self.chains[(cert, purpose, anchor, untrusted, self.crl)] = check
+
+    def start_nanomq(self, leaves: Iterable[Leaf]) -> Callable[[], list[tuple[int, Check]]]:
+        """The nanomq column of every leaf that has its files, started together (`NanoMQUse.check_all`):
+        collected as (its row's index, the check)."""
+        rows = [(i, leaf) for i, leaf in enumerate(leaves) if leaf.nanomq and not leaf.device_key]
+        rows = [(i, leaf) for i, leaf in rows if (self.folder / leaf.cert_file).exists()]
+        started = self._nanomq.check_all([(leaf, self._chain_of(leaf)[1][-1]) for _, leaf in rows], default_jobs() - 1)
+        return lambda: [(i, check) for (i, _leaf), check in zip(rows, started())]
 
     def _missing(self, row: Row, name: str) -> Row:
         row.checks = {col: Check("n/a") for col in COLUMNS}

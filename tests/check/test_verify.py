@@ -199,3 +199,28 @@ ca: {subject: {CN: Fleet CA}}
 servers: [{name: server, san: [localhost]}]
 clients: [{name: 'dev-{n}', count: 5}]
 """
+
+
+def test_a_large_fleets_nanomq_column_is_asked_of_mbedtls_in_workers_member_by_member(tmp_path):
+    """From PARALLEL_FROM leaves on, the mbedTLS handshakes run in forked workers: each member still
+    gets its own verdict, in its own row."""
+    import json as _json
+
+    from openssl_recipes.check import mbedtls
+    from openssl_recipes.check.nanomq_use import PARALLEL_FROM
+
+    from ..helpers import cli as run_cli
+    from ..helpers import foreign_pki, write_recipe
+
+    if not mbedtls.available():
+        pytest.skip("python-mbedtls is not installed (the nanomq extra)")
+    recipe = write_recipe(tmp_path, SMALL_RECIPE_FOR_FLEET.replace("count: 5", f"count: {PARALLEL_FROM + 6}"))
+    assert run_cli("build", "--recipe", str(recipe)).code == 0
+    certs, foreign = tmp_path / "certs", foreign_pki(tmp_path)
+    for name in ("pem", "key"):
+        (certs / f"dev-7.{name}").write_bytes((foreign / f"client.{name}").read_bytes())
+    said = run_cli("verify", "--json", "--recipe", str(recipe))
+    rows = {row["name"]: row["checks"]["nanomq"] for row in _json.loads(said.stdout)["certificates"]}
+    assert "mbedTLS refuses it as a client certificate" in rows["dev-7"]["reason"], rows["dev-7"]
+    others = [rows[f"dev-{n}"] for n in range(1, PARALLEL_FROM + 7) if n != 7]
+    assert all(row["status"] == "pass" and "asked of mbedTLS" in row["reason"] for row in others), others
