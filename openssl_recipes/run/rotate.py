@@ -174,7 +174,7 @@ def finish(rotate: Rotate, force: bool) -> None:
     targets = {target for _, target in moves}
     made = [ca for ca in finished.authorities if ca.cert_file in targets] or [finished.issuer]
     names = ", ".join(f"{ca.cert_file} is {_cn(ca)}" for ca in made)
-    rotate.say(f"rotation finished: {names}; {finished.trust_file} trusts it alone")
+    rotate.say(f"rotation finished: {names}; {finished.trust_file} trusts the new CA alone")
     rotate.say(f"the old CA is kept in {finishing.archive}/ (0600); next: deploy {finished.trust_file} everywhere")
 
 
@@ -255,7 +255,7 @@ def abort(rotate: Rotate, force: bool) -> None:
             archive.parent.mkdir(mode=0o700, exist_ok=True)
             os.replace(folder / ROTATION_DIR, archive)
         _refresh(restored, rotate, values)
-    rotate.say(f"rotation aborted: {restored.issuer.cert_file} signs again; {restored.trust_file} trusts it alone")
+    rotate.say(f"rotation aborted: {restored.issuer.cert_file} signs again; {restored.trust_file} trusts the old CA alone")
     rotate.say(f"the new CA is kept in {archive.relative_to(folder)}/; next: deploy {restored.trust_file} where the new one went")
     if new:
         rotate.say(f"then sign again under the old CA what the new one signed: `openssl-recipes renew {' '.join(new[:SHOWN])}`")
