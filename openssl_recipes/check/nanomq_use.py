@@ -34,7 +34,6 @@ class NanoMQUse:
         _WORK = (self, items)
         mbedtls.probe_server()  # made once, before the fork: every worker uses it
         pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet_worker)
-        _WORK = None  # (the workers have their copy)
         pending = pool.map_async(_check_one, range(len(items)), chunksize=max(1, len(items) // (jobs * 8)))
         pool.close()
 
@@ -46,6 +45,9 @@ class NanoMQUse:
             except BaseException:
                 pool.terminate()
                 raise
+            finally:
+                global _WORK
+                _WORK = None  # (kept until now: a worker the pool starts again forks from it too)
 
         return collect
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from ..core import process
 from ..core.children import child_environment, default_jobs
-from ..core.openssl import Openssl
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
 from ..run.inspect import Inspector, key_is_encrypted
@@ -52,9 +51,7 @@ def verify(
         chain = recipe.rotation.chain
         retiring = [ca for ca in recipe.rotation.retiring if ca.cert_file not in recipe.chain]
         rows += [checker.authority(ca, "old ca" if ca.cert_file == chain[-1] else "old intermediate", chain) for ca in retiring]
-        checker.old = set(
-            leaves_under(recipe, Openssl(openssl), recipe.rotation.issuer, [leaf.cert_file for leaf in recipe.leaves])
-        )
+        checker.old = set(leaves_under(recipe, openssl, recipe.rotation.issuer, [leaf.cert_file for leaf in recipe.leaves]))
     checker.prefetch_chains(recipe.leaves)
     nanomq = checker.start_nanomq(recipe.leaves)  # (in workers, beside the other checks)
     leaf_rows = [checker.leaf(leaf) for leaf in recipe.leaves]

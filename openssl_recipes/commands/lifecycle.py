@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
         from ..run.signers import signer
 
         found = find_openssl(openssl, recipe, hidden=frozenset({password_env} if password_env else ()))
-        old = recipe.rotation is not None and signer(recipe, found, leaf.cert_file) is recipe.rotation.issuer
+        old = recipe.rotation is not None and signer(recipe, found.command, leaf.cert_file) is recipe.rotation.issuer
         chain = recipe.rotation.chain if old and recipe.rotation else recipe.chain
         work = export(recipe, found.command, leaf, password, legacy, fullchain, p12, values, chain)
         _perform(work, dry_run)
@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
         values = {} if dry_run else resolve([s for ca in recipe.issuers if (s := ca.password)])
         found, leaf = find_openssl(openssl, recipe), recipe.leaf(name)
         try:
-            by = signer(recipe, found, leaf.cert_file)  # while rotating: the old CA for a leaf not yet renewed
+            by = signer(recipe, found.command, leaf.cert_file)  # while rotating: the old CA for a leaf not yet renewed
             _perform(revoke(recipe, found.command, leaf, reason.value, crl_days, values, by), dry_run)
         except RunError as exc:
             if any("Already revoked" in line for line in exc.details):

@@ -58,7 +58,8 @@ def register(app: typer.Typer) -> None:
         if force and step == Step.start:
             raise UsageError("--force is for `rotate finish` and `rotate abort`")
         recipe = load(recipe_file, out)
-        work = rotate.Rotate(recipe_file, Path(out) if out else None, find_openssl(openssl, recipe), dry_run, say, crl_days)
+        out_dir = Path(out) if out else None
+        work = rotate.Rotate(recipe, recipe_file, out_dir, find_openssl(openssl, recipe), dry_run, say, crl_days)
         if step == Step.start:
             rotate.start(work, "intermediate" if intermediate else "root")
         elif step == Step.finish:

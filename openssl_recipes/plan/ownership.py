@@ -61,10 +61,5 @@ def owned_files(plan: Plan) -> dict[str, str]:
     owned[ROTATION_STATE] = "rotate (the phase of a CA rotation)"
     if recipe.rotation:  # the old CA, trusted until `rotate finish`
         retiring = (ca for ca in recipe.rotation.retiring if ca.cert_file not in recipe.chain)
-        owned |= {
-            name: f"build (the retiring CA {ca.name})"
-            for ca in retiring
-            for name in (ca.key_file, ca.cert_file, ca.csr_file)
-            if name
-        }
+        owned |= {name: f"build (the retiring CA {ca.name})" for ca in retiring for name in ca.files}
     return owned

@@ -38,6 +38,11 @@ class CertificateAuthority:
     csr_file: str | None = None  # an intermediate's request to the root; None for the root
     database_dir: str = "ca-database"  # where `openssl ca` keeps what it revoked (core.names.CA_DIR; a new CA's in rotation/)
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Its certificate, key and (an intermediate's) request."""
+        return tuple(name for name in (self.cert_file, self.key_file, self.csr_file) if name)
+
 
 @dataclass(frozen=True)
 class Leaf:

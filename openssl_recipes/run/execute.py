@@ -48,10 +48,7 @@ def run_steps(
     workspace.prepare(folder, [*outputs, *files], pem=[n for n in outputs if n.endswith(".pem")])
     env = child_environment({*hidden, *secret_values})
     with workspace.locked(folder):
-        for name, new in files.items():
-            if new.replace or not (folder / name).exists():
-                (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
-                workspace.write_atomically(folder / name, new.content, new.mode)
+        workspace.write_files(folder, files)
         execute(folder, steps, range(len(steps)), env, secret_values, jobs)
 
 

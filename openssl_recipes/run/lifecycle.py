@@ -20,6 +20,7 @@ from ..recipe.secrets import resolve
 from ..recipe.selection import PATTERN_CHARACTERS, select
 from .inspect import Inspector
 from .runner import BuildOptions, build
+from .signers import leaves_under
 from .workspace import restore, set_aside
 
 Say = Callable[[str], None]
@@ -40,8 +41,7 @@ def due_for_renewal(
     inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
     old: set[str] = set()  # while a CA rotation is under way: what the old CA signed is due too
     if recipe.rotation and not names:
-        present = [leaf.cert_file for leaf in leaves if (recipe.output_dir / leaf.cert_file).exists()]
-        old = inspector.signed_by(recipe.rotation.issuer.cert_file, present) if present else set()
+        old = set(leaves_under(recipe, openssl, recipe.rotation.issuer, [leaf.cert_file for leaf in leaves]))
     due = []
     for leaf in leaves:
         if not (recipe.output_dir / leaf.cert_file).exists():

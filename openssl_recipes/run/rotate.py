@@ -18,7 +18,7 @@ from pathlib import Path
 from ..core.errors import RunError, UsageError
 from ..core.names import CA_ARCHIVE, CRL_FILE, ROTATION_DIR, ROTATION_STATE
 from ..core.openssl import Openssl
-from ..plan.lifecycle import Work, crl
+from ..plan.lifecycle import Work, ca_database_files, crl
 from ..plan.planner import build_plan
 from ..plan.script import step_line, write_file
 from ..plan.steps import Plan
@@ -39,8 +39,10 @@ SHOWN = 20  # names listed when leaves stop a step; the rest counted
 
 @dataclass(frozen=True)
 class Rotate:
-    """What every step needs: the recipe file, the output folder given, openssl, how to print."""
+    """What every step needs: the recipe as the command loaded it (in the folder's phase), its file
+    and the output folder given (to load it in another phase), openssl, how to print."""
 
+    current: Recipe
     recipe_file: Path
     out: Path | None
     openssl: Openssl
@@ -66,7 +68,7 @@ def _in_phase(folder: Path, state: State) -> Iterator[None]:
 
 def start(rotate: Rotate, scope: Scope) -> None:
     """The new CA beside the old one; from the commit on, every trust file holds both."""
-    current = rotate.load()
+    current = rotate.current
     folder, state = current.output_dir, read_state(current.output_dir)
     if current.rotation or state.phase != "steady":
         raise UsageError(f"a CA rotation is under way ({state.phase}): `rotate finish` or `rotate abort` it first")
@@ -110,12 +112,12 @@ def finish(rotate: Rotate, force: bool) -> None:
     """Refuses while a leaf is under the old CA (unless `force`); archives the old CA, moves the new
     one to the recipe's names, trusts it alone. A finish killed after its commit (phase finishing)
     goes on from where it stopped."""
-    current = rotate.load()
+    current = rotate.current
     folder, state = current.output_dir, read_state(current.output_dir)
     if state.phase == "steady":
         raise UsageError("no CA rotation is under way: `openssl-recipes rotate start` begins one")
     if current.rotation is not None:
-        old = leaves_under(current, rotate.openssl, current.rotation.issuer)
+        old = leaves_under(current, rotate.openssl.command, current.rotation.issuer)
         if old and not force:
             raise RunError(
                 f"{len(old)} certificate(s) are still signed by the old CA ({_cn(current.rotation.issuer)}): "
@@ -133,7 +135,7 @@ def finish(rotate: Rotate, force: bool) -> None:
     moves = _moves(current, finished)  # (finishing: each file where it is now)
     live = {ca.cert_file for ca in current.authorities}
     retired = [
-        name for ca in (current.rotation.retiring if current.rotation else ()) if ca.cert_file not in live for name in _files(ca)
+        name for ca in (current.rotation.retiring if current.rotation else ()) if ca.cert_file not in live for name in ca.files
     ]
     if rotate.dry_run:
         lines = [f"mkdir -p -m 700 {shlex.quote(finishing.archive)}"]
@@ -154,10 +156,8 @@ def finish(rotate: Rotate, force: bool) -> None:
             archived = archive_dir(folder, label)  # (taken meanwhile? the next free name)
             finishing = replace(finishing, archive=str(archived.relative_to(folder)))
             keep(folder, archived, retired, current)
-            for name, content in _database_of(current.issuer).items():  # its place exists before the commit (recipe.rotation)
-                (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
-                if not (folder / name).exists():
-                    workspace.write_atomically(folder / name, content, 0o600)
+            database = ca_database_files(current.issuer)  # its place exists before the commit (recipe.rotation)
+            workspace.write_files(folder, {name: new for name, new in database.items() if not new.replace})
             workspace.write_atomically(folder / ROTATION_STATE, finishing.text())  # the commit
         for source, target in moves:  # each one rename: every file is at one of its two places
             if not os.path.lexists(folder / source):
@@ -202,16 +202,6 @@ def _moves(finishing: Recipe, finished: Recipe) -> list[tuple[str, str]]:
     return list(pairs.items())
 
 
-def _files(ca: CertificateAuthority) -> list[str]:
-    return [name for name in (ca.cert_file, ca.key_file, ca.csr_file) if name]
-
-
-def _database_of(issuer: CertificateAuthority) -> dict[str, str]:
-    from ..plan.lifecycle import ca_database_files
-
-    return {name: new.content for name, new in ca_database_files(issuer).items() if not new.replace}
-
-
 def _cn(ca: CertificateAuthority) -> str:
     return ca.subject.get("CN", ca.name)
 
@@ -221,7 +211,7 @@ def _cn(ca: CertificateAuthority) -> str:
 
 def abort(rotate: Rotate, force: bool) -> None:
     """Before `finish`: the old CA signs again, trust files hold it alone, the new CA is archived."""
-    current = rotate.load()
+    current = rotate.current
     folder, state = current.output_dir, read_state(current.output_dir)
     if current.rotation is None:
         what = "it is finishing: run `rotate finish` again" if state.phase == "finishing" else "none is under way"
@@ -229,7 +219,7 @@ def abort(rotate: Rotate, force: bool) -> None:
     bumps_intermediate = current.rotation.scope == "intermediate" or len(current.rotation.retiring) > 1
     before = State(root=state.root - (current.rotation.scope == "root"), intermediate=state.intermediate - bumps_intermediate)
     restored = rotate.load(before)
-    new = leaves_under(current, rotate.openssl, current.issuer)
+    new = leaves_under(current, rotate.openssl.command, current.issuer)
     if new and not force:
         raise RunError(
             f"{len(new)} certificate(s) were signed by the new CA ({_cn(current.issuer)}): after an abort nothing trusts it; "

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +17,7 @@ from typing import Iterator
 from ..core import process
 from ..core.errors import UsageError
 from ..core.names import CONFIG_FILE_NAME, RESERVED_PREFIX
+from ..plan.steps import NewFile
 
 LOCK_NAME = f"{RESERVED_PREFIX}.lock"
 BYTES_PER_FILE = 16 * 1024  # a 16384-bit key is ~13 KiB of PEM; certificates are smaller
@@ -177,6 +178,16 @@ def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
         tmp.unlink(missing_ok=True)
         raise
     return True
+
+
+def write_files(folder: Path, files: Mapping[str, NewFile]) -> None:
+    """The files a command writes itself before its steps (a configuration, an empty CA database):
+    each atomically, its folder made (0700) first; one that is not to be replaced only when absent
+    (openssl keeps it from then on)."""
+    for name, new in files.items():
+        if new.replace or not (folder / name).exists():
+            (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
+            write_atomically(folder / name, new.content, new.mode)
 
 
 def replace_keeping_backup(path: Path, content: str, mode: int) -> str | None:
