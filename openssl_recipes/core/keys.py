@@ -48,3 +48,10 @@ def key_argv(
         # PKCS#8 with 3DES is the encrypted form mbedTLS 2.28 reads for non-RSA keys.
         argv += ["-des3" if nanomq else "-aes256", "-pass", f"env:{password_env}"]
     return (*argv, "-out", key_file)
+
+
+def newkey_options(key_type: str, size: int, curve: str, key_file: str) -> tuple[str, ...]:
+    """The options of `openssl req` that make an unencrypted key as it signs (`-newkey … -keyout`): the
+    same key, in the same unencrypted PKCS#8 form, that `key_argv` makes with its own process."""
+    spec = {"rsa": ("-newkey", f"rsa:{size}"), "ec": ("-newkey", "ec", "-pkeyopt", f"ec_paramgen_curve:{curve}")}
+    return (*spec.get(key_type, ("-newkey", "ed25519")), "-nodes", "-keyout", key_file)

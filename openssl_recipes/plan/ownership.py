@@ -16,10 +16,16 @@ from ..core.names import (
     export_files,
     file_name_problem,
 )
-from .steps import Plan
+from .steps import Plan, Step
 
 REVOCATION_DATABASE = "the revocation database"
-_WHAT = {"key": "private key", "csr": "request", "cert": "certificate", "bundle": "chain or bundle"}
+_WHAT = {"key": "private key", "csr": "request", "cert": "certificate", "keycert": "certificate", "bundle": "chain or bundle"}
+
+
+def _what(step: Step, name: str) -> str:
+    if name == step.artifact:
+        return _WHAT.get(step.kind, step.kind)
+    return "private key" if step.kind == "keycert" else "serial"
 
 
 def signed_files(folder: Path) -> list[str]:
@@ -39,10 +45,12 @@ def owned_files(plan: Plan) -> dict[str, str]:
     """File name (relative to the output folder) → which command writes it, and as what. `clean`
     removes these; `sign` writes none of them (its certificates are named after requests)."""
     recipe = plan.recipe
-    owned = {
-        name: f"build ({_WHAT.get(step.kind, step.kind) if name == step.artifact else 'serial'} of {step.entry})"
-        for step in plan.steps
-        for name in step.outputs
+    owned = {name: f"build ({_what(step, name)} of {step.entry})" for step in plan.steps for name in step.outputs}
+    # a device made in one process has no request; one an earlier build made (one_step off) is still ours
+    owned |= {
+        leaf.csr_file: f"build (request of {leaf.name}, from an earlier build)"
+        for leaf in recipe.leaves
+        if leaf.one_step and not leaf.device_key and leaf.csr_file not in owned
     }
     owned |= {name: "build" for name in plan.files}
     owned[f"{Path(recipe.ca.cert_file).stem}.srl"] = "build"  # the document style's serial file

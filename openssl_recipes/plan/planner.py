@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.keys import key_argv
+from ..core.keys import key_argv, newkey_options
 from ..core.names import CONFIG_FILE_NAME
 from ..core.numbering import representatives
 from ..core.openssl import Openssl
@@ -97,9 +97,9 @@ class _Planner:
         section = section or self.sections.get(leaf.name, section_name(leaf.name))
         if leaf.device_key:  # the device made its key and request: only the signature happens here
             return [self._request_and_sign(leaf, leaf.csr_file, self.issuer, section, here, document_client)[1]]
-        key = self._key_step(leaf, leaf.nanomq)
         if leaf.one_step and self.strict and self.openssl.is_openssl3:
-            return [key, self._one_step_sign(leaf, section)]
+            return [self._one_process(leaf, section)]
+        key = self._key_step(leaf, leaf.nanomq)
         return [key, *self._request_and_sign(leaf, leaf.csr_file, self.issuer, section, here, document_client)]
 
     def fleet_steps(self, fleet: Fleet) -> StampedSteps | list[Step]:
@@ -134,16 +134,16 @@ class _Planner:
                 )
         return steps
 
-    def _one_step_sign(self, leaf: Leaf, section: str) -> Step:
-        """Request and signature in one process (OpenSSL 3.0+): about half the cost of req + x509 -req."""
+    def _one_process(self, leaf: Leaf, section: str) -> Step:
+        """Key, request and signature in one process (OpenSSL 3.0+: `req -newkey … -x509 -CA`): a third
+        of the processes of genpkey + req + x509 -req, and no .csr file (`renew` signs the kept key)."""
         issuer = self.issuer
         argv = [
             self.openssl.command,
             "req",
             "-new",
+            *newkey_options(leaf.key.type, leaf.key.size, leaf.key.curve, leaf.key_file),
             "-x509",
-            "-key",
-            leaf.key_file,
             *subject_options(leaf.subject),
             "-CA",
             issuer.cert_file,
@@ -161,10 +161,10 @@ class _Planner:
         ]
         return Step(
             argv=tuple(argv),
-            kind="cert",
+            kind="keycert",
             entry=leaf.name,
-            inputs=(leaf.key_file, issuer.cert_file, issuer.key_file),
-            outputs=(leaf.cert_file,),
+            inputs=(issuer.cert_file, issuer.key_file),
+            outputs=(leaf.cert_file, leaf.key_file),
         )
 
     def _request_and_sign(
@@ -245,3 +245,19 @@ class _Planner:
 
 def _secrets(password: Secret | None) -> tuple[Secret, ...]:
     return (password,) if password else ()
+
+
+def with_kept_key(step: Step) -> Step:
+    """A keycert step that signs the key already there instead of making one (`-key KEY` for `-newkey …
+    -nodes -keyout KEY`): what `build` runs when a device's key is kept and its certificate is not, and
+    what `renew` runs without --rekey."""
+    argv = step.argv
+    start, end = argv.index("-newkey"), argv.index("-keyout") + 2
+    key_file = argv[end - 1]
+    return Step(
+        argv=(*argv[:start], "-key", key_file, *argv[end:]),
+        kind="cert",
+        entry=step.entry,
+        inputs=(key_file, *step.inputs),
+        outputs=(step.artifact,),
+    )

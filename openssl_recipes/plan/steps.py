@@ -15,9 +15,12 @@ from ..core.openssl import Openssl
 from ..recipe.entries import Secret
 from ..recipe.model import Recipe
 
-# bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl, p12: the lifecycle commands
-StepKind = Literal["key", "csr", "cert", "bundle", "revoke", "crl", "p12"]
-MODES: dict[str, int | None] = {"csr": 0o644, "cert": 0o644, "bundle": 0o644, "crl": 0o644, "p12": 0o600}  # key: 0600 by umask
+# keycert: a leaf's key and certificate in one openssl (`req -newkey … -keyout KEY -x509 -CA`), outputs
+# (certificate, key); bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl,
+# p12: the lifecycle commands
+StepKind = Literal["key", "csr", "cert", "keycert", "bundle", "revoke", "crl", "p12"]
+MODES: dict[str, int | None] = {"csr": 0o644, "cert": 0o644, "keycert": 0o644, "bundle": 0o644, "crl": 0o644, "p12": 0o600}
+# (a key stays 0600, as the umask makes it; a keycert step's mode is its certificate's)
 IN_PLACE = {"revoke", "crl", "p12"}  # openssl replaces these only once it has them whole: a failure keeps the old one
 
 
@@ -36,7 +39,7 @@ class Step:
     kind: StepKind
     entry: str  # the name of the CA, server or client this step makes
     inputs: tuple[str, ...]  # file names in the output folder
-    outputs: tuple[str, ...]  # the first one is the artifact; others are side files (ca.srl)
+    outputs: tuple[str, ...]  # the first one is the artifact; others are side files (ca.srl; a keycert's key)
     secrets: tuple[Secret, ...] = ()  # passwords openssl reads as env:NAME
     is_ca: bool = False
     prompts: bool = False  # openssl will ask for the subject on the terminal
@@ -44,6 +47,12 @@ class Step:
     @property
     def artifact(self) -> str:
         return self.outputs[0]
+
+    @property
+    def products(self) -> tuple[str, ...]:
+        """The files it makes that a build reports (`made …`): its artifact; a keycert's key, then its
+        certificate (not a serial file)."""
+        return (self.outputs[1], self.artifact) if self.kind == "keycert" else (self.artifact,)
 
     @property
     def mode(self) -> int | None:

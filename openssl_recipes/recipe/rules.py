@@ -186,8 +186,10 @@ class _Rules:
                 "(verify's names and the handshake will fail on them): use style: strict",
             )
 
+        in_fleet = entry.count is not None
+
         def resolve(member: LeafIn, template: bool) -> tuple[Leaf | None, list[Problem]]:
-            return self.resolved_leaf(role, member, loc, issuer, template)
+            return self.resolved_leaf(role, member, loc, issuer, template, in_fleet)
 
         fleet = whole(entry, loc, resolve) if entry.count is not None else None
         found: list[Leaf | Fleet] = []
@@ -218,18 +220,21 @@ class _Rules:
             self.warn(loc, f"valid for {leaf.days} days, longer than its CA ({issuer.days} days)", label)
 
     def resolved_leaf(
-        self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False
+        self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False, in_fleet: bool = False
     ) -> tuple[Leaf | None, list[Problem]]:
         """The entry resolved (None when it has problems) and its problems, which are returned, not said."""
         said, self.problems = self.problems, []
         try:
-            return self.leaf(role, entry, loc, issuer, template), self.problems
+            return self.leaf(role, entry, loc, issuer, template, in_fleet), self.problems
         finally:
             self.problems = said
 
-    def leaf(self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False) -> Leaf | None:
+    def leaf(
+        self, role: Role, entry: LeafIn, loc: Loc, issuer: CertificateAuthority, template: bool = False, in_fleet: bool = False
+    ) -> Leaf | None:
         """The entry resolved, or None when it has problems (said). `template`: a fleet's template,
-        made even though its `{n}` fails the checks made on members."""
+        made even though its `{n}` fails the checks made on members; `in_fleet`: a member (or the
+        template) of an entry with `count:`."""
         before = len(self.problems)
         raw = self.raw
         if not ENTRY_NAME.match(entry.name):
@@ -266,7 +271,7 @@ class _Rules:
             nanomq=self.uses_nanomq(entry),
             path=loc_text(tuple(loc)),
             chain_file=(entry.chain_file or default_file(name, "chain")) if raw.intermediate is not None else None,
-            one_step=raw.defaults.one_step if entry.one_step is None else entry.one_step,
+            one_step=self.one_step_of(entry, in_fleet, issuer),
         )
         if device_key:  # signed as the device made it: no key, no request of ours
             leaf = dataclasses.replace(leaf, csr_file=device_key[0], device_key=True, one_step=False)
@@ -283,6 +288,15 @@ class _Rules:
             if (name_ := getattr(leaf, attr)) is not None and (problem := file_name_problem(name_)):
                 self.problem((*loc, attr), problem)
         return None if len(self.problems) > before and not template else leaf
+
+    def one_step_of(self, entry: LeafIn, in_fleet: bool, issuer: CertificateAuthority) -> bool:
+        """As the entry or the defaults say; unsaid, a fleet's devices are made in one openssl process
+        each where the recipe allows it (strict style, unencrypted keys): 1000 devices is then ~1000
+        processes, not ~3000, and no .csr file."""
+        asked = entry.one_step if entry.one_step is not None else self.defaults.one_step
+        if asked is not None:
+            return asked
+        return in_fleet and self.raw.style == "strict" and entry.password is None and issuer.password is None
 
     def uses_nanomq(self, entry: LeafIn) -> bool:
         return self.defaults.nanomq if entry.nanomq is None else entry.nanomq

@@ -125,9 +125,13 @@ class DefaultsIn(KeyFields):
     nanomq: bool = Field(
         True, description="Make keys and SANs NanoMQ (mbedTLS 2.28) can use: PKCS#1/3DES encrypted keys, DNS twins of IP SANs."
     )
-    one_step: bool = Field(
-        False, description="Sign each leaf with one `openssl req -x509 -CA` (strict style, OpenSSL 3, unencrypted keys; no .csr)."
-    )  # request and signature in one `openssl req -x509 -CA` (fleets; no .csr file)
+    one_step: bool | None = Field(
+        None,
+        description=(
+            "Make each leaf's key and certificate with one `openssl req -newkey … -x509 -CA` (strict style,"
+            " OpenSSL 3, unencrypted keys; no .csr). Unsaid: on for fleets (count:) where allowed, off otherwise."
+        ),
+    )
 
     @field_validator("subject")
     @classmethod

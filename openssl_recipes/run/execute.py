@@ -94,7 +94,7 @@ def execute(
     def priority(i: int) -> tuple[int, int]:
         if jobs == 1:
             return (2, i)  # one at a time: in plan order
-        return (0 if i in prestarted else 1 if steps[i].kind == "key" else 2, i)
+        return (0 if i in prestarted else 1 if steps[i].kind in ("key", "keycert") else 2, i)
 
     ready = [priority(i) for i in order.get_ready()]
     heapq.heapify(ready)

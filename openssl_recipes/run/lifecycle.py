@@ -11,7 +11,7 @@ from ..core.children import child_environment
 from ..core.errors import RunError, UsageError
 from ..core.names import CONFIG_FILE_NAME
 from ..core.openssl import Openssl
-from ..plan.planner import build_plan
+from ..plan.planner import build_plan, with_kept_key
 from ..plan.script import step_line
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
@@ -69,13 +69,13 @@ def renew(
         )
     plan = build_plan(recipe, openssl)
     wanted = {leaf.name for leaf, _ in due}
-    kinds = {"key", "csr", "cert", "bundle"} if rekey else {"csr", "cert", "bundle"}
+    kinds = {"key", "csr", "cert", "keycert", "bundle"} if rekey else {"csr", "cert", "keycert", "bundle"}
     if dry_run:
         for leaf, until in due:
             say(f"# {leaf.cert_file}: valid until {until:%Y-%m-%d}" if until else f"# {leaf.cert_file}: unreadable")
         for step in plan.steps:
-            if step.entry in wanted and step.kind in kinds:
-                say(step_line(step))
+            if step.entry in wanted and step.kind in kinds:  # (the build keeps the key unless --rekey)
+                say(step_line(step if rekey or step.kind != "keycert" else with_kept_key(step)))
         return
     values = resolve(recipe.secrets())
     backups = set_aside(

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from ..plan.steps import Plan
+from ..plan.steps import Step
 
 LinePrinter = Callable[[str], None]
 
@@ -15,8 +15,8 @@ LinePrinter = Callable[[str], None]
 class InPlanOrder:
     """Prints `made X` / `kept X` in plan order, however the steps finish."""
 
-    def __init__(self, plan: Plan, decision: list[bool], folder: Path, say: LinePrinter) -> None:
-        self.plan = plan
+    def __init__(self, steps: list[Step], decision: list[bool], folder: Path, say: LinePrinter) -> None:
+        self.steps = steps
         self.decision = decision
         self.folder = folder
         self.say = say
@@ -30,9 +30,10 @@ class InPlanOrder:
 
     def _flush(self) -> None:
         while self.cursor < len(self.finished) and self.finished[self.cursor]:
-            step = self.plan.steps[self.cursor]
+            step = self.steps[self.cursor]
             if self.decision[self.cursor]:
-                self.say(f"made {step.artifact}")
+                for name in step.products:
+                    self.say(f"made {name}")
             elif (self.folder / step.artifact).exists():
                 self.say(f"kept {step.artifact}")
             self.cursor += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from pathlib import Path
 
 from ..core.der import Reader
@@ -20,10 +21,15 @@ MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a bundle of 100 000 certificates is ~150 
 
 
 def problem(folder: Path, step: Step) -> str | None:
-    """Why the artifact `step` made does not read back, or None."""
+    """Why what `step` made does not read back, or None: its artifact, and a keycert step's key too."""
     if step.kind == "revoke":  # openssl ca changes the database in place (and renames it whole)
         return None
-    path = folder / step.artifact
+    if step.kind == "keycert" and (why := _file_problem(folder / step.outputs[1], _key)):
+        return f"{step.outputs[1]}: {why}"
+    return _file_problem(folder / step.artifact, _CHECKS[step.kind])
+
+
+def _file_problem(path: Path, check: Callable[[bytes], str | None]) -> str | None:
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_OUTPUT_BYTES + 1)
@@ -34,7 +40,7 @@ def problem(folder: Path, step: Step) -> str | None:
     if not data:
         return "it is empty"
     try:
-        return _CHECKS[step.kind](data)
+        return check(data)
     except (Unreadable, ValueError, IndexError, binascii.Error) as exc:
         return f"it does not parse: {exc}"
 
@@ -99,4 +105,4 @@ def _whole_der(der: bytes) -> None:
         raise ValueError("the DER structure does not end where the data does")
 
 
-_CHECKS = {"key": _key, "csr": _request, "cert": _certificate, "bundle": _chain, "crl": _crl, "p12": _pkcs12}
+_CHECKS = {"key": _key, "csr": _request, "cert": _certificate, "keycert": _certificate, "bundle": _chain, "crl": _crl, "p12": _pkcs12}

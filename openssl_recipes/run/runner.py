@@ -20,6 +20,7 @@ from ..core.children import child_environment, default_jobs
 from ..core.errors import RunError, UsageError
 from ..core.names import PRIVATE_PREFIX, RESERVED_PREFIX
 from ..core.process import Result
+from ..plan.planner import with_kept_key
 from ..plan.steps import Plan, Step
 from ..recipe.entries import CertificateAuthority, Leaf
 from . import workspace
@@ -82,7 +83,10 @@ def build(
     with workspace.locked(folder):
         _remove_leftovers(folder, plan)
         inspector = Inspector(plan.openssl.command, folder, env, secret_values)
-        decision = decide(plan, inspector, options)
+        decision, kept_keys = decide(plan, inspector, options)
+        steps = list(plan.steps)
+        for i in kept_keys:
+            steps[i] = with_kept_key(steps[i])
         if options.new_ca:
             moved = workspace.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
             report.backups = list(moved.values())
@@ -92,16 +96,18 @@ def build(
         prestarted = _adopted(head, plan, to_run, env) if head is not None else {}
         jobs = 1 if prompts else max(1, options.jobs)
         listing = len(plan.steps) <= LIST_LIMIT and not options.quiet
-        lines = InPlanOrder(plan, decision, folder, say if listing else (lambda _line: None))
+        lines = InPlanOrder(steps, decision, folder, say if listing else (lambda _line: None))
         progress = progress_bar(options.progress, options.quiet, len(to_run))
         try:
             advance = progress.advance if progress is not None else (lambda: None)  # type: ignore[attr-defined]
-            execute(folder, plan.steps, to_run, env, secret_values, jobs, lines.done, advance, prestarted)
+            execute(folder, steps, to_run, env, secret_values, jobs, lines.done, advance, prestarted)
         finally:
             if progress is not None:
                 progress.stop()
-    report.made = [plan.steps[i].artifact for i in to_run]
-    report.kept = [step.artifact for step, run in zip(plan.steps, decision) if not run and (folder / step.artifact).exists()]
+    report.made = [name for i in to_run for name in steps[i].products]
+    report.kept = [
+        name for step, run in zip(plan.steps, decision) if not run for name in step.products if (folder / name).exists()
+    ]
     report.seconds = time.monotonic() - started
     return report
 
@@ -123,8 +129,10 @@ def _adopted(head: Prestarted, plan: Plan, to_run: list[int], env: dict[str, str
 # -- what to keep ---------------------------------------------------------------------------------
 
 
-def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool]:
-    """For each step: run it (True) or keep what exists (False). Raises rather than replace a CA."""
+def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[list[bool], set[int]]:
+    """For each step: run it (True) or keep what exists (False); and the keycert steps that run with
+    their key kept (`with_kept_key`: the certificate is remade, the key is not). Raises rather than
+    replace a CA."""
     recipe = plan.recipe
     index = {(step.entry, step.kind): i for i, step in enumerate(plan.steps)}
     run = [False] * len(plan.steps)
@@ -169,12 +177,18 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
     retiring: set[str] = set()  # while rotating: leaves the old CA signed, kept until renewed under the new one
     if recipe.rotation and (rest := [name for name in candidates if name not in signed]):
         retiring = inspector.signed_by(recipe.rotation.issuer.cert_file, rest)
+    kept_keys: set[int] = set()
     for leaf, (key_v, cert_v) in zip(leaves, verdicts):
         key_runs = not key_v.good
         cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed | retiring
+        if (one := index.get((leaf.name, "keycert"))) is not None:  # key and certificate in one process
+            run[one] = cert_runs
+            if cert_runs and not key_runs:
+                kept_keys.add(one)
+            continue
         if (leaf.name, "key") in index:  # (a device's own key is not ours to make)
             run[index[(leaf.name, "key")]] = key_runs
-        if (leaf.name, "csr") in index:  # (one_step leaves have no request)
+        if (leaf.name, "csr") in index:
             run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
         run[index[(leaf.name, "cert")]] = cert_runs
     # a chain is remade when a part is, or when it is not exactly its parts; not a chain of a leaf left
@@ -184,7 +198,7 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> list[bool
         if step.kind == "bundle" and (step.is_ca or step.artifact in chains):
             parts_run = any(run[j] for j, other in enumerate(plan.steps[:i]) if other.artifact in step.inputs)
             run[i] = parts_run or not _bundle_is_current(step, plan.output_dir)
-    return run
+    return run, kept_keys
 
 
 def _decide_authority(

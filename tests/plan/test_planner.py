@@ -6,8 +6,10 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 from openssl_recipes.core.openssl import ASSUMED, Openssl
-from openssl_recipes.plan.planner import build_plan
+from openssl_recipes.plan.planner import build_plan, with_kept_key
 from openssl_recipes.plan.script import plan_script
 from openssl_recipes.recipe.load import load_recipe, parse_recipe
 
@@ -138,26 +140,51 @@ def test_leaves_with_the_same_extensions_share_one_section(tmp_path):
         tmp_path / "r.yaml",
     )
     plan = build_plan(recipe, ASSUMED)
-    signs = {s.entry: s.argv[-1] for s in plan.steps if s.kind == "cert" and not s.is_ca}
+    signs = {s.entry: s.argv[-1] for s in plan.steps if s.kind in ("cert", "keycert") and not s.is_ca}
     assert {signs[f"d{n}"] for n in range(1, 51)} == {"d1_ext"}
     assert (signs["e1"], signs["e2"]) == ("e1_ext", "e2_ext")  # different SANs: their own sections
     cnf = plan.files["openssl-recipes.cnf"]
     assert cnf.count("[ d") == 1 and "[ e1_ext ]" in cnf and "[ e2_ext ]" in cnf
 
 
-def test_one_step_signing_for_fleets(tmp_path):
+@pytest.mark.parametrize("one_step", ["", "one_step: true, "])
+def test_a_fleets_device_is_one_openssl_process_by_default(tmp_path, one_step):
     recipe = parse_recipe(
-        "defaults: {one_step: true, key_type: ec}\nca: {subject: {CN: R}}\nclients:\n  - {name: 'd{n}', count: 2, subject: {CN: 'd{n}'}}\n",
+        f"defaults: {{{one_step}key_type: ec}}\nca: {{subject: {{CN: R}}}}\nclients:\n  - {{name: 'd{{n}}', count: 2, subject: {{CN: 'd{{n}}'}}}}\n"
+        "  - {name: single, subject: {CN: single}}\n",
         tmp_path / "r.yaml",
     )
     plan = build_plan(recipe, ASSUMED)
-    assert [s.kind for s in plan.steps] == ["key", "cert", "key", "cert", "key", "cert", "bundle"]  # + the trust file
-    assert " ".join(plan.steps[3].argv) == (
-        "openssl req -new -x509 -key d1.key -subj /CN=d1 -CA ca.pem -CAkey ca.key -out d1.pem "
+    kinds = ["key", "cert", "keycert", "keycert"] + (["keycert"] if one_step else ["key", "csr", "cert"])
+    assert [s.kind for s in plan.steps] == [*kinds, "bundle"]  # + the trust file; a single entry as the document
+    assert " ".join(plan.steps[2].argv) == (
+        "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout d1.key -x509 -subj /CN=d1 "
+        "-CA ca.pem -CAkey ca.key -out d1.pem -days 3650 -sha256 -config openssl-recipes.cnf -extensions d1_ext"
+    )
+    assert plan.steps[2].outputs == ("d1.pem", "d1.key") and plan.steps[2].products == ("d1.key", "d1.pem")
+    kept = with_kept_key(plan.steps[2])  # what build runs when the key is kept (renew without --rekey)
+    assert " ".join(kept.argv) == (
+        "openssl req -new -key d1.key -x509 -subj /CN=d1 -CA ca.pem -CAkey ca.key -out d1.pem "
         "-days 3650 -sha256 -config openssl-recipes.cnf -extensions d1_ext"
     )
+    assert (kept.kind, kept.inputs, kept.outputs) == ("cert", ("d1.key", "ca.pem", "ca.key"), ("d1.pem",))
     old = build_plan(recipe, Openssl("openssl", "OpenSSL", (1, 1, 1), "OpenSSL 1.1.1w"))
-    assert [s.kind for s in old.steps][2:5] == ["key", "csr", "cert"]  # 1.1.1 has no req -CA: two steps
+    assert [s.kind for s in old.steps][2:5] == ["key", "csr", "cert"]  # 1.1.1 has no req -CA: three steps
+
+
+@pytest.mark.parametrize(
+    "recipe_text",
+    [
+        "defaults: {one_step: false}\nca: {subject: {CN: R}}\nclients:\n  - {name: 'd{n}', count: 2}\n",
+        "ca: {subject: {CN: R}}\nclients:\n  - {name: 'd{n}', count: 2, password: {env: PW}}\n",
+        "ca: {subject: {CN: R}, password: {env: PW}}\nclients:\n  - {name: 'd{n}', count: 2}\n",
+        "style: document\nca: {subject: {CN: R}}\nclients:\n  - {name: 'd{n}', count: 2}\n",
+    ],
+    ids=["said off", "encrypted device keys", "encrypted CA key", "document style"],
+)
+def test_a_fleet_is_three_steps_a_device_where_one_process_is_not_allowed_or_not_wanted(tmp_path, recipe_text):
+    plan = build_plan(parse_recipe(recipe_text, tmp_path / "r.yaml"), ASSUMED)
+    assert [s.kind for s in plan.steps if s.entry == "d1"] == ["key", "csr", "cert"]
 
 
 def test_plan_into_a_reader_that_stops_early_is_quiet_and_succeeds(tmp_path):
@@ -170,7 +197,7 @@ def test_plan_into_a_reader_that_stops_early_is_quiet_and_succeeds(tmp_path):
         stderr=subprocess.PIPE,
     )
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.readline().startswith(b"# openssl-recipes plan: strict style, 60003 commands")
+    assert proc.stdout.readline().startswith(b"# openssl-recipes plan: strict style, 20003 commands")
     proc.stdout.close()
     err = proc.stderr.read()
     assert (proc.wait(timeout=60), err) == (0, b"")
