@@ -105,6 +105,7 @@ class CertificateFacts:
 class RequestFacts:
     subject: tuple[tuple[str, str], ...]
     key: KeySpec | None  # None: a key type the tool never makes
+    public_key_info: bytes = b""  # the DER SubjectPublicKeyInfo: what its certificate must carry
 
 
 def read_certificate(pem: bytes) -> CertificateFacts:
@@ -166,7 +167,8 @@ def _certificate(reader: Reader, der: bytes) -> CertificateFacts:
 def _request(reader: Reader, der: bytes) -> RequestFacts:
     (info_at, *_rest) = reader.children(0, SEQUENCE)
     _version, subject_at, key_at = reader.children(info_at, SEQUENCE)[:3]
-    return RequestFacts(tuple(pair for rdn in _name(reader, subject_at) for pair in rdn), _key(reader, key_at))
+    subject = tuple(pair for rdn in _name(reader, subject_at) for pair in rdn)
+    return RequestFacts(subject, _key(reader, key_at), reader.element(key_at))
 
 
 def _cipher(reader: Reader, der: bytes) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..core.names import (
+    BATCH_DIR,
     CA_DIR,
     CRL_FILE,
     LEGACY_CA_FILES,
@@ -66,6 +67,10 @@ def owned_files(plan: Plan) -> dict[str, str]:
         f"{place}/{path.name}" for place in places if (folder / place).is_dir() for path in sorted((folder / place).glob("*"))
     ]
     owned |= {name: REVOCATION_DATABASE for name in (*database, *LEGACY_CA_FILES)}
+    if (folder / BATCH_DIR).is_dir():  # what a stopped `sign` left of its batches (removed at the end of each run)
+        owned |= {
+            f"{BATCH_DIR}/{path.name}": "sign (a batch of requests, for one run)" for path in (folder / BATCH_DIR).iterdir()
+        }
     owned[ROTATION_STATE] = "rotate (the phase of a CA rotation)"
     if recipe.rotation:  # the old CA, trusted until `rotate finish`
         retiring = (ca for ca in recipe.rotation.retiring if ca.cert_file not in recipe.chain)

@@ -73,9 +73,24 @@ def write_file(name: str, content: str) -> str:
     return f"cat > {shlex.quote(name)} <<'{marker}'\n{content.rstrip(chr(10))}\n{marker}"
 
 
+# A batch's certificates, each into its own file in the order of the requests; nothing named unless
+# openssl ca signed every request (it skips one whose signature does not verify: the names would shift).
+_SPLIT = shlex.quote(
+    'BEGIN {want = split(names, f, " ")} '
+    "NR == FNR {got += /^-----BEGIN CERTIFICATE-----$/; next} "
+    'FNR == 1 && got != want {print "openssl ca signed " got " of " want " requests: nothing named" > "/dev/stderr"; exit 1} '
+    "/^-----BEGIN CERTIFICATE-----$/ {n++} n {print > f[n]}"
+)
+
+
 def step_line(step: Step) -> str:
-    """A step as bash: its argv, and for a bundle the file its output goes to."""
+    """A step as bash: its argv, and for a bundle the file its output goes to; for a batch of requests,
+    the file its certificates go to, then each certificate into its own file (the tool names each by
+    the request whose key it carries, so a request `openssl ca` skipped is never misnamed)."""
     line = command_line(step.argv)
+    if step.kind == "certs":
+        batch, names = shlex.quote(step.artifact), shlex.quote(" ".join(step.outputs[1:]))
+        return f"{line} > {batch}\nawk -v names={names} {_SPLIT} {batch} {batch}"
     return f"{line} > {shlex.quote(step.artifact)}" if step.kind == "bundle" else line
 
 

@@ -16,9 +16,10 @@ from ..recipe.entries import Secret
 from ..recipe.model import Recipe
 
 # keycert: a leaf's key and certificate in one openssl (`req -newkey … -keyout KEY -x509 -CA`), outputs
-# (certificate, key); bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl,
+# (certificate, key); certs: many requests signed by one `openssl ca` (its stdout, the certificates in
+# order, kept in the artifact; each then written to its own output); bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl,
 # p12: the lifecycle commands
-StepKind = Literal["key", "csr", "cert", "keycert", "bundle", "revoke", "crl", "p12"]
+StepKind = Literal["key", "csr", "cert", "keycert", "certs", "bundle", "revoke", "crl", "p12"]
 MODES: dict[str, int | None] = {"csr": 0o644, "cert": 0o644, "keycert": 0o644, "bundle": 0o644, "crl": 0o644, "p12": 0o600}
 # (a key stays 0600, as the umask makes it; a keycert step's mode is its certificate's)
 IN_PLACE = {"revoke", "crl", "p12"}  # openssl replaces these only once it has them whole: a failure keeps the old one

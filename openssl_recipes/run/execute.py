@@ -27,7 +27,7 @@ from ..core.names import CA_CONFIG, CA_DATABASE, CA_DIR, LEGACY_CA_FILES
 from ..plan.script import command_line
 from ..plan.steps import NewFile, Step
 from ..recipe.secrets import mask
-from . import readback, workspace
+from . import batch, readback, workspace
 
 if TYPE_CHECKING:
     from ..plan.lifecycle import Work
@@ -114,6 +114,8 @@ def execute(
         else:
             own = {s.env_name: secret_values[s.env_name] for s in step.secrets if s.env_name in secret_values}
             run = functools.partial(process.run, step.argv, folder, {**env, **own} if own else dict(env), None, step.prompts)
+            if step.kind == "certs":  # many requests signed by one openssl ca: each certificate to its file
+                run = functools.partial(batch.signed, run, step, folder)
         if not step.discard_on_failure:  # changed in place: what is there now stays until the new reads back
             moved = [] if step.kind == "revoke" else [step.artifact]
             kept[i] = workspace.set_aside(folder, moved) | workspace.copy_aside(

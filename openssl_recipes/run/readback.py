@@ -22,8 +22,8 @@ MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a bundle of 100 000 certificates is ~150 
 
 def problem(folder: Path, step: Step) -> str | None:
     """Why what `step` made does not read back, or None: its artifact, and a keycert step's key too."""
-    if step.kind == "revoke":  # openssl ca changes the database in place (and renames it whole)
-        return None
+    if step.kind in ("revoke", "certs"):  # openssl ca changes the database in place (and renames it whole);
+        return None  # a batch's certificates are each read back as they are written (`batch`)
     if step.kind == "keycert" and (why := _file_problem(folder / step.outputs[1], _key)):
         return f"{step.outputs[1]}: {why}"
     return _file_problem(folder / step.artifact, _CHECKS[step.kind])
@@ -105,4 +105,12 @@ def _whole_der(der: bytes) -> None:
         raise ValueError("the DER structure does not end where the data does")
 
 
-_CHECKS = {"key": _key, "csr": _request, "cert": _certificate, "keycert": _certificate, "bundle": _chain, "crl": _crl, "p12": _pkcs12}
+_CHECKS = {
+    "key": _key,
+    "csr": _request,
+    "cert": _certificate,
+    "keycert": _certificate,
+    "bundle": _chain,
+    "crl": _crl,
+    "p12": _pkcs12,
+}

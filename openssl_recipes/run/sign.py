@@ -10,14 +10,15 @@ from pathlib import Path
 from ..core import process
 from ..core.children import child_environment, default_jobs
 from ..core.errors import RunError, UsageError
-from ..core.names import SIGNED_LIST
+from ..core.names import BATCH_DIR, SIGN_CONFIG, SIGNED_LIST
 from ..core.openssl import Openssl
 from ..core.reading import MAX_REQUEST_BYTES, TooLarge, read_bounded
 from ..core.text import is_dns_name
 from ..core.x509 import KeySpec, San, Unreadable, read_request, request_key_problem
 from ..plan.ownership import owned_files, signed_files
 from ..plan.planner import build_plan
-from ..plan.sign import sign_work
+from ..plan.script import step_line
+from ..plan.sign import batched, sign_work
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
 from ..recipe.model import Recipe
@@ -26,7 +27,14 @@ from ..recipe.schema import ENTRY_NAME
 from ..recipe.secrets import resolve
 from .execute import run_steps
 from .inspect import Inspector, request_signature_ok
-from .workspace import locked, restore, set_aside, write_atomically
+from .workspace import locked, remove_tree, restore, set_aside, write_atomically
+
+BAD_SIGNATURE = "the request's signature does not verify (damaged, or not made with its key)"
+
+
+def signature_verifies(recipe: Recipe, csr: str, openssl: str) -> bool:
+    checked = process.run((openssl, "req", "-in", csr, "-noout", "-verify"), env=child_environment(recipe.secret_names()))
+    return request_signature_ok(checked)
 
 
 def request_leaf(
@@ -38,10 +46,12 @@ def request_leaf(
     days: int,
     openssl: str,
     owned: Mapping[str, str] | None = None,
+    check_signature: bool = True,
 ) -> Leaf:
     """The leaf a request becomes, after the checks: its signature verifies, its key is one the recipe
     allows (RSA ≥ 2048 bits, EC P-256/384/521, Ed25519), its name is free in the recipe and its files
-    are none the recipe's commands write (`owned`: `plan.ownership`)."""
+    are none the recipe's commands write (`owned`: `plan.ownership`). `check_signature` off: the
+    signature is checked by the `openssl ca` that signs it in a batch (one process for them all)."""
     try:
         facts = read_request(read_bounded(csr, MAX_REQUEST_BYTES))
     except TooLarge:
@@ -50,9 +60,8 @@ def request_leaf(
         raise UsageError(f"{csr}: cannot read: {exc.strerror}") from None
     except Unreadable as exc:
         raise UsageError(f"{csr}: not a PEM certificate request ({exc})") from None
-    checked = process.run((openssl, "req", "-in", str(csr), "-noout", "-verify"), env=child_environment(recipe.secret_names()))
-    if not request_signature_ok(checked):
-        raise UsageError(f"{csr}: the request's signature does not verify (damaged, or not made with its key)")
+    if check_signature and not signature_verifies(recipe, str(csr), openssl):
+        raise UsageError(f"{csr}: {BAD_SIGNATURE}")
     key = facts.key
     if problem := request_key_problem(key):
         raise UsageError(f"{csr}: {problem}")
@@ -117,12 +126,13 @@ def _refuse_foreign_files(recipe: Recipe, written: list[str], openssl: str) -> N
             )
 
 
-def already_signed(recipe: Recipe, leaf: Leaf, openssl: str) -> bool:
-    """Its certificate exists, carries the request's key and is signed by the issuer: nothing to do."""
+def already_signed(recipe: Recipe, leaves: list[Leaf], openssl: str) -> set[str]:
+    """The leaves whose certificate exists, carries the request's key and is signed by the issuer:
+    nothing to do for them (keys compared here, the signatures checked 400 to an openssl)."""
     inspector = Inspector(openssl, recipe.output_dir, child_environment(recipe.secret_names()))
-    if not inspector.certificate_of_request(leaf.cert_file, leaf.csr_file).good:
-        return False
-    return leaf.cert_file in inspector.signed_by(recipe.issuer.cert_file, [leaf.cert_file])
+    carried = [leaf.cert_file for leaf in leaves if inspector.certificate_of_request(leaf.cert_file, leaf.csr_file).good]
+    signed = inspector.signed_by(recipe.issuer.cert_file, carried) if carried else set()
+    return {leaf.name for leaf in leaves if leaf.cert_file in signed}
 
 
 def sign(
@@ -151,16 +161,26 @@ def sign(
     owned = owned_files(build_plan(recipe, openssl))
     for path in paths:  # a batch signs what it can: one bad request is reported, not the end of the rest
         try:
-            leaves.append(request_leaf(recipe, path, role, name, sans, days, openssl.command, owned))
+            leaves.append(request_leaf(recipe, path, role, name, sans, days, openssl.command, owned, csr is not None))
         except UsageError as exc:
             if csr is not None:
                 raise
             refused.append(exc.message)
-    todo = [leaf for leaf in leaves if csr is not None or not already_signed(recipe, leaf, openssl.command)]
+    done = already_signed(recipe, leaves, openssl.command) if csr is None else set()
+    todo = [leaf for leaf in leaves if leaf.name not in done]
+    in_batches = batched(recipe, openssl, todo)
+    for leaf in [leaf for leaf in todo if leaf.name not in in_batches and csr is None]:  # (a batch's openssl ca checks its own)
+        if not signature_verifies(recipe, leaf.csr_file, openssl.command):
+            refused.append(f"{leaf.csr_file}: {BAD_SIGNATURE}")
+            todo.remove(leaf)
     values = {} if dry_run or not todo else resolve([s for s in [issuer.password] if s])
-    work = sign_work(recipe, openssl, todo, values)
+    work, chains = sign_work(recipe, openssl, todo, values, default_jobs())
     if dry_run:
-        for line in work.lines():
+        for line in [
+            *work.lines(),
+            *map(step_line, chains),
+            *([f"rm -rf {BATCH_DIR}"] if work.files.keys() - {SIGN_CONFIG} else []),
+        ]:
             say(line)
         return
     folder = recipe.output_dir
@@ -171,12 +191,24 @@ def sign(
     if todo:
         try:
             run_steps(folder, work.steps, work.secret_values, recipe.secret_names(), work.files, default_jobs())
+            skipped = [leaf for leaf in todo if not (folder / leaf.cert_file).exists()]  # openssl ca did not sign it
+            restore(
+                folder,
+                {name: backups.pop(name) for leaf in skipped for name in (leaf.cert_file, leaf.chain_file) if name in backups},
+            )
+            refused += [f"{leaf.csr_file}: {BAD_SIGNATURE}" for leaf in skipped]
+            todo = [leaf for leaf in todo if leaf not in skipped]
+            ready = {leaf.name for leaf in todo}
+            if ready_chains := [step for step in chains if step.entry in ready]:
+                run_steps(folder, ready_chains, {}, recipe.secret_names(), {}, default_jobs())
         except BaseException:
             restore(folder, backups)
             raise
+        finally:
+            remove_tree(folder / BATCH_DIR)
         with locked(folder, announce=False):
             listed = signed_files(folder)
-            new = [f for f in written if f not in listed]
+            new = [f for leaf in todo for f in (leaf.cert_file, leaf.chain_file) if f and f not in listed]
             if new:
                 write_atomically(folder / SIGNED_LIST, "".join(f"{n}\n" for n in (*listed, *new)), 0o644)
     for leaf in todo:
@@ -186,7 +218,7 @@ def sign(
             + f" ({leaf.role}, {leaf.days} days)"
             + (f"; the certificate it replaces is kept as {backups[leaf.cert_file]}" if leaf.cert_file in backups else "")
         )
-    if skipped := len(leaves) - len(todo):
-        say(f"kept {skipped} already signed and valid")
+    if done:
+        say(f"kept {len(done)} already signed and valid")
     if refused:
         raise RunError(f"{len(refused)} of the requests in {csr_dir} could not be signed", refused)

@@ -109,18 +109,51 @@ def test_a_folder_of_requests_is_signed_once_and_the_dry_run_prints_what_runs(pk
     env, log = logging_openssl(tmp_path)
     printed = cli("sign", "--csr-dir", str(devices), "--as", "client", "--dry-run", "--recipe", str(pki), env=env)
     assert printed.code == 0, printed
-    commands = [line for line in printed.stdout.splitlines() if line.startswith("openssl x509 -req")]
-    assert len(commands) == 3
+    commands = [line for line in printed.stdout.splitlines() if line.startswith("openssl ca -batch")]
+    assert len(commands) == 1 and commands[0].endswith(" > .openssl-recipes.batch/1.pem")  # one openssl for the three
     log.unlink(missing_ok=True)
     signed = cli("sign", "--csr-dir", str(devices), "--as", "client", "--recipe", str(pki), env=env)
     assert signed.code == 0 and signed.stdout.count("signed dev-") == 3, signed
-    ran = [call["argv"] for call in read_calls(log) if call["argv"].startswith("openssl x509 -req")]
-    assert sorted(ran) == sorted(commands)
+    ran = [call["argv"] for call in read_calls(log) if call["argv"].startswith("openssl ca")]
+    assert [f"{argv} > .openssl-recipes.batch/1.pem" for argv in ran] == commands
+    assert not [call for call in read_calls(log) if call["argv"].startswith(("openssl x509 -req", "openssl req"))]
+    assert not (tmp_path / "certs" / ".openssl-recipes.batch").exists()  # the batch's database: for one run
     again = cli("sign", "--csr-dir", str(devices), "--as", "client", "--recipe", str(pki))
     assert again.code == 0 and "kept 3 already signed and valid" in again.stdout and "signed dev-" not in again.stdout, again
     for n in range(1, 4):
         assert verify(tmp_path / "certs", f"dev-{n}.pem", "sslclient").returncode == 0
     assert cli("verify", "--recipe", str(pki)).code == 0  # the recipe's own PKI is untouched
+
+
+def test_a_batch_names_each_certificate_by_its_requests_key_and_skips_a_tampered_one(pki, tmp_path):
+    """`openssl ca` skips a request whose signature does not verify and signs the rest: the certificates
+    after it must not shift onto the wrong names, and the printed script names nothing in that case."""
+    devices = tmp_path / "device"
+    device_request(devices, "a-asks-ca", EC, ["-addext", "basicConstraints=critical,CA:TRUE", "-subj", "/O=Dev/CN=a-asks-ca"])
+    tamper(device_request(devices, "b-tampered", EC))
+    for name in ("c-one", "d-two"):
+        device_request(devices, name, ["rsa:2048"] if name == "d-two" else EC)
+    script = cli("sign", "--csr-dir", str(devices), "--as", "client", "--dry-run", "--recipe", str(pki))
+    assert script.code == 0 and script.stdout.count("openssl ca -batch") == 1, script
+    assert "openssl x509 -req -in " in script.stdout  # the RSA key: its own section, a batch of one
+    result = cli("sign", "--csr-dir", str(devices), "--as", "client", "--recipe", str(pki))
+    assert result.code == 1 and "1 of the requests in" in result.stderr, result
+    assert "b-tampered.csr: the request's signature does not verify" in result.stderr, result
+    certs = tmp_path / "certs"
+    assert not (certs / "b-tampered.pem").exists()
+    for name in ("a-asks-ca", "c-one", "d-two"):
+        cert = load_cert(certs / f"{name}.pem")
+        request = x509.load_pem_x509_csr((devices / f"{name}.csr").read_bytes())
+        assert cert.public_key().public_numbers() == request.public_key().public_numbers(), name
+        assert cert.subject == request.subject, name  # as the device wrote it (-preserveDN)
+        assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+        assert verify(certs, f"{name}.pem", "sslclient").returncode == 0
+    for name in ("a-asks-ca", "c-one", "d-two"):
+        (certs / f"{name}.pem").unlink()
+    (certs / ".openssl-recipes.signed").unlink()
+    ran = subprocess.run(["bash", "-e"], input=script.stdout, cwd=certs, capture_output=True, text=True)
+    assert ran.returncode == 1 and "openssl ca signed 2 of 3 requests: nothing named" in ran.stderr, ran.stderr
+    assert not (certs / "a-asks-ca.pem").exists() and not (certs / "b-tampered.pem").exists()
 
 
 DEVICES = """\

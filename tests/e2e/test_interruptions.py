@@ -79,7 +79,7 @@ os.execv({real!r}, ["openssl", *sys.argv[1:]])
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("target", ["ca.key", "device-3.csr", "device-6.pem"])  # first, middle, late
+@pytest.mark.parametrize("target", ["ca.key", "device-3.key", "device-6.pem"])  # first, middle, late
 def test_a_build_interrupted_anywhere_completes_on_the_next_run(tmp_path, sig, target):
     """The build is held at the step writing `target` (its openssl waits for a release file), so the
     signal always arrives mid-build; then the next build completes a sound PKI."""
@@ -174,8 +174,8 @@ def test_a_rerun_right_after_sigkill_stops_the_orphaned_openssl_and_goes_on(tmp_
 HALF_WRITTEN = {  # what openssl killed mid-write leaves: a PEM that stops in its middle
     "device-3.key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n",
     "device-3.pem": "-----BEGIN CERTIFICATE-----\nMIIDETCCAfmgAwIBAgIUU",
-    "device-3.csr": "",
-}
+    "server.csr": "",
+}  # (a fleet's device is one openssl: its key is -keyout, its certificate -out)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=["SIGKILL", "SIGINT", "SIGTERM"])
@@ -190,8 +190,8 @@ def test_a_half_written_file_is_never_kept(tmp_path, sig, artifact):
     env = fake_openssl(
         tmp_path,
         f"#!{sys.executable}\nimport os, sys, time\n"
-        "out = sys.argv[sys.argv.index('-out') + 1] if '-out' in sys.argv else None\n"
-        f"if out == {artifact!r}:\n"
+        "outs = [sys.argv[i + 1] for i, arg in enumerate(sys.argv[:-1]) if arg in ('-out', '-keyout')]\n"
+        f"if {artifact!r} in outs:\n"
         f"    open({artifact!r}, 'w').write({HALF_WRITTEN[artifact]!r})\n"
         f"    open({str(pid_file) + '.tmp'!r}, 'w').write(str(os.getpid()))\n"
         f"    os.replace({str(pid_file) + '.tmp'!r}, {str(pid_file)!r})\n    time.sleep(60)\n"

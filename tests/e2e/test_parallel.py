@@ -9,7 +9,7 @@ from ..helpers import cli, fake_openssl, load_cert, require, run, write_recipe
 
 FLEET = """\
 output: certs
-defaults: {key_type: ec, subject: {O: Fleet}}
+defaults: {key_type: ec, one_step: false, subject: {O: Fleet}}  # key, request, signature: three steps a device
 ca: {subject: {CN: Fleet CA}}
 servers:
   - {name: gateway, subject: {CN: gateway.local}, san: [gateway.local, 192.0.2.7]}

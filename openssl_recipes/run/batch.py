@@ -1,0 +1,53 @@
+"""A batch of requests signed by one `openssl ca` (`sign --csr-dir`): its stdout holds their
+certificates in order; each is written to the file of the request whose public key it carries, and
+read back. `openssl ca` skips a request whose signature does not verify (saying so on stderr) and
+signs the rest: matching by key, never by position, means a skipped request shifts no name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..core.pem import blocks
+from ..core.process import Result
+from ..core.reading import MAX_REQUEST_BYTES, TooLarge, read_bounded
+from ..core.x509 import Unreadable, read_certificate, read_request
+from ..plan.steps import Step
+from . import workspace
+
+
+def signed(run: Callable[[], Result], step: Step, folder: Path) -> Result:
+    """Run the batch's `openssl ca`; keep its stdout in the artifact; write each certificate to its
+    request's file. A request left without one is the caller's to report (its file is not written)."""
+    result = run()
+    if not result.ok:
+        return result
+    workspace.write_atomically(folder / step.artifact, result.stdout_text(), 0o600)
+    wanted: dict[bytes, list[str]] = {}
+    for request, cert_file in zip(_requests(step), step.outputs[1:]):
+        try:
+            key = read_request(read_bounded(Path(request), MAX_REQUEST_BYTES)).public_key_info
+        except (OSError, TooLarge, Unreadable):
+            continue  # (read when it was checked; gone since: it gets no certificate)
+        wanted.setdefault(key, []).append(cert_file)
+    for block in blocks(result.stdout):
+        if block.label != "CERTIFICATE":
+            continue
+        text = block.text.decode("ascii").rstrip("\n") + "\n"
+        try:
+            key = read_certificate(block.text).public_key_info
+        except Unreadable:
+            return Result(result.argv, 1, result.stdout, result.stderr + b"\nopenssl ca wrote a certificate that does not parse")
+        names = wanted.get(key)
+        if names:
+            name = names.pop(0)
+            workspace.write_atomically(folder / name, text, 0o644)
+            if (folder / name).read_text(encoding="ascii") != text:
+                return Result(result.argv, 1, result.stdout, result.stderr + f"\n{name} does not read back".encode())
+    return result
+
+
+def _requests(step: Step) -> tuple[str, ...]:
+    """The requests of a batch's argv: everything after -infiles (openssl ca's rule)."""
+    return step.argv[step.argv.index("-infiles") + 1 :]
