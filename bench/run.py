@@ -35,6 +35,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,8 @@ TOOL = [sys.executable, "-m", "openssl_recipes"]
 SUBJ = "/C=CN/O=EMQ"
 
 
-def recipe_text(clients: int, key_type: str, one_step: bool = False) -> str:
+def recipe_text(clients: int, key_type: str) -> str:
+    """The `init fleet` shape: CA, a server, `clients` devices (one openssl a device: the default)."""
     fleet = (
         f"  - {{name: 'client-{{n:06d}}', count: {clients}, subject: {{CN: 'client {{n}}'}}}}\n"
         if clients > 1
@@ -52,7 +54,7 @@ def recipe_text(clients: int, key_type: str, one_step: bool = False) -> str:
     return (
         textwrap.dedent(f"""\
         output: certs
-        defaults: {{key_type: {key_type}, one_step: {str(one_step).lower()}, subject: {{C: CN, O: EMQ}}}}
+        defaults: {{key_type: {key_type}, subject: {{C: CN, O: EMQ}}}}
         ca: {{subject: {{CN: Bench CA}}}}
         servers:
           - {{name: server, subject: {{CN: localhost}}, san: [localhost, 127.0.0.1]}}
@@ -151,6 +153,43 @@ def xargs_script(clients: int) -> str:
     return "\n".join([*head("ec", serial_file=False), f"seq -f 'client-%06g' 1 {clients} | xargs -P2 -n1 sh ../device.sh"])
 
 
+def cfssl_device_script() -> str:
+    """cfssl's build of one device (its name in $1): key, request and signature in one `gencert`, then
+    cfssljson writes the files, for `xargs`."""
+    return (
+        'echo \'{"CN": "\'"$1"\'", "names": [{"C": "CN", "O": "EMQ"}], "key": {"algo": "ecdsa", "size": 256}}\' '
+        '| cfssl gencert -ca ca.pem -ca-key ca.key - 2>/dev/null | cfssljson -bare "$1"'
+    )
+
+
+def cfssl_script(clients: int) -> str:
+    return "\n".join([*head("ec", serial_file=False), f"seq -f 'client-%06g' 1 {clients} | xargs -P2 -n1 sh ../cfssl-device.sh"])
+
+
+def requests_script(clients: int) -> str:
+    """The devices' own keys and requests, made once before the signing rounds (not timed)."""
+    return "\n".join(
+        [
+            "set -e",
+            "mkdir -p requests && cd requests",
+            f"seq -f 'dev-%06g' 1 {clients} | xargs -P2 -I{{}} openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256"
+            f" -nodes -keyout {{}}.key -out {{}}.csr -subj '{SUBJ}/CN={{}}' 2>/dev/null",
+        ]
+    )
+
+
+def cfssl_sign_script() -> str:
+    """cfssl signing the devices' requests, one `cfssl sign | cfssljson` each through `xargs -P2`."""
+    return "\n".join(
+        [
+            "set -e",
+            "mkdir -p cfssl-signed",
+            'ls requests/*.csr | xargs -P2 -I{} sh -c \'cfssl sign -ca certs/ca.pem -ca-key certs/ca.key "$1" 2>/dev/null'
+            ' | cfssljson -bare "cfssl-signed/$(basename "$1" .csr)"\' _ {}',
+        ]
+    )
+
+
 def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
     subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -170,13 +209,16 @@ class Row:
     verdict: str = ""
 
 
-def paired(label: str, rounds: int, a: list[str], b: list[str], work: Path) -> tuple[float, float, float]:
-    """(median of a, median of b, median of the per-round ratios a/b), alternating which runs first."""
+def paired(
+    label: str, rounds: int, a: list[str], b: list[str], work: Path, reset: Callable[[Path], Path] = fresh
+) -> tuple[float, float, float]:
+    """(median of a, median of b, median of the per-round ratios a/b), alternating which runs first;
+    `reset` before each run (default: no certs folder)."""
     times_a, times_b, ratios = [], [], []
     for round_ in range(rounds):
         order = ((a, times_a), (b, times_b)) if round_ % 2 == 0 else ((b, times_b), (a, times_a))
         for argv, times in order:
-            times.append(timed(argv, fresh(work)))
+            times.append(timed(argv, reset(work)))
         ratios.append(times_a[-1] / times_b[-1])
         print(f"  {label} {round_ + 1}/{rounds}: {times_a[-1]:.3f} s vs {times_b[-1]:.3f} s", file=sys.stderr)
     return statistics.median(times_a), statistics.median(times_b), statistics.median(ratios)
@@ -202,6 +244,55 @@ def peak_rss_mib(argv: list[str], work: Path, keep: bool = False) -> float:
         [sys.executable, "-c", code], cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True
     )
     return int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
+def unsigned(work: Path) -> Path:
+    """The signing workspace as before a round: its CA kept, no device signed yet (by either tool)."""
+    for path in [*(work / "certs").glob("dev-*.pem"), work / "certs" / ".openssl-recipes.signed"]:
+        path.unlink(missing_ok=True)
+    shutil.rmtree(work / "cfssl-signed", ignore_errors=True)
+    return work
+
+
+def signing_rows(base: Path, clients: int, rounds: int) -> list[Row]:
+    """Signing the devices' own requests: `sign --csr-dir`, and `build` of a recipe of `csr:` entries,
+    each against cfssl signing the same requests one process each through `xargs -P2` (target ≤ 0.3×)."""
+    recipe = "output: certs\ndefaults: {key_type: ec, subject: {C: CN, O: EMQ}}\nca: {subject: {CN: Bench CA}}\n"
+    work = workspace(base, "signing", recipe, {"requests.sh": requests_script(clients), "cfssl-sign.sh": cfssl_sign_script()})
+    subprocess.run(["bash", "requests.sh"], cwd=work, check=True)
+    subprocess.run([*TOOL, "build", "--quiet"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+    sign = [*TOOL, "sign", "--csr-dir", "requests", "--as", "client"]
+    tool, cfssl, ratio = paired(f"sign --csr-dir of {clients} vs cfssl", rounds, sign, ["bash", "cfssl-sign.sh"], work, unsigned)
+    rows = [
+        Row(
+            f"sign --csr-dir, {clients} requests, vs cfssl sign per request, xargs -P2",
+            f"{tool:.2f} s vs {cfssl:.2f} s",
+            "≤ 0.3×",
+            f"{ratio:.2f}× {'✔' if ratio <= 0.3 else '✘'}",
+        )
+    ]
+    devices = recipe + f"clients:\n  - {{name: 'dev-{{n:06d}}', count: {clients}, csr: 'requests/dev-{{n:06d}}.csr'}}\n"
+    fleet = workspace(base, "csr-recipe", devices, {"cfssl-sign.sh": cfssl_sign_script()})
+    (fleet / "requests").symlink_to(work / "requests")
+    subprocess.run([*TOOL, "build", "--quiet"], cwd=fleet, check=True, stdout=subprocess.DEVNULL)  # the CA cfssl signs with
+
+    tool, cfssl, ratio = paired(
+        f"build of {clients} csr: entries vs cfssl",
+        rounds,
+        [*TOOL, "build", "--quiet"],
+        ["bash", "cfssl-sign.sh"],
+        fleet,
+        unsigned,
+    )
+    rows.append(
+        Row(
+            f"build of a recipe of {clients} `csr:` entries, vs cfssl sign per request",
+            f"{tool:.2f} s vs {cfssl:.2f} s",
+            "≤ 0.3×",
+            f"{ratio:.2f}× {'✔' if ratio <= 0.3 else '✘'}",
+        )
+    )
+    return rows
 
 
 def sites_recipe(count: int) -> str:
@@ -237,55 +328,88 @@ def workspace(base: Path, name: str, recipe: str, scripts: dict[str, str]) -> Pa
     return work
 
 
+def default_rows(base: Path, rounds: int) -> list[Row]:
+    """The default recipe against the document's commands; plan, --help and a Tab."""
+    rows: list[Row] = []
+    one = workspace(
+        base,
+        "default",
+        (ROOT / "recipes.yaml").read_text(),
+        {"parallel.sh": parallel_script(), "sequential.sh": sequential_script(), "keys.sh": keys_only_script()},
+    )
+    build = [*TOOL, "build", "--quiet"]
+    tool, bash, ratio = paired("default: build vs parallel bash", rounds, build, ["bash", "parallel.sh"], one)
+    rows.append(
+        Row(
+            "default recipe: build vs bash, keys at once",
+            f"{tool:.3f} s vs {bash:.3f} s",
+            "≤ 1.35×",
+            f"{ratio:.2f}× {'✔' if ratio <= 1.35 else '✘'}",
+        )
+    )
+    tool, bash, ratio = paired("default: build vs sequential bash", max(5, rounds // 2), build, ["bash", "sequential.sh"], one)
+    rows.append(Row("default recipe: build vs bash, in sequence", f"{tool:.3f} s vs {bash:.3f} s", "", f"{ratio:.2f}×"))
+    floor = median_time(["bash", "keys.sh"], rounds, fresh(one))
+    rows.append(Row("floor: three genrsa 2048 at once, nothing else", f"{floor:.3f} s"))
+
+    plan = median_time([*TOOL, "plan"], rounds, one)
+    rows.append(Row("plan, default recipe", f"{plan:.3f} s", "≤ 0.15 s", verdict(plan, 0.15)))
+    help_ = median_time([*TOOL, "--help"], rounds, one)
+    rows.append(Row("--help", f"{help_:.3f} s", "≤ 0.10 s", verdict(help_, 0.10)))
+    for what, words in (("a command name", "openssl-recipes b"), ("an entry name", "openssl-recipes show s")):
+        env = {
+            **os.environ,
+            "_OPENSSL_RECIPES_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": "2" if " show " in words else "1",
+        }
+        tab = median_time(TOOL, rounds, one, env)
+        rows.append(Row(f"one completion request, {what}", f"{tab:.3f} s", "≤ 0.10 s", verdict(tab, 0.10)))
+    python = median_time([sys.executable, "-c", "pass"], rounds, one)
+    typer = median_time([sys.executable, "-c", "import typer"], rounds, one)
+    rows.append(Row("beside them: python -c pass; python -c 'import typer'", f"{python:.3f} s; {typer:.3f} s"))
+
+    return rows
+
+
+def large_rows(base: Path, quick: bool) -> list[Row]:
+    """`plan` of 100 000 devices; `bundle` of 10 000 sites."""
+    rows: list[Row] = []
+    huge = workspace(base, "huge", recipe_text(100_000, "ec"), {})
+    seconds = median_time([*TOOL, "plan", "--assume-openssl3"], 1 if quick else 3, huge)
+    rows.append(Row("plan of 100 000 devices", f"{seconds:.2f} s", "≤ 1.5 s", verdict(seconds, 1.5)))
+    rss = peak_rss_mib(["plan", "--assume-openssl3"], huge)
+    rows.append(Row("peak RSS, plan of 100 000 devices", f"{rss:.0f} MiB", "≤ 150 MiB", verdict(rss, 150)))
+
+    count = 500 if quick else 10_000
+    edge = workspace(base, "sites", sites_recipe(count), {})
+    print(f"  building {count} sites for bundle …", file=sys.stderr)
+    subprocess.run([*TOOL, "build", "--quiet"], cwd=edge, check=True, stdout=subprocess.DEVNULL)
+    started = time.perf_counter()
+    rss = peak_rss_mib(["bundle"], edge, keep=True)  # the first run: every site written
+    first = time.perf_counter() - started
+    rows.append(Row(f"bundle of {count} sites after their build", f"{first:.1f} s", "≤ 20 s", verdict(first, 20)))
+    rows.append(Row(f"peak RSS, bundle of {count} sites", f"{rss:.0f} MiB", "≤ 100 MiB", verdict(rss, 100)))
+    again = median_time([*TOOL, "bundle"], 1 if quick else 3, edge)
+    rows.append(Row(f"bundle again, {count} sites unchanged", f"{again:.1f} s", "≤ 5 s", verdict(again, 5)))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer rounds and a 200-client fleet (a smoke run)")
+    parser.add_argument("--devices", type=int, help="only the fleet's and the signing rows, for this many devices, once each")
     args = parser.parse_args()
     rounds, fleet_rounds, fleet = (5, 1, 200) if args.quick else (21, 3, 1000)
+    if args.devices:
+        fleet_rounds, fleet = 1, args.devices
     print(f"machine: {machine()}")
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="openssl-recipes-bench-") as scratch:
         base = Path(scratch)
-        one = workspace(
-            base,
-            "default",
-            (ROOT / "recipes.yaml").read_text(),
-            {"parallel.sh": parallel_script(), "sequential.sh": sequential_script(), "keys.sh": keys_only_script()},
-        )
+        if not args.devices:
+            rows += default_rows(base, rounds)
         build = [*TOOL, "build", "--quiet"]
-        tool, bash, ratio = paired("default: build vs parallel bash", rounds, build, ["bash", "parallel.sh"], one)
-        rows.append(
-            Row(
-                "default recipe: build vs bash, keys at once",
-                f"{tool:.3f} s vs {bash:.3f} s",
-                "≤ 1.35×",
-                f"{ratio:.2f}× {'✔' if ratio <= 1.35 else '✘'}",
-            )
-        )
-        tool, bash, ratio = paired(
-            "default: build vs sequential bash", max(5, rounds // 2), build, ["bash", "sequential.sh"], one
-        )
-        rows.append(Row("default recipe: build vs bash, in sequence", f"{tool:.3f} s vs {bash:.3f} s", "", f"{ratio:.2f}×"))
-        floor = median_time(["bash", "keys.sh"], rounds, fresh(one))
-        rows.append(Row("floor: three genrsa 2048 at once, nothing else", f"{floor:.3f} s"))
-
-        plan = median_time([*TOOL, "plan"], rounds, one)
-        rows.append(Row("plan, default recipe", f"{plan:.3f} s", "≤ 0.15 s", verdict(plan, 0.15)))
-        help_ = median_time([*TOOL, "--help"], rounds, one)
-        rows.append(Row("--help", f"{help_:.3f} s", "≤ 0.10 s", verdict(help_, 0.10)))
-        for what, words in (("a command name", "openssl-recipes b"), ("an entry name", "openssl-recipes show s")):
-            env = {
-                **os.environ,
-                "_OPENSSL_RECIPES_COMPLETE": "complete_bash",
-                "COMP_WORDS": words,
-                "COMP_CWORD": "2" if " show " in words else "1",
-            }
-            tab = median_time(TOOL, rounds, one, env)
-            rows.append(Row(f"one completion request, {what}", f"{tab:.3f} s", "≤ 0.10 s", verdict(tab, 0.10)))
-        python = median_time([sys.executable, "-c", "pass"], rounds, one)
-        typer = median_time([sys.executable, "-c", "import typer"], rounds, one)
-        rows.append(Row("beside them: python -c pass; python -c 'import typer'", f"{python:.3f} s; {typer:.3f} s"))
-
         scripts = {"xargs.sh": xargs_script(fleet), "device.sh": device_script()}
         scripts |= {"floor.sh": floor_script(fleet), "floor-device.sh": floor_device_script()}
         many = workspace(base, "fleet", recipe_text(fleet, "ec"), scripts)
@@ -307,6 +431,22 @@ def main() -> int:
                 f"{ratio:.2f}× {'✔' if ratio <= 1.3 else '✘'}",
             )
         )
+        if shutil.which("cfssl") and shutil.which("cfssljson"):
+            scripts = {"cfssl.sh": cfssl_script(fleet), "cfssl-device.sh": cfssl_device_script()}
+            for name, text in scripts.items():
+                (many / name).write_text(text + "\n")
+            tool, peer, ratio = paired(f"fleet of {fleet} vs cfssl", fleet_rounds, build, ["bash", "cfssl.sh"], many)
+            rows.append(
+                Row(
+                    "the same build vs cfssl: `gencert | cfssljson` per device, xargs -P2",
+                    f"{tool:.3f} s vs {peer:.3f} s",
+                    "≤ 1.0×",
+                    f"{ratio:.2f}× {'✔' if ratio <= 1.0 else '✘'}",
+                )
+            )
+            rows += signing_rows(base, fleet, fleet_rounds)
+        else:
+            rows.append(Row("cfssl (Debian golang-cfssl): not installed, its rows not measured", ""))
         rss = peak_rss_mib(["build", "--quiet"], many)
         rows.append(Row(f"peak RSS of the tool, {fleet} clients", f"{rss:.1f} MiB", "≤ 60 MiB", verdict(rss, 60)))
         kept = median_time([*TOOL, "build", "--quiet"], fleet_rounds, many)  # (the PKI peak_rss_mib built)
@@ -316,23 +456,8 @@ def main() -> int:
         checked = time.perf_counter() - started
         rows.append(Row(f"verify of {fleet} clients (unencrypted keys), once", f"{checked:.1f} s", "≤ 5 s", verdict(checked, 5)))
 
-        huge = workspace(base, "huge", recipe_text(100_000, "ec"), {})
-        seconds = median_time([*TOOL, "plan", "--assume-openssl3"], 1 if args.quick else 3, huge)
-        rows.append(Row("plan of 100 000 devices", f"{seconds:.2f} s", "≤ 1.5 s", verdict(seconds, 1.5)))
-        rss = peak_rss_mib(["plan", "--assume-openssl3"], huge)
-        rows.append(Row("peak RSS, plan of 100 000 devices", f"{rss:.0f} MiB", "≤ 150 MiB", verdict(rss, 150)))
-
-        count = 500 if args.quick else 10_000
-        edge = workspace(base, "sites", sites_recipe(count), {})
-        print(f"  building {count} sites for bundle …", file=sys.stderr)
-        subprocess.run([*TOOL, "build", "--quiet"], cwd=edge, check=True, stdout=subprocess.DEVNULL)
-        started = time.perf_counter()
-        rss = peak_rss_mib(["bundle"], edge, keep=True)  # the first run: every site written
-        first = time.perf_counter() - started
-        rows.append(Row(f"bundle of {count} sites after their build", f"{first:.1f} s", "≤ 20 s", verdict(first, 20)))
-        rows.append(Row(f"peak RSS, bundle of {count} sites", f"{rss:.0f} MiB", "≤ 100 MiB", verdict(rss, 100)))
-        again = median_time([*TOOL, "bundle"], 1 if args.quick else 3, edge)
-        rows.append(Row(f"bundle again, {count} sites unchanged", f"{again:.1f} s", "≤ 5 s", verdict(again, 5)))
+        if not args.devices:
+            rows += large_rows(base, args.quick)
     print()
     print("| case | figure | target | ratio / verdict |")
     print("|---|---:|---:|---|")
