@@ -44,12 +44,7 @@ def sign_work(
             parts = min(BATCH_MAX, max(BATCH_MIN, -(-len(group) // jobs)))  # one batch a job, unless small
             for start in range(0, len(group), parts):
                 number += 1
-                config, database = batch_files(number)
-                work.files |= {
-                    config: NewFile(batch_config(issuer, database)),
-                    database: NewFile(""),
-                    f"{database}.attr": NewFile("unique_subject = no\n"),
-                }
+                work.files |= batch_database(number, issuer)
                 chunk = group[start : start + parts]
                 work.steps.append(batch_step(openssl.command, number, chunk, issuer, section, days, secrets))
                 later += chain_steps(recipe, chunk)
@@ -132,6 +127,16 @@ def batch_step(
     outputs = (f"{BATCH_DIR}/{number}.pem", *(leaf.cert_file for leaf in leaves))
     inputs = (issuer.cert_file, issuer.key_file, SIGN_CONFIG, config)
     return Step(tuple(argv), "certs", f"{len(leaves)} requests", inputs, outputs, secrets)
+
+
+def batch_database(number: int, issuer: CertificateAuthority) -> dict[str, NewFile]:
+    """A batch's configuration and its empty database, written afresh each run."""
+    config, database = batch_files(number)
+    return {
+        config: NewFile(batch_config(issuer, database)),
+        database: NewFile(""),
+        f"{database}.attr": NewFile("unique_subject = no\n"),
+    }
 
 
 def batch_config(issuer: CertificateAuthority, database: str) -> str:

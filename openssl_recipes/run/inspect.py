@@ -95,10 +95,17 @@ class Inspector:
 
     def public_key_of_certificate(self, name: str) -> bytes | None:
         """The certificate's SubjectPublicKeyInfo (DER), read here; openssl parses what this reader cannot."""
+        return self._public_key_of(name, read_certificate, MAX_KEY_BYTES, "x509")
+
+    def public_key_of_request(self, request: str) -> bytes | None:
+        """A request's SubjectPublicKeyInfo (DER), as `public_key_of_certificate`."""
+        return self._public_key_of(request, read_request, MAX_REQUEST_BYTES, "req")
+
+    def _public_key_of(self, name: str, read, limit: int, command: str) -> bytes | None:  # noqa: ANN001
         try:
-            return read_certificate(read_bounded(self.folder / name, MAX_KEY_BYTES)).public_key_info
+            return read(read_bounded(self.folder / name, limit)).public_key_info
         except (OSError, TooLarge, Unreadable):
-            result = self._run("x509", "-in", name, "-noout", "-pubkey")
+            result = self._run(command, "-in", name, "-noout", "-pubkey")
             found = pem_first(result.stdout, "PUBLIC KEY") if result.ok else None
             return base64.b64decode(b"".join(found.body.split())) if found else None
 
@@ -126,14 +133,6 @@ class Inspector:
         if have != self.public_key_of_request(request):
             return Verdict("mismatch", f"does not carry the key of {request}")
         return verdict
-
-    def public_key_of_request(self, request: str) -> bytes | None:
-        try:
-            return read_request(read_bounded(self.folder / request, MAX_REQUEST_BYTES)).public_key_info
-        except (OSError, TooLarge, Unreadable):
-            result = self._run("req", "-in", request, "-noout", "-pubkey")
-            found = pem_first(result.stdout, "PUBLIC KEY") if result.ok else None
-            return base64.b64decode(b"".join(found.body.split())) if found else None
 
     def signed_by(self, issuer: str, names: list[str], chunk: int = 400) -> set[str]:
         """The subset of `names` whose signature chains to `issuer`: one openssl per chunk."""

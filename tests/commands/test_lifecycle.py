@@ -107,6 +107,28 @@ def test_renew_reissues_only_what_expires_keeping_the_key(tmp_path, copy_pki):
     assert (folder / "client.pem").read_bytes() != old_client
 
 
+def test_renew_of_a_device_made_in_one_process_re_signs_its_kept_key_as_the_dry_run_says(tmp_path):
+    from ..helpers import write_recipe
+
+    recipe = write_recipe(tmp_path, "defaults: {key_type: ec}\nca: {subject: {CN: R}}\nclients:\n  - {name: 'd{n}', count: 3}\n")
+    assert (built_ := cli("build", "--recipe", str(recipe))).code == 0, built_
+    folder = tmp_path / "certs"
+    old = load_cert(folder / "d2.pem")
+    dry = cli("renew", "d2", "--recipe", str(recipe), "--dry-run")
+    assert dry.code == 0 and "openssl req -new -key d2.key -x509 -subj /CN=d2 -CA ca.pem" in dry.stdout, dry
+    assert "-newkey" not in dry.stdout, dry
+    renewed = cli("renew", "d2", "--recipe", str(recipe))
+    assert renewed.code == 0 and "renewed d2.pem" in renewed.stdout and "new key" not in renewed.stdout, renewed
+    new = load_cert(folder / "d2.pem")
+    assert new.serial_number != old.serial_number and cert_public_bytes(new) == cert_public_bytes(old)
+    rekey_dry = cli("renew", "d2", "--rekey", "--recipe", str(recipe), "--dry-run")
+    assert "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout d2.key" in rekey_dry.stdout, rekey_dry
+    rekeyed = cli("renew", "d2", "--rekey", "--recipe", str(recipe))
+    assert rekeyed.code == 0 and "with a new key" in rekeyed.stdout, rekeyed
+    assert cert_public_bytes(load_cert(folder / "d2.pem")) != cert_public_bytes(new)
+    assert cli("verify", "--recipe", str(recipe)).code == 0
+
+
 def test_revoked_client_is_listed_refused_by_a_crl_checking_server_and_flagged_by_verify(tmp_path, copy_pki):
     recipe, folder = built(copy_pki)
     result = cli("revoke", "client", "--reason", "keyCompromise", "--recipe", str(recipe))
