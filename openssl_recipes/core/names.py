@@ -42,7 +42,7 @@ LEGACY_CA_FILES = (
     "crlnumber.old",
 )
 SIGN_CONFIG = "openssl-recipes-sign.cnf"  # the extension sections `sign` writes for requests made on devices
-BATCH_DIR = f"{RESERVED_PREFIX}.batch"  # `sign`'s batches of requests for `openssl ca`: their databases, for one run
+BATCH_DIR = f"{RESERVED_PREFIX}.batch"  # batches of requests for `openssl ca` (sign, a fleet of csr: devices): their databases, for one run
 SIGNED_LIST = f"{RESERVED_PREFIX}.signed"  # the files `sign` wrote, one name a line: its part of the ownership registry
 LIFECYCLE_FILES = (CRL_FILE, CA_DIR, SIGN_CONFIG, *LEGACY_CA_FILES)
 

@@ -23,10 +23,15 @@ REVOCATION_DATABASE = "the revocation database"
 _WHAT = {"key": "private key", "csr": "request", "cert": "certificate", "keycert": "certificate", "bundle": "chain or bundle"}
 
 
-def _what(step: Step, name: str) -> str:
+def _maker(step: Step, name: str) -> str:
+    """Which command writes `name`, and as what (what `clean` and the entries' checks name)."""
+    if step.kind == "certs":  # a batch: each certificate is a device's; its own output is for one run
+        return "build (a batch of requests)" if name == step.artifact else f"build (certificate of {Path(name).stem})"
     if name == step.artifact:
-        return _WHAT.get(step.kind, step.kind)
-    return "private key" if step.kind == "keycert" else "serial"
+        what = _WHAT.get(step.kind, step.kind)
+    else:
+        what = "private key" if step.kind == "keycert" else "serial"
+    return f"build ({what} of {step.entry})"
 
 
 def signed_files(folder: Path) -> list[str]:
@@ -46,7 +51,7 @@ def owned_files(plan: Plan) -> dict[str, str]:
     """File name (relative to the output folder) → which command writes it, and as what. `clean`
     removes these; `sign` writes none of them (its certificates are named after requests)."""
     recipe = plan.recipe
-    owned = {name: f"build ({_what(step, name)} of {step.entry})" for step in plan.steps for name in step.outputs}
+    owned = {name: _maker(step, name) for step in plan.steps for name in step.outputs}
     # a device made in one process has no request; one an earlier build made (one_step off) is still ours
     owned |= {
         leaf.csr_file: f"build (request of {leaf.name}, from an earlier build)"
@@ -67,9 +72,11 @@ def owned_files(plan: Plan) -> dict[str, str]:
         f"{place}/{path.name}" for place in places if (folder / place).is_dir() for path in sorted((folder / place).glob("*"))
     ]
     owned |= {name: REVOCATION_DATABASE for name in (*database, *LEGACY_CA_FILES)}
-    if (folder / BATCH_DIR).is_dir():  # what a stopped `sign` left of its batches (removed at the end of each run)
+    if (folder / BATCH_DIR).is_dir():  # what a stopped `sign` or build left of its batches (removed at the end of each run)
         owned |= {
-            f"{BATCH_DIR}/{path.name}": "sign (a batch of requests, for one run)" for path in (folder / BATCH_DIR).iterdir()
+            f"{BATCH_DIR}/{path.name}": "sign or build (a batch of requests, for one run)"
+            for path in (folder / BATCH_DIR).iterdir()
+            if f"{BATCH_DIR}/{path.name}" not in owned
         }
     owned[ROTATION_STATE] = "rotate (the phase of a CA rotation)"
     if recipe.rotation:  # the old CA, trusted until `rotate finish`

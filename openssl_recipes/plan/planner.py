@@ -21,6 +21,7 @@ from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.fleet import Fleet, parts_of
 from ..recipe.model import Recipe
 from .argv import digest_option, passin, serial_file, sign_request, subject_options
+from .batch import batch_database, batch_step, batchable, chunks
 from .extensions import extension_file, leaf_sections, section_name
 from .steps import Plan, StampedSteps, Step
 
@@ -31,16 +32,18 @@ def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = No
     parts: list[Step | StampedSteps] = planner.ca_steps()
     if recipe.intermediate:
         parts += planner.intermediate_steps(recipe.intermediate)
+    batches = planner.device_batches([part for part in parts_of(recipe.leaves) if isinstance(part, Leaf)])
     for part in parts_of(recipe.leaves):
         if isinstance(part, Fleet):
             fleet_steps = planner.fleet_steps(part)
             parts += [fleet_steps] if isinstance(fleet_steps, StampedSteps) else fleet_steps
         else:
-            parts += planner.leaf_steps(part)
+            parts += batches.get(part.name, planner.leaf_steps(part))
     parts += planner.bundle_steps()
     files: dict[str, str] = {}
     if recipe.style == "strict":
         files[CONFIG_FILE_NAME] = extension_file(recipe, sections, templates_dir)
+    files |= planner.batch_files
     return Plan(recipe=recipe, openssl=openssl, files=files, parts=tuple(parts))
 
 
@@ -55,6 +58,7 @@ class _Planner:
         # OpenSSL 3 signs with a random serial when given no serial option: no shared ca.srl,
         # so signatures can run in parallel. The document style keeps -CAcreateserial.
         self.shared_serial = not self.strict or not openssl.random_serial
+        self.batch_files: dict[str, str] = {}  # the batches' configurations and databases (`plan.batch`)
 
     # -- the CA ---------------------------------------------------------------------------------
 
@@ -133,6 +137,31 @@ class _Planner:
                     )
                 )
         return steps
+
+    def device_batches(self, leaves: list[Leaf]) -> dict[str, list[Step]]:
+        """Devices' own requests (`csr:`) that share an extension section, a validity and a digest (a
+        fleet's), signed by `openssl ca` in batches (`plan.batch`): one process for hundreds of signatures,
+        where `x509 -req` is one a request. The first device of each group → the batches, in its place in
+        the plan; every other device of a group → none. Their chains follow in `bundle_steps`."""
+        groups: dict[tuple[str, int, str], list[Leaf]] = {}
+        for leaf in leaves:
+            if leaf.device_key and self.strict:
+                groups.setdefault((self.sections.get(leaf.name, section_name(leaf.name)), leaf.days, leaf.digest), []).append(
+                    leaf
+                )
+        batches: dict[str, list[Step]] = {}
+        for (section, _, _), devices in groups.items():
+            if not batchable(len(devices), self.openssl, self.issuer):
+                continue
+            batches |= {leaf.name: [] for leaf in devices}
+            for chunk in chunks(devices):
+                number = 1 + sum(name.endswith(".cnf") for name in self.batch_files)
+                self.batch_files |= batch_database(number, self.issuer)
+                step = batch_step(
+                    self.openssl.command, number, chunk, self.issuer, (CONFIG_FILE_NAME, section), _secrets(self.issuer.password)
+                )
+                batches[devices[0].name].append(step)
+        return batches
 
     def _one_process(self, leaf: Leaf, section: str) -> Step:
         """Key, request and signature in one process (OpenSSL 3.0+: `req -newkey … -x509 -CA`): a third

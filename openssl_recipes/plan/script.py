@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..core.names import BATCH_DIR
 from ..core.numbering import fill_number, number_format, representatives
 from ..recipe.entries import Secret
 from ..recipe.rotation import describe
@@ -53,6 +54,7 @@ def _body(plan: Plan) -> Iterator[str]:
     if out.startswith("-"):  # `cd -` is the previous folder; `mkdir -x` an option
         out = "./" + out
     lines = [f"mkdir -p -m 700 {shlex.quote(out)}", f"cd {shlex.quote(out)}", "umask 077"]
+    lines += [f"mkdir -p {shlex.quote(name)}" for name in sorted({str(Path(n).parent) for n in plan.files if "/" in n})]
     lines += [write_file(name, content) for name, content in plan.files.items()]
     yield "\n".join(lines) + "\n"
     for part in plan.parts:
@@ -60,6 +62,8 @@ def _body(plan: Plan) -> Iterator[str]:
             yield from _fleet_lines(part)
         else:
             yield step_line(part) + "\n"
+    if any(name.startswith(f"{BATCH_DIR}/") for name in plan.files):
+        yield f"rm -rf {BATCH_DIR}\n"  # (the batches' databases: for this run only)
 
 
 def write_file(name: str, content: str) -> str:
@@ -127,10 +131,16 @@ def plan_script(plan: Plan) -> str:
     ]
     lines += [read_secret(secret) for secret in recipe.secrets()]
     text = "\n".join(lines) + "\n" + "".join(_body(plan))
-    public = [*plan.files, *(step.artifact for step in plan.steps if step.kind != "key")]
+    public = [name for name in plan.files if not name.startswith(f"{BATCH_DIR}/")]
+    public += [name for step in plan.steps if step.kind != "key" for name in _public(step)]
     if public:  # as `build` leaves them: requests, certificates and bundles 0644, keys 0600 (umask 077)
         text += command_line(["chmod", "644", "--", *dict.fromkeys(public)]) + "\n"
     return text
+
+
+def _public(step: Step) -> tuple[str, ...]:
+    """What a step makes that is public: its artifact; a batch's certificates (not its own output)."""
+    return step.outputs[1:] if step.kind == "certs" else (step.artifact,)
 
 
 def read_secret(secret: Secret) -> str:

@@ -44,6 +44,7 @@ class Step:
     secrets: tuple[Secret, ...] = ()  # passwords openssl reads as env:NAME
     is_ca: bool = False
     prompts: bool = False  # openssl will ask for the subject on the terminal
+    skips: bool = False  # a batch (certs) whose caller reports a request openssl ca skipped; else the step fails
 
     @property
     def artifact(self) -> str:
@@ -52,7 +53,9 @@ class Step:
     @property
     def products(self) -> tuple[str, ...]:
         """The files it makes that a build reports (`made …`): its artifact; a keycert's key, then its
-        certificate (not a serial file)."""
+        certificate; a batch's certificates (not a serial file, nor the batch's own output)."""
+        if self.kind == "certs":
+            return self.outputs[1:]
         return (self.outputs[1], self.artifact) if self.kind == "keycert" else (self.artifact,)
 
     @property

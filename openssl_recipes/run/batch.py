@@ -1,7 +1,8 @@
-"""A batch of requests signed by one `openssl ca` (`sign --csr-dir`): its stdout holds their
-certificates in order; each is written to the file of the request whose public key it carries, and
-read back. `openssl ca` skips a request whose signature does not verify (saying so on stderr) and
-signs the rest: matching by key, never by position, means a skipped request shifts no name.
+"""A batch of requests signed by one `openssl ca` (`plan.batch`): its stdout holds their certificates
+in order; each is written to the file of the request whose public key it carries, and read back.
+`openssl ca` skips a request whose signature does not verify (saying so on stderr) and signs the rest:
+matching by key, never by position, means a skipped request shifts no name. `sign` reports what was
+skipped; a build's batch fails, naming the requests.
 """
 
 from __future__ import annotations
@@ -13,24 +14,27 @@ from ..core.pem import blocks
 from ..core.process import Result
 from ..core.reading import MAX_REQUEST_BYTES, TooLarge, read_bounded
 from ..core.x509 import Unreadable, read_certificate, read_request
+from ..plan.batch import requests_of
 from ..plan.steps import Step
 from . import workspace
 
 
 def signed(run: Callable[[], Result], step: Step, folder: Path) -> Result:
     """Run the batch's `openssl ca`; keep its stdout in the artifact; write each certificate to its
-    request's file. A request left without one is the caller's to report (its file is not written)."""
+    request's file. A request left without one fails the step, unless the step `skips` (the caller
+    reports it; its file is not written)."""
     result = run()
     if not result.ok:
         return result
     workspace.write_atomically(folder / step.artifact, result.stdout_text(), 0o600)
     wanted: dict[bytes, list[str]] = {}
-    for request, cert_file in zip(_requests(step), step.outputs[1:]):
+    for request, cert_file in zip(requests_of(step), step.outputs[1:]):
         try:
             key = read_request(read_bounded(Path(request), MAX_REQUEST_BYTES)).public_key_info
         except (OSError, TooLarge, Unreadable):
             continue  # (read when it was checked; gone since: it gets no certificate)
         wanted.setdefault(key, []).append(cert_file)
+    written: set[str] = set()
     for block in blocks(result.stdout):
         if block.label != "CERTIFICATE":
             continue
@@ -42,12 +46,12 @@ def signed(run: Callable[[], Result], step: Step, folder: Path) -> Result:
         names = wanted.get(key)
         if names:
             name = names.pop(0)
+            written.add(name)
             workspace.write_atomically(folder / name, text, 0o644)
             if (folder / name).read_text(encoding="ascii") != text:
                 return Result(result.argv, 1, result.stdout, result.stderr + f"\n{name} does not read back".encode())
+    unsigned = [csr for csr, cert in zip(requests_of(step), step.outputs[1:]) if cert not in written]
+    if unsigned and not step.skips:
+        why = f"\nopenssl ca signed no certificate for {', '.join(unsigned)} (the request's signature does not verify?)"
+        return Result(result.argv, 1, result.stdout, result.stderr + why.encode())
     return result
-
-
-def _requests(step: Step) -> tuple[str, ...]:
-    """The requests of a batch's argv: everything after -infiles (openssl ca's rule)."""
-    return step.argv[step.argv.index("-infiles") + 1 :]

@@ -213,9 +213,15 @@ def _report(step: Step, outcome: process.Result | OSError | NotReadBack, secret_
         )
     stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
     raise RunError(
-        f"openssl failed making {step.artifact} (exit code {outcome.returncode})",
+        f"openssl failed making {_made(step)} (exit code {outcome.returncode})",
         [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])],
     )
+
+
+def _made(step: Step) -> str:
+    """What a step was making, for its failure: a batch's certificates (the first few), not its own output."""
+    names = step.products if step.kind == "certs" else (step.artifact,)
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _concatenate(step: Step, folder: Path) -> process.Result:

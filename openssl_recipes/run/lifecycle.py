@@ -5,14 +5,16 @@ files aside first and puts them back when anything fails or is interrupted."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ..core.children import child_environment
 from ..core.errors import RunError, UsageError
 from ..core.names import CONFIG_FILE_NAME
 from ..core.openssl import Openssl
+from ..plan.batch import narrowed
 from ..plan.planner import build_plan, with_kept_key
 from ..plan.script import step_line
+from ..plan.steps import Plan, Step
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
 from ..recipe.model import Recipe
@@ -69,12 +71,12 @@ def renew(
         )
     plan = build_plan(recipe, openssl)
     wanted = {leaf.name for leaf, _ in due}
-    kinds = {"key", "csr", "cert", "keycert", "bundle"} if rekey else {"csr", "cert", "keycert", "bundle"}
+    kinds = {"key", "csr", "cert", "keycert", "certs", "bundle"} if rekey else {"csr", "cert", "keycert", "certs", "bundle"}
     if dry_run:
         for leaf, until in due:
             say(f"# {leaf.cert_file}: valid until {until:%Y-%m-%d}" if until else f"# {leaf.cert_file}: unreadable")
-        for step in plan.steps:
-            if step.entry in wanted and step.kind in kinds:  # (the build keeps the key unless --rekey)
+        for step in steps_of(plan, [leaf for leaf, _ in due]):
+            if step.kind in kinds:  # (the build keeps the key unless --rekey)
                 say(step_line(step if rekey or step.kind != "keycert" else with_kept_key(step)))
         return
     values = resolve(recipe.secrets())
@@ -93,6 +95,18 @@ def renew(
     warn(f"previous files kept as {', '.join(backups.values())}")
 
 
+def steps_of(plan: Plan, leaves: list[Leaf]) -> Iterator[Step]:
+    """The plan's steps for these leaves, as a build of them alone runs them: a batch of requests holds
+    only theirs (`narrowed`)."""
+    names, certs = {leaf.name for leaf in leaves}, {leaf.cert_file for leaf in leaves}
+    for step in plan.steps:
+        if step.kind == "certs":
+            if (mine := narrowed(step, certs)) is not None:
+                yield mine
+        elif step.entry in names:
+            yield step
+
+
 def issue(recipe: Recipe, openssl: Openssl, role: Role, name: str, dry_run: bool, say: Say) -> None:
     """Sign one entry the recipe declares (a fleet's member too) with the existing CA, touching nothing else."""
     leaf = find_leaf(recipe.leaves, name)
@@ -105,9 +119,8 @@ def issue(recipe: Recipe, openssl: Openssl, role: Role, name: str, dry_run: bool
         raise UsageError(f"{recipe.issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
     plan = build_plan(recipe, openssl)
     if dry_run:
-        for step in plan.steps:
-            if step.entry == name:
-                say(step_line(step))
+        for step in steps_of(plan, [leaf]):
+            say(step_line(step))
         return
     report = build(plan, resolve(recipe.secrets()), BuildOptions(only=frozenset({name}), quiet=True), say=lambda _line: None)
     made = [f for f in report.made if f != CONFIG_FILE_NAME]

@@ -18,10 +18,11 @@ from typing import Callable, Protocol
 
 from ..core.children import child_environment, default_jobs
 from ..core.errors import RunError, UsageError
-from ..core.names import PRIVATE_PREFIX, RESERVED_PREFIX
+from ..core.names import BATCH_DIR, PRIVATE_PREFIX, RESERVED_PREFIX
 from ..core.process import Result
+from ..plan.batch import narrowed
 from ..plan.planner import with_kept_key
-from ..plan.steps import Plan, Step
+from ..plan.steps import NewFile, Plan, Step
 from ..recipe.entries import CertificateAuthority, Leaf
 from . import workspace
 from .execute import execute
@@ -83,15 +84,14 @@ def build(
     with workspace.locked(folder):
         _remove_leftovers(folder, plan)
         inspector = Inspector(plan.openssl.command, folder, env, secret_values)
-        decision, kept_keys = decide(plan, inspector, options)
+        decision, instead = decide(plan, inspector, options)
         steps = list(plan.steps)
-        for i in kept_keys:
-            steps[i] = with_kept_key(steps[i])
+        for i, step in instead.items():
+            steps[i] = step
         if options.new_ca:
             moved = workspace.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
             report.backups = list(moved.values())
-        for name, content in plan.files.items():
-            workspace.write_atomically(folder / name, content)
+        workspace.write_files(folder, {name: NewFile(content, 0o644) for name, content in plan.files.items()})
         to_run = [i for i, run in enumerate(decision) if run]
         prestarted = _adopted(head, plan, to_run, env) if head is not None else {}
         jobs = 1 if prompts else max(1, options.jobs)
@@ -104,10 +104,10 @@ def build(
         finally:
             if progress is not None:
                 progress.stop()
+            workspace.remove_tree(folder / BATCH_DIR)  # (the batches' databases: for this run only)
     report.made = [name for i in to_run for name in steps[i].products]
-    report.kept = [
-        name for step, run in zip(plan.steps, decision) if not run for name in step.products if (folder / name).exists()
-    ]
+    made = set(report.made)
+    report.kept = [name for step in plan.steps for name in step.products if name not in made and (folder / name).exists()]
     report.seconds = time.monotonic() - started
     return report
 
@@ -129,12 +129,13 @@ def _adopted(head: Prestarted, plan: Plan, to_run: list[int], env: dict[str, str
 # -- what to keep ---------------------------------------------------------------------------------
 
 
-def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[list[bool], set[int]]:
-    """For each step: run it (True) or keep what exists (False); and the keycert steps that run with
-    their key kept (`with_kept_key`: the certificate is remade, the key is not). Raises rather than
-    replace a CA."""
+def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[list[bool], dict[int, Step]]:
+    """For each step: run it (True) or keep what exists (False); and the steps that run in another
+    form: a keycert step whose key is kept (`with_kept_key`: the certificate is remade, the key is not),
+    a batch for the certificates to remake only (`narrowed`). Raises rather than replace a CA."""
     recipe = plan.recipe
     index = {(step.entry, step.kind): i for i, step in enumerate(plan.steps)}
+    batch_of = {cert: i for i, step in enumerate(plan.steps) if step.kind == "certs" for cert in step.outputs[1:]}
     run = [False] * len(plan.steps)
     ca, intermediate = recipe.ca, recipe.intermediate
     # With an intermediate CA the root key may stay offline: it is needed only to (re)sign the intermediate.
@@ -177,28 +178,37 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[lis
     retiring: set[str] = set()  # while rotating: leaves the old CA signed, kept until renewed under the new one
     if recipe.rotation and (rest := [name for name in candidates if name not in signed]):
         retiring = inspector.signed_by(recipe.rotation.issuer.cert_file, rest)
-    kept_keys: set[int] = set()
+    instead: dict[int, Step] = {}
+    to_sign: dict[int, set[str]] = {}  # batch → the certificates it remakes
     for leaf, (key_v, cert_v) in zip(leaves, verdicts):
         key_runs = not key_v.good
         cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed | retiring
         if (one := index.get((leaf.name, "keycert"))) is not None:  # key and certificate in one process
             run[one] = cert_runs
             if cert_runs and not key_runs:
-                kept_keys.add(one)
+                instead[one] = with_kept_key(plan.steps[one])
+            continue
+        if (batch := batch_of.get(leaf.cert_file)) is not None:  # a device's request, signed in a batch
+            if cert_runs:
+                to_sign.setdefault(batch, set()).add(leaf.cert_file)
             continue
         if (leaf.name, "key") in index:  # (a device's own key is not ours to make)
             run[index[(leaf.name, "key")]] = key_runs
         if (leaf.name, "csr") in index:
             run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
         run[index[(leaf.name, "cert")]] = cert_runs
+    for batch, certs in to_sign.items():
+        run[batch] = True
+        instead[batch] = narrowed(plan.steps[batch], certs) or plan.steps[batch]
     # a chain is remade when a part is, or when it is not exactly its parts; not a chain of a leaf left
     # out (`only`), nor one of a leaf the retiring CA signed (it holds the old intermediate)
     chains = {leaf.chain_file for leaf in leaves if leaf.cert_file not in retiring and leaf.chain_file}
     for i, step in enumerate(plan.steps):
         if step.kind == "bundle" and (step.is_ca or step.artifact in chains):
             parts_run = any(run[j] for j, other in enumerate(plan.steps[:i]) if other.artifact in step.inputs)
+            parts_run = parts_run or any(name in to_sign.get(batch_of.get(name, -1), ()) for name in step.inputs)
             run[i] = parts_run or not _bundle_is_current(step, plan.output_dir)
-    return run, kept_keys
+    return run, instead
 
 
 def _decide_authority(
@@ -258,6 +268,7 @@ def _remove_leftovers(folder: Path, plan: Plan) -> None:
     `root-key.srl`, is not the tool's to judge."""
     for path in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
         path.unlink(missing_ok=True)
+    workspace.remove_tree(folder / BATCH_DIR)
     workspace.remove_stale(folder, PRIVATE_PREFIX)
     serials = {name for step in plan.steps for name in step.outputs[1:] if name.endswith(".srl")}
     for path in (folder / name for name in sorted(serials)):

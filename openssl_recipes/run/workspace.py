@@ -16,7 +16,7 @@ from typing import Iterator
 
 from ..core import process
 from ..core.errors import UsageError
-from ..core.names import CONFIG_FILE_NAME, RESERVED_PREFIX
+from ..core.names import BATCH_DIR, CONFIG_FILE_NAME, RESERVED_PREFIX
 from ..plan.steps import NewFile
 
 LOCK_NAME = f"{RESERVED_PREFIX}.lock"
@@ -29,6 +29,7 @@ def prepare(folder: Path, writes: list[str], pem: list[str] | None = None) -> No
     at any of them, or a file that is not PEM at one of `pem` (default: every write but the extension
     file and serial files) — the tool did not make it."""
     checked = set(pem) if pem is not None else {n for n in writes if n != CONFIG_FILE_NAME and not n.endswith(".srl")}
+    checked = {n for n in checked if not n.startswith(f"{BATCH_DIR}/")}  # (a run's own, removed at its end)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"output {folder} exists and is not a folder")
     if not folder.exists():
