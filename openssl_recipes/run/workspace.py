@@ -155,10 +155,11 @@ def _announce_holders(folder: Path, announce: bool) -> None:
         print(f"another build is running in {folder}{running}; waiting for it to finish…", file=sys.stderr)
 
 
-def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
+def write_atomically(path: Path, content: str, mode: int = 0o644, sync: bool = True) -> bool:
     """Write via a temporary file and rename; created with `mode` from its first byte.
     Returns False (and writes nothing) when the file already holds exactly `content`; its mode is made
-    `mode` all the same (an identical file at 0644 that holds a key password becomes 0600)."""
+    `mode` all the same (an identical file at 0644 that holds a key password becomes 0600). `sync`
+    off: the caller syncs once for many files (a batch's certificates)."""
     try:
         if path.read_text(encoding="utf-8") == content and not path.is_symlink():
             if path.stat().st_mode & 0o777 != mode:
@@ -172,7 +173,8 @@ def write_atomically(path: Path, content: str, mode: int = 0o644) -> bool:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
             handle.flush()
-            os.fsync(handle.fileno())
+            if sync:
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)  # the umask may have narrowed it; never wider than asked
         os.replace(tmp, path)
     except BaseException:
