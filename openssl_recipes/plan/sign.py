@@ -24,7 +24,7 @@ def sign_work(
     recipe: Recipe, openssl: Openssl, leaves: list[Leaf], secret_values: dict[str, str], jobs: int = 1
 ) -> tuple[Work, list[Step]]:
     """The extension file for these leaves, then the signatures: requests that share an extension
-    section and a validity in batches (`batch_step`: one `openssl ca` a batch, `jobs` batches at once),
+    section and a validity in batches (`batch_step`: one `openssl ca` a batch, at least `jobs` batches),
     the rest one `x509 -req` each with its chain. Also the chains of the batched leaves, to run once
     their certificates are there (a request `openssl ca` skips has none)."""
     files = {leaf.cert_file for leaf in leaves} | {leaf.chain_file for leaf in leaves if leaf.chain_file}
