@@ -10,6 +10,7 @@ only by `build --new-ca`, and that is said as a consequence, not advised lightly
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..core.x509 import San, Unreadable, read_certificate
@@ -33,9 +34,14 @@ class Drift:
         return f"{self.cert_file} no longer matches the recipe's {self.name}: {what} — {self.advice}"
 
 
-def drifted(recipe: Recipe) -> list[Drift]:
-    """Each entry whose certificate or key, as the output folder holds them, differs from the recipe."""
-    return [drift for entry in (*recipe.authorities, *recipe.leaves) if (drift := _compare(recipe, entry))]
+def drifted(recipe: Recipe, kept: Collection[str] | None = None) -> list[Drift]:
+    """Each entry whose certificate or key, as the output folder holds them, differs from the recipe;
+    `kept`: only the entries whose certificate or key is among these files (what a build just made from
+    the recipe follows it: not read again)."""
+    entries = (*recipe.authorities, *recipe.leaves)
+    if kept is not None:
+        entries = tuple(entry for entry in entries if entry.cert_file in kept or (entry.key_file and entry.key_file in kept))
+    return [drift for entry in entries if (drift := _compare(recipe, entry))]
 
 
 def _compare(recipe: Recipe, entry: CertificateAuthority | Leaf) -> Drift | None:
