@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ..core.errors import Loc, Problem
 from ..core.numbering import FLEET_PATTERN, fill_number, representatives
-from .entries import Leaf
+from .entries import CertificateAuthority, Leaf
 from .files import ENTRY_FILES
 from .fleet import Fleet
 from .schema import LeafIn, problems_of
@@ -100,3 +100,13 @@ def _filled(template: dict, n: int) -> dict:
     data["san"] = [fill(s) for s in template.get("san", [])]
     data["subject"] = {k: fill(v) for k, v in template.get("subject", {}).items()}
     return data
+
+
+def one_step(entry: LeafIn, default: bool | None, in_fleet: bool, style: str, issuer: CertificateAuthority) -> bool:
+    """As the entry or the defaults say; unsaid, a fleet's devices are made in one openssl process
+    each where the recipe allows it (strict style, unencrypted keys): 1000 devices is then ~1000
+    processes, not ~3000, and no .csr file."""
+    asked = entry.one_step if entry.one_step is not None else default
+    if asked is not None:
+        return asked
+    return in_fleet and style == "strict" and entry.password is None and issuer.password is None

@@ -21,7 +21,7 @@ from .devices import device_request
 from .entries import CertificateAuthority, Leaf, Role, Secret
 from .files import ENTRY_FILES, files_and_names_problems, trust_file_of
 from .fleet import Fleet, Leaves, leaves_of
-from .fleet_rules import members, whole
+from .fleet_rules import members, one_step, whole
 from .model import Recipe
 from .sans import entry_sans
 from .schema import (
@@ -271,7 +271,7 @@ class _Rules:
             nanomq=self.uses_nanomq(entry),
             path=loc_text(tuple(loc)),
             chain_file=(entry.chain_file or default_file(name, "chain")) if raw.intermediate is not None else None,
-            one_step=self.one_step_of(entry, in_fleet, issuer),
+            one_step=one_step(entry, self.defaults.one_step, in_fleet, self.raw.style, issuer),
         )
         if device_key:  # signed as the device made it: no key, no request of ours
             leaf = dataclasses.replace(leaf, csr_file=device_key[0], device_key=True, one_step=False)
@@ -288,15 +288,6 @@ class _Rules:
             if (name_ := getattr(leaf, attr)) is not None and (problem := file_name_problem(name_)):
                 self.problem((*loc, attr), problem)
         return None if len(self.problems) > before and not template else leaf
-
-    def one_step_of(self, entry: LeafIn, in_fleet: bool, issuer: CertificateAuthority) -> bool:
-        """As the entry or the defaults say; unsaid, a fleet's devices are made in one openssl process
-        each where the recipe allows it (strict style, unencrypted keys): 1000 devices is then ~1000
-        processes, not ~3000, and no .csr file."""
-        asked = entry.one_step if entry.one_step is not None else self.defaults.one_step
-        if asked is not None:
-            return asked
-        return in_fleet and self.raw.style == "strict" and entry.password is None and issuer.password is None
 
     def uses_nanomq(self, entry: LeafIn) -> bool:
         return self.defaults.nanomq if entry.nanomq is None else entry.nanomq

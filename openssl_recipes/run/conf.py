@@ -13,7 +13,7 @@ from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
 from ..recipe.sites import Site
 from ..render.conf import carries_password, insert_blocks, marker_problem, nanomq_leaves, render_conf, working_blocks
-from .workspace import replace_keeping_backup
+from .backups import replace_keeping_backup
 
 MAX_CONF_BYTES = 8 * 1024 * 1024
 

@@ -27,7 +27,7 @@ from ..core.names import CA_CONFIG, CA_DATABASE, CA_DIR, LEGACY_CA_FILES
 from ..plan.script import command_line
 from ..plan.steps import NewFile, Step
 from ..recipe.secrets import mask
-from . import batch, readback, workspace
+from . import backups, batch, readback, workspace
 
 if TYPE_CHECKING:
     from ..plan.lifecycle import Work
@@ -118,9 +118,7 @@ def execute(
                 run = functools.partial(batch.signed, run, step, folder)
         if not step.discard_on_failure:  # changed in place: what is there now stays until the new reads back
             moved = [] if step.kind == "revoke" else [step.artifact]
-            kept[i] = workspace.set_aside(folder, moved) | workspace.copy_aside(
-                folder, [o for o in step.outputs if o not in moved]
-            )
+            kept[i] = backups.set_aside(folder, moved) | backups.copy_aside(folder, [o for o in step.outputs if o not in moved])
         future = pool.submit(_read_back_after, run, step, folder)
         future.add_done_callback(finished.put)
         return future
@@ -143,7 +141,7 @@ def execute(
                 if not isinstance(result, process.Result) or not result.ok:
                     failure = failure or (i, result)
                     _discard_outputs(steps[i], folder, force=isinstance(result, NotReadBack))
-                    workspace.restore(folder, kept.pop(i, {}))
+                    backups.restore(folder, kept.pop(i, {}))
                     continue
                 for backup in kept.pop(i, {}).values():  # the new one reads back: the old one goes
                     (folder / backup).unlink(missing_ok=True)
@@ -158,7 +156,7 @@ def execute(
             pool.shutdown(wait=True, cancel_futures=True)
         for i in running.values():
             _discard_outputs(steps[i], folder)
-            workspace.restore(folder, kept.pop(i, {}))
+            backups.restore(folder, kept.pop(i, {}))
         raise ChildrenStopped(f"stopped {len(running)} running openssl command(s); run the command again to finish") from None
     pool.shutdown(wait=True)
     if failure is not None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..core.reading import read_bounded
 from ..recipe.json_schema import SCHEMA_FILE, recipe_json_schema, schema_text
-from .workspace import set_aside, write_atomically
+from .backups import set_aside
+from .workspace import write_atomically
 
 
 def write_recipe(recipe_file: Path, text: str, force: bool, say: Callable[[str], None], warn: Callable[[str], None]) -> None:

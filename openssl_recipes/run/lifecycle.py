@@ -20,10 +20,10 @@ from ..recipe.fleet import find_leaf
 from ..recipe.model import Recipe
 from ..recipe.secrets import resolve
 from ..recipe.selection import PATTERN_CHARACTERS, select
+from .backups import restore, set_aside
 from .inspect import Inspector
 from .runner import BuildOptions, build
 from .signers import leaves_under
-from .workspace import restore, set_aside
 
 Say = Callable[[str], None]
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import RunError, UsageError
-from .workspace import replace_keeping_backup, symlink_within
+from .backups import replace_keeping_backup
+from .workspace import symlink_within
 
 PLAYBOOK = Path(__file__).resolve().parent.parent / "deploy" / "install-bundles.yml"
 

@@ -24,7 +24,7 @@ from ..plan.batch import narrowed
 from ..plan.planner import with_kept_key
 from ..plan.steps import NewFile, Plan, Step
 from ..recipe.entries import CertificateAuthority, Leaf
-from . import workspace
+from . import backups, workspace
 from .execute import execute
 from .inspect import Inspector, Verdict
 from .progress import InPlanOrder, LinePrinter, progress_bar
@@ -89,7 +89,7 @@ def build(
         for i, step in instead.items():
             steps[i] = step
         if options.new_ca:
-            moved = workspace.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
+            moved = backups.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
             report.backups = list(moved.values())
         workspace.write_files(folder, {name: NewFile(content, 0o644) for name, content in plan.files.items()})
         to_run = [i for i, run in enumerate(decision) if run]

@@ -26,9 +26,10 @@ from ..recipe.model import Recipe
 from ..recipe.sans import parse_san
 from ..recipe.schema import ENTRY_NAME
 from ..recipe.secrets import resolve
+from .backups import restore, set_aside
 from .execute import run_steps
 from .inspect import Inspector, request_signature_ok
-from .workspace import locked, remove_tree, restore, set_aside, write_atomically
+from .workspace import locked, remove_tree, write_atomically
 
 BAD_SIGNATURE = "the request's signature does not verify (damaged, or not made with its key)"
 

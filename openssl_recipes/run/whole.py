@@ -14,7 +14,8 @@ from pathlib import Path
 from ..core.errors import UsageError
 from ..core.names import RESERVED_PREFIX
 from ..core.reading import TooLarge, read_bounded
-from .workspace import new_backup, remove_tree, symlink_within
+from .backups import new_backup
+from .workspace import remove_tree, symlink_within
 
 STAGING_PREFIX = f"{RESERVED_PREFIX}.tmp."  # + the pid and the entry's name (`workspace.remove_stale`)
 

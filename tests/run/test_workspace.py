@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from openssl_recipes.run.workspace import restore, set_aside, write_atomically
+from openssl_recipes.run.backups import restore, set_aside
+from openssl_recipes.run.workspace import write_atomically
 
 from ..helpers import (
     IN_CI,
