@@ -203,11 +203,12 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[lis
     # a chain is remade when a part is, or when it is not exactly its parts; not a chain of a leaf left
     # out (`only`), nor one of a leaf the retiring CA signed (it holds the old intermediate)
     chains = {leaf.chain_file for leaf in leaves if leaf.cert_file not in retiring and leaf.chain_file}
+    remade = {name for i, runs in enumerate(run) if runs for name in instead.get(i, plan.steps[i]).outputs}
     for i, step in enumerate(plan.steps):
         if step.kind == "bundle" and (step.is_ca or step.artifact in chains):
-            parts_run = any(run[j] for j, other in enumerate(plan.steps[:i]) if other.artifact in step.inputs)
-            parts_run = parts_run or any(name in to_sign.get(batch_of.get(name, -1), ()) for name in step.inputs)
-            run[i] = parts_run or not _bundle_is_current(step, plan.output_dir)
+            run[i] = any(name in remade for name in step.inputs) or not _bundle_is_current(step, plan.output_dir)
+            if run[i]:
+                remade.update(step.outputs)
     return run, instead
 
 
