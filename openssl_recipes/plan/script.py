@@ -132,15 +132,10 @@ def plan_script(plan: Plan) -> str:
     lines += [read_secret(secret) for secret in recipe.secrets()]
     text = "\n".join(lines) + "\n" + "".join(_body(plan))
     public = [name for name in plan.files if not name.startswith(f"{BATCH_DIR}/")]
-    public += [name for step in plan.steps if step.kind != "key" for name in _public(step)]
+    public += [name for step in plan.steps if step.kind != "key" for name in step.results]
     if public:  # as `build` leaves them: requests, certificates and bundles 0644, keys 0600 (umask 077)
         text += command_line(["chmod", "644", "--", *dict.fromkeys(public)]) + "\n"
     return text
-
-
-def _public(step: Step) -> tuple[str, ...]:
-    """What a step makes that is public: its artifact; a batch's certificates (not its own output)."""
-    return step.outputs[1:] if step.kind == "certs" else (step.artifact,)
 
 
 def read_secret(secret: Secret) -> str:

@@ -21,10 +21,10 @@ from .steps import NewFile, Step
 
 
 def sign_work(
-    recipe: Recipe, openssl: Openssl, leaves: list[Leaf], secret_values: dict[str, str], jobs: int = 1
+    recipe: Recipe, openssl: Openssl, leaves: list[Leaf], secret_values: dict[str, str], cores: int = 1
 ) -> tuple[Work, list[Step]]:
     """The extension file for these leaves, then the signatures: requests that share an extension
-    section and a validity in batches (`batch_step`: one `openssl ca` a batch, at least `jobs` batches),
+    section and a validity in batches (`batch_step`: one `openssl ca` a batch, at least `cores` batches),
     the rest one `x509 -req` each with its chain. Also the chains of the batched leaves, to run once
     their certificates are there (a request `openssl ca` skips has none)."""
     files = {leaf.cert_file for leaf in leaves} | {leaf.chain_file for leaf in leaves if leaf.chain_file}
@@ -39,7 +39,7 @@ def sign_work(
     number = 0
     for (section, days), group in _groups(leaves, sections).items():
         if batchable(len(group), openssl, issuer):
-            for chunk in chunks(group, jobs):  # one batch a job, unless small
+            for chunk in chunks(group, cores):  # a batch a core, unless small
                 number += 1
                 work.files |= {name: NewFile(text) for name, text in batch_database(number, issuer).items()}
                 work.steps.append(batch_step(openssl.command, number, chunk, issuer, (SIGN_CONFIG, section), secrets, True))

@@ -54,9 +54,12 @@ class Step:
     def products(self) -> tuple[str, ...]:
         """The files it makes that a build reports (`made …`): its artifact; a keycert's key, then its
         certificate; a batch's certificates (not a serial file, nor the batch's own output)."""
-        if self.kind == "certs":
-            return self.outputs[1:]
-        return (self.outputs[1], self.artifact) if self.kind == "keycert" else (self.artifact,)
+        return (self.outputs[1], self.artifact) if self.kind == "keycert" else self.results
+
+    @property
+    def results(self) -> tuple[str, ...]:
+        """What the step is run for: a batch's certificates (not its own output), else its artifact."""
+        return self.outputs[1:] if self.kind == "certs" else (self.artifact,)
 
     @property
     def mode(self) -> int | None:

@@ -218,7 +218,7 @@ def _report(step: Step, outcome: process.Result | OSError | NotReadBack, secret_
 
 def _made(step: Step) -> str:
     """What a step was making, for its failure: a batch's certificates (the first few), not its own output."""
-    names = step.products if step.kind == "certs" else (step.artifact,)
+    names = step.results
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
