@@ -26,6 +26,25 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class TokenKey:
+    """A CA key in a PKCS#11 token (`recipe.token`): openssl signs with it through its pkcs11 engine,
+    pkcs11-tool makes it in the token; it is never exported."""
+
+    uri: str  # pkcs11:token=…;object=… as the recipe gives it (no type, no PIN)
+    token: str  # the token's label, decoded (pkcs11-tool --token-label)
+    label: str  # the key object's label, decoded (pkcs11-tool --label)
+    module: str  # the PKCS#11 module both load: openssl's engine reads it from PKCS11_MODULE_PATH
+
+    @property
+    def private(self) -> str:
+        return f"{self.uri};type=private"
+
+    @property
+    def public(self) -> str:
+        return f"{self.uri};type=public"
+
+
+@dataclass(frozen=True)
 class CertificateAuthority:
     name: str
     key_file: str
@@ -37,11 +56,21 @@ class CertificateAuthority:
     password: Secret | None
     csr_file: str | None = None  # an intermediate's request to the root; None for the root
     database_dir: str = "ca-database"  # where `openssl ca` keeps what it revoked (core.names.CA_DIR; a new CA's in rotation/)
+    token: TokenKey | None = None  # the key is in a PKCS#11 token; key_file is then its private key's URI, not a file
 
     @property
     def files(self) -> tuple[str, ...]:
-        """Its certificate, key and (an intermediate's) request."""
-        return tuple(name for name in (self.cert_file, self.key_file, self.csr_file) if name)
+        """Its certificate, key (unless in a token) and (an intermediate's) request."""
+        return tuple(name for name in (self.cert_file, self.key_file, self.csr_file) if name and name != self.token_uri)
+
+    @property
+    def token_uri(self) -> str | None:
+        return self.token.private if self.token else None
+
+    @property
+    def key_files(self) -> tuple[str, ...]:
+        """Its key file, when the key is one (a token's is not)."""
+        return () if self.token else (self.key_file,)
 
 
 @dataclass(frozen=True)

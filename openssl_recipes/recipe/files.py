@@ -67,18 +67,15 @@ def _written_and_named(
     owners |= {name: ((), "`rotate` (the new CA, the archive of retired ones)") for name in (ROTATION_DIR, CA_ARCHIVE)}
     if style == "document":
         owners[f"{Path(ca.cert_file).stem}.srl"] = ((), "the CA's serial file (document style)")
-    declared: list[tuple[Loc, str, bool]] = [
-        (("ca", "key_file"), ca.key_file, True),
-        (("ca", "cert_file"), ca.cert_file, True),
-    ]
+    declared: list[tuple[Loc, str, bool]] = [(("ca", "key_file"), name, True) for name in ca.key_files]  # (none in a token)
+    declared.append((("ca", "cert_file"), ca.cert_file, True))
     names: dict[str, str] = {ca.name: "ca"}
     if intermediate:
         if intermediate.name in names:
             problems.append(Problem(("intermediate", "name"), f"{intermediate.name!r} is also the name of the root CA"))
         names[intermediate.name] = "intermediate"
-        declared += [
-            (("intermediate", attr), getattr(intermediate, attr), True) for attr in ("key_file", "csr_file", "cert_file")
-        ]
+        declared += [(("intermediate", "key_file"), name, True) for name in intermediate.key_files]
+        declared += [(("intermediate", attr), getattr(intermediate, attr), True) for attr in ("csr_file", "cert_file")]
     if style == "strict":  # (the document style's is the CA's certificate)
         declared.append((("trust_file",), trust_file, True))
     for leaf, loc in leaves:

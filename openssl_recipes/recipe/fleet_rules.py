@@ -106,6 +106,8 @@ def one_step(entry: LeafIn, default: bool | None, in_fleet: bool, style: str, is
     """As the entry or the defaults say; unsaid, a fleet's devices are made in one openssl process
     each where the recipe allows it (strict style, unencrypted keys): 1000 devices is then ~1000
     processes, not ~3000, and no .csr file."""
+    if issuer.token is not None:  # OpenSSL 3.0's `req -x509 -CA` cannot take an engine key (`recipe.token`)
+        return False
     asked = entry.one_step if entry.one_step is not None else default
     if asked is not None:
         return asked

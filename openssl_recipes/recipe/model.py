@@ -104,6 +104,13 @@ class Recipe:
             return leaf
         raise RecipeError(f"the recipe has no server or client named {name!r}", [f"names: {', '.join(outline(self.leaves))}"])
 
+    @property
+    def environment(self) -> dict[str, str]:
+        """What every child runs with beside its passwords, exported first by `plan` and set by the tool
+        for itself: the PKCS#11 module of a CA key in a token (libp11's engine reads the variable)."""
+        module = next((ca.token.module for ca in self.authorities if ca.token), None)  # one: `token.one_module`
+        return {"PKCS11_MODULE_PATH": module} if module else {}
+
     def secrets(self) -> list[Secret]:
         # a fleet's members share its template's password: one look per fleet, not per member
         found = [e.password for e in (*self.authorities, *(leaf for _, leaf in templates(self.leaves))) if e.password]

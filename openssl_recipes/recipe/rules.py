@@ -36,6 +36,7 @@ from .schema import (
 )
 from .sites import fleet_entries, site_entries
 from .subject import SUBJECT_FIELDS, SubjectIn, subject_value_problem
+from .token import authority_token, one_module
 
 
 def resolve(
@@ -71,6 +72,7 @@ def resolve(
     rules.problems += problems
     rules.warnings += warnings
     rules.problems += files_and_names_problems(raw.style, trust_file, ca, intermediate, placed)
+    rules.problems += one_module(ca, intermediate)
     # the NanoMQ section is checked against every name the recipe gives, also those of entries with
     # a problem (said on their own); unless one of those is a fleet, whose names are not known
     named = all(isinstance(name, str) and "{" not in name for names in unmade.values() for name in names)
@@ -153,9 +155,12 @@ class _Rules:
         if not ENTRY_NAME.match(entry.name):
             self.problem((*loc, "name"), f"{entry.name!r} must be letters, digits, '.', '_' or '-'")
         is_intermediate = isinstance(entry, IntermediateIn)
+        token, problems, warnings = authority_token(entry, self.raw, self.base, loc)
+        self.problems += problems
+        self.warnings += [f"{format_loc(loc)}: {message}" for message in warnings]
         authority = CertificateAuthority(
             name=entry.name,
-            key_file=entry.key_file or default_file(entry.name, "key"),
+            key_file=token.private if token else entry.key_file or default_file(entry.name, "key"),
             cert_file=self.authority_file(entry),
             csr_file=(entry.csr_file or default_file(entry.name, "csr")) if isinstance(entry, IntermediateIn) else None,
             subject=self.subject_of(entry.subject),
@@ -163,6 +168,7 @@ class _Rules:
             key=self.key_of(entry),
             digest=entry.digest or self.defaults.digest or DEFAULT_DIGEST,
             password=self.secret_of(entry.password, entry.name),
+            token=token,
         )
         if not authority.subject and (is_intermediate or self.raw.style == "strict"):
             self.problem((*loc, "subject"), "give at least a CN (the strict style does not prompt)")

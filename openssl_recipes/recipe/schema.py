@@ -141,14 +141,32 @@ class DefaultsIn(KeyFields):
         return value
 
 
+class TokenKeyIn(Strict):
+    """A CA key in a PKCS#11 token (an HSM, a smart card, SoftHSM2): openssl signs through its pkcs11
+    engine and the key never leaves the token (`recipe.token`)."""
+
+    pkcs11: str = Field(
+        description="The key's PKCS#11 URI: pkcs11:token=LABEL;object=LABEL (no type, no PIN: the PIN is the entry's password).",
+        json_schema_extra=limits(pattern="^pkcs11:"),
+    )
+    module: str | None = Field(
+        None,
+        description="The PKCS#11 module (.so) openssl's engine and pkcs11-tool load "
+        "(default: $PKCS11_MODULE_PATH, else p11-kit's proxy, else SoftHSM2's).",
+    )
+
+
 class CAIn(KeyFields):
     name: str = Field(DEFAULT_CA_NAME, description="The CA's name: its default file names (NAME.key, NAME.pem).")
     key_file: str | None = Field(None, description="The CA's private key file (default NAME.key).")
+    key: TokenKeyIn | None = Field(
+        None, description="The CA key in a PKCS#11 token instead of a file: {pkcs11: 'pkcs11:token=ca;object=root'}."
+    )
     cert_file: str | None = Field(None, description="The CA's certificate file (default NAME.pem).")
     subject: SubjectIn = Field(SubjectIn(), description="The CA's subject (CN required in the strict style).")
     password: PasswordIn | None = Field(
         None,
-        description="Encrypt the CA key: {env: VAR}, {file: PATH} or prompt; never the password itself.",
+        description="Encrypt the CA key (with key: pkcs11, the token's PIN): {env: VAR}, {file: PATH} or prompt; never the password itself.",
         json_schema_extra=PASSWORD_FORMS,
     )
 
@@ -251,7 +269,11 @@ class RecipeIn(Strict):
 
 
 ALL_KEYS = sorted(
-    {name for model in (RecipeIn, DefaultsIn, IntermediateIn, LeafIn, SubjectIn, PasswordIn) for name in model.model_fields}
+    {
+        name
+        for model in (RecipeIn, DefaultsIn, IntermediateIn, LeafIn, SubjectIn, PasswordIn, TokenKeyIn)
+        for name in model.model_fields
+    }
 )
 ALL_KEYS = sorted({*ALL_KEYS, *(name for model in NanoMQIn.all_models() for name in model.model_fields)})
 
