@@ -97,6 +97,7 @@ def load(recipe_file: Path, out: str | Path | None = None, warn: bool = True) ->
     if out is not None and not str(out).strip():
         raise UsageError("--out: give a folder (an empty one would mean the current folder)")
     recipe = load_recipe(recipe_file, Path(out) if out is not None else None)
+    os.environ.update(recipe.environment)  # what `plan` exports first (a token's module): the tool and every child
     if warn:
         for warning in recipe.warnings:
             err(f"warning: {warning}")

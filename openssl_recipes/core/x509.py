@@ -118,6 +118,14 @@ def read_request(pem: bytes) -> RequestFacts:
     return _read(pem, PEM_REQUEST, "certificate request", _request)
 
 
+def key_spec_of(public_key_info: bytes) -> KeySpec | None:
+    """The kind of key a SubjectPublicKeyInfo (DER) holds (a token's public key), or None when unknown."""
+    try:
+        return _key(Reader(public_key_info), 0)
+    except (ValueError, IndexError):
+        return None
+
+
 def key_cipher(pem: bytes) -> str | None:
     """The cipher an encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`) is encrypted with, by openssl's name
     (its OID when this reader has no name for it); None for a key in another form."""

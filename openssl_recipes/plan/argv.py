@@ -15,6 +15,29 @@ def passin(secret: Secret | None) -> list[str]:
     return ["-passin", f"env:{secret.env_name}"] if secret else []
 
 
+# OpenSSL 3.0 reads a key in a PKCS#11 token through libp11's engine: `-engine pkcs11` and the key's
+# form `engine`, the key named by its URI (`recipe.token`). The PIN is read as any password (-passin).
+ENGINE = ("-engine", "pkcs11")
+
+
+def key_options(ca: CertificateAuthority, option: str = "-key") -> list[str]:
+    """The CA's own key for `req`: its file, or the engine and its token URI."""
+    if ca.token is None:
+        return [option, ca.key_file]
+    return [*ENGINE, f"{option}form", "engine", option, ca.key_file]
+
+
+def signer_options(issuer: CertificateAuthority) -> list[str]:
+    """`-CAkey` of `x509 -req` and `req -x509 -CA`: the issuer's key file, or its token key."""
+    return key_options(issuer, "-CAkey")
+
+
+def ca_engine(issuer: CertificateAuthority) -> list[str]:
+    """`openssl ca` names the key in its configuration (`private_key`): for a token key, the engine
+    that opens it."""
+    return [*ENGINE, "-keyform", "engine"] if issuer.token else []
+
+
 def digest_option(digest: str, signing_key: KeySpec) -> list[str]:
     """`-sha256` and the like; none for an Ed25519 key, which signs without a separate digest."""
     return [] if signing_key.type == "ed25519" else [f"-{digest}"]
@@ -66,10 +89,10 @@ def sign_request(
     serial = ["-CAcreateserial"] if shared_serial else []
     if document_client:
         argv = [openssl, "x509", "-req", "-days", str(days), "-in", request, "-CA", issuer.cert_file]
-        argv += ["-CAkey", issuer.key_file, *serial, "-out", cert_file]
+        argv += [*signer_options(issuer), *serial, "-out", cert_file]
         argv += digest_option(digest, issuer.key) if digest != "sha256" else []
     else:
-        argv = [openssl, "x509", "-req", "-in", request, "-CA", issuer.cert_file, "-CAkey", issuer.key_file]
+        argv = [openssl, "x509", "-req", "-in", request, "-CA", issuer.cert_file, *signer_options(issuer)]
         argv += [*serial, "-out", cert_file, "-days", str(days)]
         argv += digest_option(digest, issuer.key)  # the issuer's key signs
     argv += passin(issuer.password)

@@ -13,7 +13,7 @@ from typing import TypeVar
 from ..core.names import BATCH_DIR
 from ..core.openssl import Openssl
 from ..recipe.entries import CertificateAuthority, Leaf
-from .argv import passin
+from .argv import ca_engine, passin
 from .steps import Step
 
 BATCH_FROM = 2  # requests sharing an extension section and a validity: signed in batches from this many
@@ -60,10 +60,17 @@ def batch_step(
     first = leaves[0]
     argv = [openssl, "ca", "-batch", "-config", config, "-extfile", extensions[0], "-extensions", extensions[1]]
     argv += ["-days", str(first.days), "-md", first.digest]
-    argv += ["-notext", "-preserveDN", *passin(issuer.password), "-infiles", *(leaf.csr_file for leaf in leaves)]
+    argv += [
+        "-notext",
+        "-preserveDN",
+        *ca_engine(issuer),
+        *passin(issuer.password),
+        "-infiles",
+        *(leaf.csr_file for leaf in leaves),
+    ]
     outputs = (f"{BATCH_DIR}/{number}.pem", *(leaf.cert_file for leaf in leaves))
     inputs = (issuer.cert_file, issuer.key_file, extensions[0], config)
-    return Step(tuple(argv), "certs", f"{len(leaves)} requests", inputs, outputs, secrets, skips=skips)
+    return Step(tuple(argv), "certs", f"{len(leaves)} requests", inputs, outputs, secrets, skips=skips, token=issuer.token)
 
 
 def requests_of(step: Step) -> tuple[str, ...]:
@@ -89,6 +96,7 @@ def narrowed(step: Step, cert_files: set[str]) -> Step | None:
         outputs=(step.artifact, *(cert for _, cert in pairs)),
         secrets=step.secrets,
         skips=step.skips,
+        token=step.token,
     )
 
 

@@ -13,8 +13,8 @@ from ..core.errors import UsageError
 from ..core.names import CRL_FILE, database_files, export_files
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
-from .argv import passin
-from .script import step_line, write_file
+from .argv import ca_engine, passin
+from .script import environment_lines, step_line, write_file
 from .steps import NewFile, Step
 
 
@@ -30,7 +30,7 @@ class Work:
     def lines(self) -> list[str]:
         """The bash `--dry-run` prints: runnable as shown, in the output folder."""
         folders = sorted({str(Path(name).parent) for name in self.files if "/" in name})
-        out = [f"mkdir -p {shlex.quote(folder)}" for folder in folders]
+        out = [*environment_lines(self.recipe), *(f"mkdir -p {shlex.quote(folder)}" for folder in folders)]
         for name, new in self.files.items():
             write = write_file(name, new.content)
             out.append(write if new.replace else f"test -e {shlex.quote(name)} || {write}")
@@ -116,9 +116,20 @@ def revoke(
     work = crl(recipe, openssl, crl_days, secret_values)
     issuer = signer or recipe.issuer
     config, database, _ = database_files(issuer.database_dir)
-    argv = (openssl, "ca", "-config", config, "-revoke", leaf.cert_file, "-crl_reason", reason, *passin(issuer.password))
+    argv = (
+        openssl,
+        "ca",
+        "-config",
+        config,
+        "-revoke",
+        leaf.cert_file,
+        "-crl_reason",
+        reason,
+        *ca_engine(issuer),
+        *passin(issuer.password),
+    )
     inputs = (config, leaf.cert_file, issuer.cert_file, issuer.key_file)
-    work.steps.insert(0, Step(argv, "revoke", leaf.name, inputs, (database,), _secrets(issuer)))
+    work.steps.insert(0, Step(argv, "revoke", leaf.name, inputs, (database,), _secrets(issuer), token=issuer.token))
     return work
 
 
@@ -131,9 +142,10 @@ def crl(recipe: Recipe, openssl: str, crl_days: int, secret_values: dict[str, st
     for issuer in recipe.issuers:
         config, database, number = database_files(issuer.database_dir)
         out = CRL_FILE if len(recipe.issuers) == 1 else f"{issuer.database_dir}/{CRL_FILE}"
-        argv = (openssl, "ca", "-config", config, "-gencrl", "-crldays", str(crl_days), "-out", out, *passin(issuer.password))
+        argv = (openssl, "ca", "-config", config, "-gencrl", "-crldays", str(crl_days), "-out", out, *ca_engine(issuer))
+        argv += tuple(passin(issuer.password))
         inputs = (config, database, issuer.cert_file, issuer.key_file)
-        steps.append(Step(argv, "crl", issuer.name, inputs, (out, number), _secrets(issuer)))
+        steps.append(Step(argv, "crl", issuer.name, inputs, (out, number), _secrets(issuer), token=issuer.token))
         files |= ca_database_files(issuer)
     if len(steps) > 1:
         parts = tuple(step.artifact for step in steps)

@@ -20,10 +20,11 @@ from ..core.openssl import Openssl
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.fleet import Fleet, parts_of
 from ..recipe.model import Recipe
-from .argv import digest_option, passin, serial_file, sign_request, subject_options
+from .argv import digest_option, key_options, passin, serial_file, sign_request, signer_options, subject_options
 from .batch import batch_database, batch_step, batchable, chunks
 from .extensions import extension_file, leaf_sections, section_name
 from .steps import Plan, StampedSteps, Step
+from .token import token_key_step
 
 
 def build_plan(recipe: Recipe, openssl: Openssl, templates_dir: Path | None = None) -> Plan:
@@ -64,7 +65,7 @@ class _Planner:
 
     def ca_steps(self) -> list[Step]:
         ca = self.ca
-        argv = [self.openssl.command, "req", "-x509", "-new", "-nodes", "-key", ca.key_file]
+        argv = [self.openssl.command, "req", "-x509", "-new", "-nodes", *key_options(ca)]
         argv += digest_option(ca.digest, ca.key) + ["-days", str(ca.days), "-out", ca.cert_file]
         argv += subject_options(ca.subject)
         argv += passin(ca.password)
@@ -79,6 +80,7 @@ class _Planner:
             secrets=_secrets(ca.password),
             is_ca=True,
             prompts=not ca.subject,
+            token=ca.token,
         )
         return [self._key_step(ca, nanomq=False, is_ca=True), cert]
 
@@ -176,8 +178,7 @@ class _Planner:
             *subject_options(leaf.subject),
             "-CA",
             issuer.cert_file,
-            "-CAkey",
-            issuer.key_file,
+            *signer_options(issuer),
             "-out",
             leaf.cert_file,
             "-days",
@@ -210,7 +211,8 @@ class _Planner:
         before the server's files; `document_client`: the document's argument order for the client."""
         name, key_file, cert_file, subject = entry.name, entry.key_file, entry.cert_file, entry.subject
         password, days, digest, key = entry.password, entry.days, entry.digest, entry.key
-        csr_argv = [self.openssl.command, "req", "-new", "-key", here + key_file, "-out", csr_file]
+        own_key = key_options(entry) if isinstance(entry, CertificateAuthority) else ["-key", here + key_file]
+        csr_argv = [self.openssl.command, "req", "-new", *own_key, "-out", csr_file]
         csr_argv += subject_options(subject) + passin(password)
         if self.strict:
             csr_argv += digest_option(digest, key)
@@ -223,6 +225,7 @@ class _Planner:
             secrets=_secrets(password),
             is_ca=is_ca,
             prompts=not subject,
+            token=entry.token if isinstance(entry, CertificateAuthority) else None,
         )
         extensions = (CONFIG_FILE_NAME, section) if self.strict else None
         sign = sign_request(
@@ -245,12 +248,15 @@ class _Planner:
             outputs=(cert_file, *side),
             secrets=_secrets(issuer.password),
             is_ca=is_ca,
+            token=issuer.token,
         )
         return [csr, cert]
 
     # -- pieces ---------------------------------------------------------------------------------
 
     def _key_step(self, entry: CertificateAuthority | Leaf, nanomq: bool, is_ca: bool = False) -> Step:
+        if isinstance(entry, CertificateAuthority) and entry.token:
+            return token_key_step(entry)
         traditional = nanomq and self.openssl.traditional_flag
         return Step(
             argv=key_argv(

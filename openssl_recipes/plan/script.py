@@ -15,6 +15,7 @@ from pathlib import Path
 from ..core.names import BATCH_DIR
 from ..core.numbering import fill_number, number_format, representatives
 from ..recipe.entries import Secret
+from ..recipe.model import Recipe
 from ..recipe.rotation import describe
 from .steps import Plan, StampedSteps, Step
 
@@ -40,8 +41,15 @@ def plan_chunks(plan: Plan) -> Iterator[str]:
     """What `plan` prints, in pieces of whole lines (a 100 000-device plan is not held at once)."""
     recipe = plan.recipe
     header = [f"# openssl-recipes plan: {recipe.style} style, {plan.step_count} commands, recipe {display_path(recipe.path)}"]
+    pins = {ca.password for ca in recipe.authorities if ca.token}
     for secret in recipe.secrets():
-        header.append(f"# needs {secret.env_name} set to the key password ({secret.describe()})")
+        what = "the token's PIN" if secret in pins else "the key password"
+        header.append(f"# needs {secret.env_name} set to {what} ({secret.describe()})")
+    for ca in recipe.authorities:
+        if ca.token:
+            header.append(f"# {ca.name}'s key is in a PKCS#11 token ({ca.token.uri}): openssl signs through its pkcs11 engine")
+    if recipe.issuer.token and recipe.leaves:
+        header.append("# leaves are signed with x509 -req: OpenSSL 3.0's req -x509 -CA cannot take a key in a token")
     header += [f"# {line}" for line in describe(recipe)]  # a CA rotation's phase
     yield "\n".join(header) + "\n"
     yield from _body(plan)
@@ -53,7 +61,7 @@ def _body(plan: Plan) -> Iterator[str]:
     out = display_path(plan.output_dir)
     if out.startswith("-"):  # `cd -` is the previous folder; `mkdir -x` an option
         out = "./" + out
-    lines = [f"mkdir -p -m 700 {shlex.quote(out)}", f"cd {shlex.quote(out)}", "umask 077"]
+    lines = [f"mkdir -p -m 700 {shlex.quote(out)}", f"cd {shlex.quote(out)}", "umask 077", *environment_lines(plan.recipe)]
     lines += [f"mkdir -p {shlex.quote(name)}" for name in sorted({str(Path(n).parent) for n in plan.files if "/" in n})]
     lines += [write_file(name, content) for name, content in plan.files.items()]
     yield "\n".join(lines) + "\n"
@@ -64,6 +72,12 @@ def _body(plan: Plan) -> Iterator[str]:
             yield step_line(part) + "\n"
     if any(name.startswith(f"{BATCH_DIR}/") for name in plan.files):
         yield f"rm -rf {BATCH_DIR}\n"  # (the batches' databases: for this run only)
+
+
+def environment_lines(recipe: Recipe) -> list[str]:
+    """What every command after it runs with (`Recipe.environment`: a token's PKCS#11 module), as the
+    tool sets it for itself and its children."""
+    return [f"export {name}={shlex.quote(value)}" for name, value in recipe.environment.items()]
 
 
 def write_file(name: str, content: str) -> str:
@@ -132,7 +146,7 @@ def plan_script(plan: Plan) -> str:
     lines += [read_secret(secret) for secret in recipe.secrets()]
     text = "\n".join(lines) + "\n" + "".join(_body(plan))
     public = [name for name in plan.files if not name.startswith(f"{BATCH_DIR}/")]
-    public += [name for step in plan.steps if step.kind != "key" for name in step.results]
+    public += [name for step in plan.steps if step.kind not in ("key", "tokenkey") for name in step.results]
     if public:  # as `build` leaves them: requests, certificates and bundles 0644, keys 0600 (umask 077)
         text += command_line(["chmod", "644", "--", *dict.fromkeys(public)]) + "\n"
     return text

@@ -57,7 +57,7 @@ def sign_work(
                 (SIGN_CONFIG, section),
             )
             inputs = (issuer.cert_file, issuer.key_file, SIGN_CONFIG, *side)
-            work.steps.append(Step(tuple(argv), "cert", leaf.name, inputs, (leaf.cert_file, *side), secrets))
+            work.steps.append(Step(tuple(argv), "cert", leaf.name, inputs, (leaf.cert_file, *side), secrets, token=issuer.token))
             work.steps += chain_steps(recipe, [leaf])
     if issuer.password and issuer.password.env_name in secret_values:
         work.secret_values = {issuer.password.env_name: secret_values[issuer.password.env_name]}

@@ -12,14 +12,15 @@ from typing import Literal
 
 from ..core.numbering import FLEET_PATTERN, number_format
 from ..core.openssl import Openssl
-from ..recipe.entries import Secret
+from ..recipe.entries import Secret, TokenKey
 from ..recipe.model import Recipe
 
 # keycert: a leaf's key and certificate in one openssl (`req -newkey … -keyout KEY -x509 -CA`), outputs
 # (certificate, key); certs: many requests signed by one `openssl ca` (its stdout, the certificates in
 # order, kept in the artifact; each then written to its own output); bundle: certificates concatenated (argv `cat a b`, output to file); revoke, crl,
-# p12: the lifecycle commands
-StepKind = Literal["key", "csr", "cert", "keycert", "certs", "bundle", "revoke", "crl", "p12"]
+# p12: the lifecycle commands; tokenkey: a CA key made in a PKCS#11 token (pkcs11-tool), its output the
+# key's URI, not a file
+StepKind = Literal["key", "tokenkey", "csr", "cert", "keycert", "certs", "bundle", "revoke", "crl", "p12"]
 MODES: dict[str, int | None] = {"csr": 0o644, "cert": 0o644, "keycert": 0o644, "bundle": 0o644, "crl": 0o644, "p12": 0o600}
 # (a key stays 0600, as the umask makes it; a keycert step's mode is its certificate's)
 IN_PLACE = {"revoke", "crl", "p12"}  # openssl replaces these only once it has them whole: a failure keeps the old one
@@ -45,6 +46,7 @@ class Step:
     is_ca: bool = False
     prompts: bool = False  # openssl will ask for the subject on the terminal
     skips: bool = False  # a batch (certs) whose caller reports a request openssl ca skipped; else the step fails
+    token: TokenKey | None = None  # the key in a PKCS#11 token it signs with (or makes): one such step at a time
 
     @property
     def artifact(self) -> str:
@@ -65,6 +67,11 @@ class Step:
     def mode(self) -> int | None:
         """The artifact's mode once the step succeeded (None: as openssl made it, 0600 under umask 077)."""
         return MODES.get(self.kind)
+
+    @property
+    def files_written(self) -> tuple[str, ...]:
+        """Its outputs that are files in the output folder (a token key is not one)."""
+        return () if self.kind == "tokenkey" else self.outputs
 
     @property
     def discard_on_failure(self) -> bool:

@@ -13,7 +13,7 @@ from ..core.names import CONFIG_FILE_NAME
 from ..core.openssl import Openssl
 from ..plan.batch import narrowed
 from ..plan.planner import build_plan, with_kept_key
-from ..plan.script import step_line
+from ..plan.script import environment_lines, step_line
 from ..plan.steps import Plan, Step
 from ..recipe.entries import Leaf, Role
 from ..recipe.fleet import find_leaf
@@ -73,6 +73,8 @@ def renew(
     wanted = {leaf.name for leaf, _ in due}
     kinds = {"key", "csr", "cert", "keycert", "certs", "bundle"} if rekey else {"csr", "cert", "keycert", "certs", "bundle"}
     if dry_run:
+        for line in environment_lines(recipe):
+            say(line)
         for leaf, until in due:
             say(f"# {leaf.cert_file}: valid until {until:%Y-%m-%d}" if until else f"# {leaf.cert_file}: unreadable")
         for step in steps_of(plan, [leaf for leaf, _ in due]):
@@ -119,6 +121,8 @@ def issue(recipe: Recipe, openssl: Openssl, role: Role, name: str, dry_run: bool
         raise UsageError(f"{recipe.issuer.cert_file} does not exist: run `openssl-recipes build` first to make the CA")
     plan = build_plan(recipe, openssl)
     if dry_run:
+        for line in environment_lines(recipe):
+            say(line)
         for step in steps_of(plan, [leaf]):
             say(step_line(step))
         return
