@@ -28,6 +28,7 @@ from ..plan.script import command_line
 from ..plan.steps import NewFile, Step
 from ..recipe.secrets import mask
 from . import backups, batch, readback, workspace
+from .token import token_failure
 
 if TYPE_CHECKING:
     from ..plan.lifecycle import Work
@@ -44,7 +45,7 @@ def run_steps(
     """Check and lock the folder, write `files`, run every step. `hidden`: every password variable of
     the recipe, kept from every child except the steps that read it."""
     files = files or {}
-    outputs = [name for step in steps for name in step.outputs]
+    outputs = [name for step in steps for name in step.files_written]
     workspace.prepare(folder, [*outputs, *files], pem=[n for n in outputs if n.endswith(".pem")])
     env = child_environment({*hidden, *secret_values})
     with workspace.locked(folder):
@@ -177,14 +178,20 @@ def _completed(finished: queue.SimpleQueue[Future[process.Result]]) -> list[Futu
 
 
 def _dependencies(steps: Sequence[Step], to_run: Iterable[int]) -> dict[int, set[int]]:
-    """Each running step waits for the last running step that writes a file it reads or writes."""
+    """Each running step waits for the last running step that writes a file it reads or writes; a step
+    that opens a PKCS#11 token, for the last one that did (one at a time: measured with SoftHSM2, a second
+    process told "No matching initialized token" while another signs)."""
     last_writer: dict[str, int] = {}
     graph: dict[int, set[int]] = {}
+    last_token: int | None = None
     for i in to_run:
         step = steps[i]
         graph[i] = {last_writer[name] for name in (*step.inputs, *step.outputs) if name in last_writer}
         for name in step.outputs:
             last_writer[name] = i
+        if step.token:
+            graph[i] |= {last_token} if last_token is not None else set()
+            last_token = i
     return graph
 
 
@@ -210,6 +217,8 @@ def _report(step: Step, outcome: process.Result | OSError | NotReadBack, secret_
             [f"command: {shown} (exited 0)"],
         )
     stderr = mask(outcome.stderr_text(), secret_values) or "(nothing on stderr)"
+    if step.token and (why := token_failure(stderr, step.token, step.secrets)):  # (the engine's openssl then crashes: exit -11)
+        raise RunError(f"{why}: {_made(step)} not made", [f"command: {shown}"])
     raise RunError(
         f"openssl failed making {_made(step)} (exit code {outcome.returncode})",
         [f"command: {shown}", *(f"stderr: {line}" for line in stderr.splitlines()[-12:])],
@@ -245,5 +254,5 @@ def _discard_outputs(step: Step, folder: Path, force: bool = False) -> None:
     if force:  # (never for revoke: the database it changes in place is not read back)
         (folder / step.artifact).unlink(missing_ok=True)
     if step.discard_on_failure:
-        for name in step.outputs:
+        for name in step.files_written:
             (folder / name).unlink(missing_ok=True)

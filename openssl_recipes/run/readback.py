@@ -22,8 +22,9 @@ MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a bundle of 100 000 certificates is ~150 
 
 def problem(folder: Path, step: Step) -> str | None:
     """Why what `step` made does not read back, or None: its artifact, and a keycert step's key too."""
-    if step.kind in ("revoke", "certs"):  # openssl ca changes the database in place (and renames it whole);
-        return None  # a batch's certificates are each read back as they are written (`batch`)
+    if step.kind in ("revoke", "certs", "tokenkey"):  # openssl ca changes the database in place (and renames it whole);
+        return None  # a batch's certificates are each read back as they are written (`batch`); a token's key is read
+        # back by the next step, which signs the CA's certificate with it (and `build` reads its public key first)
     if step.kind == "keycert" and (why := _file_problem(folder / step.outputs[1], _key)):
         return f"{step.outputs[1]}: {why}"
     return _file_problem(folder / step.artifact, _CHECKS[step.kind])

@@ -74,6 +74,11 @@ def start(rotate: Rotate, scope: Scope) -> None:
         raise UsageError(f"a CA rotation is under way ({state.phase}): `rotate finish` or `rotate abort` it first")
     if current.style == "document":
         raise UsageError("a CA rotation needs a trust file apart from the CA's certificate: use style: strict")
+    if tokens := [ca.name for ca in current.authorities if ca.token]:
+        raise UsageError(
+            f"{tokens[0]}'s key is in a PKCS#11 token: `rotate` moves key files and does not rotate a token's key yet; "
+            "make the new CA with its own recipe (a new object in the token), nothing was changed"
+        )
     if scope == "intermediate" and current.intermediate is None:
         raise UsageError("--intermediate: the recipe has no intermediate CA (without it, `rotate start` rotates the root)")
     if missing := [ca.cert_file for ca in current.authorities if not (folder / ca.cert_file).exists()]:

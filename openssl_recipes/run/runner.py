@@ -28,6 +28,7 @@ from . import backups, workspace
 from .execute import execute
 from .inspect import Inspector, Verdict
 from .progress import InPlanOrder, LinePrinter, progress_bar
+from .token import CA_HINT, decide_token_authority
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def build(
     """Run the plan; `head`: keys already started for it, adopted where they fit."""
     started = time.monotonic()
     folder = plan.output_dir
-    writes = sorted({name for step in plan.steps for name in step.outputs} | set(plan.files))
+    writes = sorted({name for step in plan.steps for name in step.files_written} | set(plan.files))
     prompts = any(step.prompts for step in plan.steps)
     if prompts and not sys.stdin.isatty():
         raise UsageError(
@@ -89,7 +90,7 @@ def build(
         for i, step in instead.items():
             steps[i] = step
         if options.new_ca:
-            moved = backups.set_aside(folder, [n for ca in plan.recipe.authorities for n in (ca.key_file, ca.cert_file)])
+            moved = backups.set_aside(folder, [n for ca in plan.recipe.authorities for n in (*ca.key_files, ca.cert_file)])
             report.backups = list(moved.values())
         workspace.write_files(folder, {name: NewFile(content, 0o644) for name, content in plan.files.items()})
         to_run = [i for i, run in enumerate(decision) if run]
@@ -134,7 +135,7 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[lis
     form: a keycert step whose key is kept (`with_kept_key`: the certificate is remade, the key is not),
     a batch for the certificates to remake only (`narrowed`). Raises rather than replace a CA."""
     recipe = plan.recipe
-    index = {(step.entry, step.kind): i for i, step in enumerate(plan.steps)}
+    index = {(step.entry, "key" if step.kind == "tokenkey" else step.kind): i for i, step in enumerate(plan.steps)}
     batch_of = {cert: i for i, step in enumerate(plan.steps) if step.kind == "certs" for cert in step.outputs[1:]}
     run = [False] * len(plan.steps)
     ca, intermediate = recipe.ca, recipe.intermediate
@@ -145,7 +146,8 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[lis
     issuer_runs = ca_runs[1]
     if intermediate is not None:
         intermediate_runs = _decide_authority(intermediate, inspector, options.new_ca, parent=(ca.cert_file, ca_runs[1]))
-        if intermediate_runs[1] and not inspector.key(ca.key_file, ca.password).good and not ca_runs[0]:
+        root_key_here = ca.token is not None or inspector.key(ca.key_file, ca.password).good  # (a token's: read above)
+        if intermediate_runs[1] and not root_key_here and not ca_runs[0]:
             raise RunError(
                 f"{intermediate.cert_file} must be signed by the root CA, but {ca.key_file} is not in the output folder "
                 "(offline?): bring the root key back for this build"
@@ -217,11 +219,14 @@ def _decide_authority(
 ) -> tuple[bool, bool]:
     """(remake the key?, remake the certificate?) for the root or the intermediate CA. Refuses, rather
     than replace a CA key or a certificate that does not match it; `parent` = (its cert, being remade?)."""
+    if ca.token is not None:
+        key_runs, cert_runs, check_parent = decide_token_authority(ca, inspector, new_ca)
+        return (key_runs, cert_runs) if not check_parent else _signed_by_parent(ca, inspector, parent)
     if new_ca:
         return True, True
     key_v = inspector.key(ca.key_file, ca.password)
     cert_state = inspector.complete_pem(ca.cert_file).state
-    hint = "restore it, or run build --new-ca to start a new CA (every certificate it signed stops working)"
+    hint = CA_HINT
     if key_v.state == "unopenable":
         raise RunError(f"{ca.key_file}: {key_v.reason}; refusing to replace the CA key", [hint])
     if not key_v.good:
@@ -239,10 +244,15 @@ def _decide_authority(
         raise RunError(f"{ca.cert_file} does not match {ca.key_file}; refusing to replace the CA", [hint])
     if not cert_v.good:
         return False, True
-    if parent is not None:
-        parent_cert, parent_runs = parent
-        return False, parent_runs or ca.cert_file not in inspector.signed_by(parent_cert, [ca.cert_file])
-    return False, False
+    return _signed_by_parent(ca, inspector, parent)
+
+
+def _signed_by_parent(ca: CertificateAuthority, inspector: Inspector, parent: tuple[str, bool] | None) -> tuple[bool, bool]:
+    """A kept CA's certificate is made again when its parent is, or does not sign it."""
+    if parent is None:
+        return False, False
+    parent_cert, parent_runs = parent
+    return False, parent_runs or ca.cert_file not in inspector.signed_by(parent_cert, [ca.cert_file])
 
 
 def _bundle_is_current(step: Step, folder: Path) -> bool:
