@@ -20,6 +20,7 @@ from ..core import process
 from ..core.children import child_environment, default_jobs
 from ..recipe.entries import CertificateAuthority, Leaf, Secret
 from ..recipe.model import Recipe
+from ..run import token
 from ..run.inspect import Inspector, key_is_encrypted
 from ..run.signers import leaves_under
 from .chains import CHAIN_CHUNK, batch_verdicts, verify_args, verify_error
@@ -98,10 +99,13 @@ class _Checker:
             return self._missing(row, ca.cert_file)
         row.dates = self.inspector.validity(ca.cert_file)
         is_root = ca.cert_file == chain[-1]
-        offline = is_root and len(chain) > 1 and not (self.folder / ca.key_file).exists()
-        row.checks["key"] = (
-            Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
-        )
+        offline = is_root and len(chain) > 1 and not ca.token and not (self.folder / ca.key_file).exists()
+        if ca.token:
+            row.checks["key"] = self._token_key(ca)
+        else:
+            row.checks["key"] = (
+                Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
+            )
         parent = None if is_root else chain[-1]
         row.checks["chain"] = self._chain(ca.cert_file, "any", parent)
         row.checks["names"] = Check("n/a")
@@ -111,7 +115,7 @@ class _Checker:
             server=False,
             fix="`openssl-recipes build --new-ca` (then every certificate it signed is made again)",
         )
-        row.checks["key mode"] = Check("n/a") if offline else self._mode(ca.key_file)
+        row.checks["key mode"] = Check("n/a") if offline or ca.token else self._mode(ca.key_file)
         row.checks["nanomq"] = Check("n/a")
         return row
 
@@ -208,6 +212,16 @@ class _Checker:
             "fail",
             f"{key} does not belong to this certificate (public keys differ)" if verdict.state == "mismatch" else verdict.reason,
         )
+
+    def _token_key(self, ca: CertificateAuthority) -> Check:
+        """The CA's certificate against its token's public key (read without the PIN)."""
+        assert ca.token is not None
+        state = token.public_key(self.openssl, ca, self.env)
+        if state.public is None:
+            return Check("fail", f"{ca.token.uri}: " + ("the token has no such key" if state.absent else state.reason))
+        if self.inspector.public_key_of_certificate(ca.cert_file) != state.public:
+            return Check("fail", f"{ca.cert_file} does not carry the token's key {ca.token.uri} (public keys differ)")
+        return Check("pass", f"the key is in the token ({ca.token.uri})")
 
     def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None, crl: str | None = None) -> Check:
         """`parent`: the root it must chain to (None: the CA itself is checked as its own root)."""
