@@ -55,6 +55,14 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--password-env", metavar="VAR", help="Encrypt the CA key with the password in this variable."),
         ] = None,
+        hsm: Annotated[
+            str | None,
+            typer.Option(
+                "--hsm",
+                metavar="URI",
+                help="The CA key in a PKCS#11 token, e.g. 'pkcs11:token=ca;object=root' (its PIN: --password-env, default CA_PIN).",
+            ),
+        ] = None,
         force: Annotated[bool, typer.Option("--force", help="Replace an existing recipe (kept as FILE.<time>.bak).")] = False,
     ) -> int:
         """Write a commented recipes.yaml for a scenario; it passes plan, build, verify and handshake as
@@ -68,7 +76,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"give a scenario ({', '.join(SCENARIOS)}) and its options; only a terminal is asked")
             scenario, server, client, count, pattern, remote = _ask(server, client, count, pattern, remote)
         kind = key_type or ("ec" if scenario in ("fleet", "sites") else "rsa")
-        facts = Facts(scenario, list(server or []), list(client or []), count, pattern, remote, kind, password_env)
+        facts = Facts(scenario, list(server or []), list(client or []), count, pattern, remote, kind, password_env, hsm)
         text = recipe_text(facts)
         check(text, recipe_file.resolve())
         write_recipe(recipe_file, text, force, say, err)

@@ -36,7 +36,8 @@ class Facts:
     pattern: str | None = None  # default: DEFAULT_PATTERNS
     remote: str | None = None  # HOST[:PORT]
     key_type: str = "rsa"
-    password_env: str | None = None
+    password_env: str | None = None  # with `hsm`: the token's PIN (default CA_PIN)
+    hsm: str | None = None  # the CA key's PKCS#11 URI
 
 
 def recipe_text(facts: Facts) -> str:
@@ -68,6 +69,8 @@ def recipe_text(facts: Facts) -> str:
         raise UsageError(f"--key-type {facts.key_type}: rsa or ec")
     if facts.password_env is not None and not ENV_NAME.match(facts.password_env):
         raise UsageError(f"--password-env {facts.password_env}: not an environment variable name")
+    if facts.hsm is not None and not facts.hsm.startswith("pkcs11:"):
+        raise UsageError(f"--hsm {facts.hsm}: a PKCS#11 URI, e.g. 'pkcs11:token=ca;object=root'")
     context = {
         "schema": SCHEMA_FILE,  # beside the recipe (run.init writes it): a path that lasts
         "scenario": facts.scenario,
@@ -75,7 +78,8 @@ def recipe_text(facts: Facts) -> str:
         "key_type": facts.key_type,
         "organization": "MQTT",
         "ca_name": "MQTT Root CA",
-        "password_env": facts.password_env,
+        "password_env": facts.password_env or ("CA_PIN" if facts.hsm else None),
+        "hsm": facts.hsm,
         "server_comment": {"sites": "the cloud broker's certificate (conf mosquitto --acl)"}.get(
             facts.scenario, "the remote broker's certificate" if remote else "the broker's certificate"
         ),
