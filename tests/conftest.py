@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from .helpers import IN_CI, built_pkis, copy_pki, default_pki, small_pki, small_recipe  # noqa: F401
+from .token_helpers import token_pki  # noqa: F401
 
 # What the tests of a folder need, said once for the folder (`make test-fast` leaves out all three)
 FOLDER_MARKERS = {

@@ -35,6 +35,11 @@ def test_go_accepts_the_default_pki_by_name_and_ip_with_mutual_tls(go_verifier, 
     assert "ok mutual TLS handshake" in proc.stdout
 
 
+def test_go_accepts_a_pki_whose_ca_key_is_in_a_token(go_verifier, token_pki):
+    proc = go_verify(go_verifier, token_pki, "localhost,127.0.0.1")
+    assert proc.returncode == 0 and "ok mutual TLS handshake" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_go_accepts_ec_keys(go_verifier, tmp_path):
     text = DEFAULT_RECIPE.read_text().replace("key_type: rsa", "key_type: ec")
     recipe = write_recipe(tmp_path, text)

@@ -37,6 +37,12 @@ def test_python313_default_context_accepts_the_strict_pki(python313, default_pki
     assert proc.returncode == 0 and proc.stdout.startswith("ok 3.13"), proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1"])
+def test_python313_default_context_accepts_a_pki_whose_ca_key_is_in_a_token(python313, token_pki, name):
+    proc = run313(python313, token_pki, name)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok 3.13"), proc.stdout + proc.stderr
+
+
 def test_python313_refuses_the_documents_certificates_as_measured(python313, tmp_path):
     recipe = write_recipe(tmp_path, DEFAULT_RECIPE.read_text().replace("style: strict", "style: document"))
     assert (result := cli("build", "--recipe", str(recipe))).code == 0, result
