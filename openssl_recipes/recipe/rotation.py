@@ -21,6 +21,7 @@ from ..core.reading import TooLarge, read_bounded
 from .entries import CertificateAuthority
 from .model import Recipe, Rotation
 from .subject import FIELD_MAX_LENGTH
+from .token import relabelled
 
 Phase = Literal["steady", "rotating", "finishing"]  # finishing: committed, the new CA's files on their way to its names
 Scope = Literal["root", "intermediate"]
@@ -100,15 +101,23 @@ def _located(ca: CertificateAuthority, folder: Path) -> CertificateAuthority:
 
 
 def generation(ca: CertificateAuthority, number: int) -> CertificateAuthority:
-    """The CA of this generation: the first as the recipe says; a later one with " G<n>" after its CN."""
-    if number == 1 or "CN" not in ca.subject:
+    """The CA of this generation: the first as the recipe says; a later one with " G<n>" after its CN
+    and, for a key in a token, "-G<n>" after its key's label (a new object: a token's key is never
+    replaced, and a URI names one key)."""
+    if number == 1:
         return ca
-    cn = f"{ca.subject['CN']} G{number}"
-    if len(cn) > FIELD_MAX_LENGTH["CN"]:
-        raise RecipeError(
-            f"{ca.name}'s CN with its generation, {cn!r}, is longer than {FIELD_MAX_LENGTH['CN']} characters: shorten it"
-        )
-    return dataclasses.replace(ca, subject={**ca.subject, "CN": cn})
+    changes: dict[str, object] = {}
+    if "CN" in ca.subject:
+        cn = f"{ca.subject['CN']} G{number}"
+        if len(cn) > FIELD_MAX_LENGTH["CN"]:
+            raise RecipeError(
+                f"{ca.name}'s CN with its generation, {cn!r}, is longer than {FIELD_MAX_LENGTH['CN']} characters: shorten it"
+            )
+        changes["subject"] = {**ca.subject, "CN": cn}
+    if ca.token is not None:
+        token = relabelled(ca.token, f"{ca.token.label}-G{number}")
+        changes |= {"token": token, "key_file": token.private}
+    return dataclasses.replace(ca, **changes) if changes else ca
 
 
 def _generation(ca: CertificateAuthority | None, number: int) -> CertificateAuthority | None:
@@ -123,7 +132,7 @@ def moved(ca: CertificateAuthority) -> CertificateAuthority:
 
     return dataclasses.replace(
         ca,
-        key_file=f"{ROTATION_DIR}/{ca.key_file}",
+        key_file=ca.key_file if ca.token else f"{ROTATION_DIR}/{ca.key_file}",  # (a token's: its own label)
         cert_file=f"{ROTATION_DIR}/{ca.cert_file}",
         csr_file=inside(ca.csr_file),
         database_dir=f"{ROTATION_DIR}/{ca.database_dir}",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import glob
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from ..core.errors import Loc, Problem
 from .entries import CertificateAuthority, TokenKey
@@ -127,3 +128,12 @@ def one_module(ca: CertificateAuthority, intermediate: CertificateAuthority | No
             )
         ]
     return []
+
+
+def relabelled(token: TokenKey, label: str) -> TokenKey:
+    """The same token's key under another label (a CA rotation's next generation): the URI's `object=`."""
+    parts = [
+        f"object={quote(label, safe='')}" if part.startswith("object=") else part
+        for part in token.uri.removeprefix("pkcs11:").split(";")
+    ]
+    return replace(token, uri="pkcs11:" + ";".join(parts), label=label)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..core.children import child_environment
 from ..core.errors import RunError, UsageError
 from ..core.names import CA_ARCHIVE, CRL_FILE, ROTATION_DIR, ROTATION_STATE
 from ..core.openssl import Openssl
@@ -32,6 +33,7 @@ from .ca_archive import archive_dir, archive_leftover, keep
 from .execute import run_work
 from .runner import BuildOptions, build
 from .signers import leaves_under
+from .token import public_key
 
 Say = Callable[[str], None]
 SHOWN = 20  # names listed when leaves stop a step; the rest counted
@@ -74,11 +76,6 @@ def start(rotate: Rotate, scope: Scope) -> None:
         raise UsageError(f"a CA rotation is under way ({state.phase}): `rotate finish` or `rotate abort` it first")
     if current.style == "document":
         raise UsageError("a CA rotation needs a trust file apart from the CA's certificate: use style: strict")
-    if tokens := [ca.name for ca in current.authorities if ca.token]:
-        raise UsageError(
-            f"{tokens[0]}'s key is in a PKCS#11 token: `rotate` moves key files and does not rotate a token's key yet; "
-            "make the new CA with its own recipe (a new object in the token), nothing was changed"
-        )
     if scope == "intermediate" and current.intermediate is None:
         raise UsageError("--intermediate: the recipe has no intermediate CA (without it, `rotate start` rotates the root)")
     if missing := [ca.cert_file for ca in current.authorities if not (folder / ca.cert_file).exists()]:
@@ -88,12 +85,14 @@ def start(rotate: Rotate, scope: Scope) -> None:
     new_state = State("rotating", scope, state.root + (scope == "root"), state.intermediate + bumps_intermediate, started)
     rotating = rotate.load(new_state)
     plan = build_plan(rotating, rotate.openssl)
-    new = [step for step in plan.steps if step.artifact.startswith(f"{ROTATION_DIR}/")]
+    new_keys = {ca.key_file for ca in rotating.authorities if ca.token and ca.cert_file.startswith(f"{ROTATION_DIR}/")}
+    new = [step for step in plan.steps if step.artifact.startswith(f"{ROTATION_DIR}/") or step.artifact in new_keys]
     if rotate.dry_run:
         lines = [f"mkdir -p -m 700 {ROTATION_DIR}", *map(step_line, new), write_file(ROTATION_STATE, new_state.text())]
         for line in [*lines, *_refresh_lines(rotating, rotate)]:
             rotate.say(line)
         return
+    _refuse_used_token_labels(rotating, rotate.openssl.command)
     values = resolve(rotating.secrets())
     with _in_phase(folder, state):
         archive_leftover(folder)
@@ -108,6 +107,19 @@ def start(rotate: Rotate, scope: Scope) -> None:
         f"next: deploy {rotating.trust_file} (and {CRL_FILE}) to every broker and client, restarting each; then "
         "`openssl-recipes renew SERVER…` first, clients and sites after; then `openssl-recipes rotate finish`"
     )
+
+
+def _refuse_used_token_labels(rotating: Recipe, openssl: str) -> None:
+    """A new CA's key in a token is a new object, never one that is there (an aborted rotation's key:
+    its leaves would chain to a new certificate of the same key and name)."""
+    env = child_environment(rotating.secret_names())
+    for ca in rotating.authorities:
+        if ca.token and ca.cert_file.startswith(f"{ROTATION_DIR}/") and public_key(openssl, ca, env).public is not None:
+            raise RunError(
+                f"the token {ca.token.token!r} already holds a key labelled {ca.token.label!r} (an aborted rotation's?): "
+                "the new CA needs a new key; delete that object (pkcs11-tool --delete-object) or keep it and rotate later",
+                ["nothing was changed"],
+            )
 
 
 # -- finish ----------------------------------------------------------------------------------------
@@ -252,6 +264,9 @@ def abort(rotate: Rotate, force: bool) -> None:
         _refresh(restored, rotate, values)
     rotate.say(f"rotation aborted: {restored.issuer.cert_file} signs again; {restored.trust_file} trusts the old CA alone")
     rotate.say(f"the new CA is kept in {archive.relative_to(folder)}/; next: deploy {restored.trust_file} where the new one went")
+    for ca in current.authorities:
+        if ca.token and ca.cert_file.startswith(f"{ROTATION_DIR}/"):
+            rotate.say(f"its key stays in the token as {ca.token.uri}: a next `rotate start` refuses to reuse it")
     if new:
         rotate.say(f"then sign again under the old CA what the new one signed: `openssl-recipes renew {' '.join(new[:SHOWN])}`")
 

@@ -204,3 +204,37 @@ def test_a_recipe_whose_key_type_is_not_the_tokens_is_refused_naming_both(tmp_pa
     assert refused.code == 1, refused
     assert "the token's key pkcs11:token=ca;object=root is EC P-256, the recipe's ca says RSA 2048" in refused.stderr
     assert not (tmp_path / "rsa-certs" / "ca.pem").exists()
+
+
+def test_a_root_rotation_makes_the_new_root_key_a_new_object_in_the_token_and_never_reuses_one(tmp_path):
+    token = new_token(tmp_path / "hsm")
+    recipe = write_recipe(tmp_path, token_recipe())
+    assert run("build", "--recipe", str(recipe), env=token.env).code == 0
+    certs = tmp_path / "certs"
+    old_root = load_cert(certs / "ca.pem")
+    dry = run("rotate", "start", "--dry-run", "--recipe", str(recipe), env=token.env)
+    assert dry.code == 0 and "--keypairgen --key-type rsa:2048 --label root-G2 " in dry.stdout, dry
+    started = run("rotate", "start", "--recipe", str(recipe), env=token.env)
+    assert started.code == 0, started
+    new_root = load_cert(certs / "rotation" / "ca.pem")
+    assert spki(new_root) == token.public_key("root-G2") and spki(old_root) == token.public_key("root")
+    assert run("renew", "--recipe", str(recipe), env=token.env).code == 0  # what the old root signed
+    finished = run("rotate", "finish", "--recipe", str(recipe), env=token.env)
+    assert finished.code == 0, finished
+    assert load_cert(certs / "ca.pem") == new_root
+    for name in ("server.pem", "client.pem"):
+        load_cert(certs / name).verify_directly_issued_by(new_root)
+    (archive,) = (certs / "ca-archive").iterdir()
+    assert sorted(path.name for path in archive.iterdir()) == ["ca.pem", "retired.json"]  # no key: it stays in the token
+    assert run("verify", "--recipe", str(recipe), env=token.env).code == 0
+    kept = run("build", "--recipe", str(recipe), env=token.env)
+    assert kept.code == 0 and "made 0," in kept.stdout, kept
+    assert sorted(token.labels()) == ["root", "root-G2"]
+    # an aborted rotation's key stays in the token; the next start refuses to make a CA of it again
+    assert run("rotate", "start", "--recipe", str(recipe), env=token.env).code == 0
+    aborted = run("rotate", "abort", "--recipe", str(recipe), env=token.env)
+    assert aborted.code == 0 and "its key stays in the token as pkcs11:token=ca;object=root-G3" in aborted.stdout, aborted
+    before = tree(certs)
+    again = run("rotate", "start", "--recipe", str(recipe), env=token.env)
+    assert again.code == 1 and "the token 'ca' already holds a key labelled 'root-G3'" in again.stderr, again
+    assert tree(certs) == before and sorted(token.labels()) == ["root", "root-G2", "root-G3"]
