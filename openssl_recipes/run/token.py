@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core import process
-from ..core.errors import RunError
+from ..core.errors import RunError, UsageError
 from ..core.pem import first as pem_first
 from ..core.x509 import KeySpec, key_spec_of
 from ..recipe.entries import CertificateAuthority, Secret, TokenKey
@@ -107,9 +107,9 @@ CA_HINT = "restore it, or run build --new-ca to start a new CA (every certificat
 def decide_token_authority(ca: CertificateAuthority, inspector: Any, new_ca: bool) -> tuple[bool, bool, bool]:
     """(make the key in the token?, make the certificate?, check the certificate's signature by its
     parent?) for a CA whose key is in a token (`inspector`: the build's `Inspector`). The key is made
-    only when the token has none under its label (never a second one, never replaced: `--new-ca` makes
-    a new certificate for the same key); the token's key must be the recipe's kind and the
-    certificate's. Raises, with the reason in one line, when the token cannot be read."""
+    only when the token has none under its label (never a second one, never replaced: `--new-ca` is
+    refused once it exists); the token's key must be the recipe's kind and the certificate's. Raises,
+    with the reason in one line, when the token cannot be read."""
     assert ca.token is not None
     state = public_key(inspector.openssl, ca, inspector.env)
     if state.public is None and not state.absent:
@@ -123,8 +123,14 @@ def decide_token_authority(ca: CertificateAuthority, inspector: Any, new_ca: boo
         return True, True, False
     if problem := key_type_problem(ca, state.public):
         raise RunError(problem)
-    if new_ca or cert_state != "good" or (have := inspector.public_key_of_certificate(ca.cert_file)) is None:
+    if new_ca:  # a new certificate of the same key and name: what the old one signed would still chain to it
+        raise UsageError(
+            f"--new-ca: {ca.name}'s key is in a token and stays there; a new CA needs a new key: name a new object "
+            "in the recipe's URI (build makes it), or `openssl-recipes rotate start`; nothing was changed"
+        )
+    if cert_state != "good" or (have := inspector.public_key_of_certificate(ca.cert_file)) is None:
         return False, True, False
     if have != state.public:
-        raise RunError(f"{ca.cert_file} does not match the token's key {ca.token.uri}; refusing to replace the CA", [CA_HINT])
+        hint = "restore it, or name in the recipe the token key it carries"
+        raise RunError(f"{ca.cert_file} does not match the token's key {ca.token.uri}; refusing to replace the CA", [hint])
     return False, False, True

@@ -193,6 +193,11 @@ def test_a_wrong_pin_a_missing_token_or_another_key_fails_in_one_line_and_loses_
     assert refused.code == 1 and "ca.pem does not match the token's key pkcs11:token=ca;object=root" in refused.stderr, refused
     checked = run("verify", "--recipe", str(recipe), env=token.env)
     assert checked.code == 1 and "does not carry the token's key pkcs11:token=ca;object=root" in checked.stdout, checked
+    # --new-ca would sign a new certificate of the same key and name: what the old one signed would still chain
+    before = tree(certs)
+    renewed_ca = run("build", "--new-ca", "--recipe", str(recipe), env=token.env)
+    assert renewed_ca.code == 2 and "--new-ca: ca's key is in a token and stays there" in renewed_ca.stderr, renewed_ca
+    assert tree(certs) == before and sorted(token.labels()) == ["other", "root"]
 
 
 def test_a_recipe_whose_key_type_is_not_the_tokens_is_refused_naming_both(tmp_path):
