@@ -19,7 +19,7 @@ from ..core.key_files import public_key_info
 from ..core.pem import blocks as pem_blocks
 from ..core.pem import first as pem_first
 from ..core.reading import MAX_REQUEST_BYTES, TooLarge, read_bounded
-from ..core.x509 import Unreadable, read_certificate, read_request
+from ..core.x509 import CertificateFacts, Unreadable, read_certificate, read_request
 from ..recipe.entries import Secret
 
 NO_PASSWORD = "OPENSSL_RECIPES_NO_PASSWORD"  # set to "" in the checks' environment
@@ -50,7 +50,7 @@ class Inspector:
         self.env = {**env, NO_PASSWORD: ""}
         self.secret_values = secret_values or {}
         self._public: dict[str, bytes | None] = {}
-        self._validity: dict[str, tuple[dt.datetime, dt.datetime] | None] = {}
+        self._certificates: dict[str, CertificateFacts | None] = {}  # each certificate parsed once a run
 
     def _run(self, *args: str, secret: str | None = None) -> process.Result:
         """Run openssl; a password variable is added to this one child's environment only."""
@@ -95,7 +95,18 @@ class Inspector:
 
     def public_key_of_certificate(self, name: str) -> bytes | None:
         """The certificate's SubjectPublicKeyInfo (DER), read here; openssl parses what this reader cannot."""
-        return self._public_key_of(name, read_certificate, MAX_KEY_BYTES, "x509")
+        facts = self.certificate_facts(name)
+        return facts.public_key_info if facts is not None else self._public_key_of(name, read_certificate, MAX_KEY_BYTES, "x509")
+
+    def certificate_facts(self, name: str) -> CertificateFacts | None:
+        """What the DER reader reads of the certificate (its first, in a chain), once a run; None when it
+        cannot be read."""
+        if name not in self._certificates:
+            try:
+                self._certificates[name] = read_certificate(read_bounded(self.folder / name, MAX_KEY_BYTES))
+            except (OSError, TooLarge, Unreadable):
+                self._certificates[name] = None
+        return self._certificates[name]
 
     def public_key_of_request(self, request: str) -> bytes | None:
         """A request's SubjectPublicKeyInfo (DER), as `public_key_of_certificate`."""
@@ -148,13 +159,8 @@ class Inspector:
 
     def validity(self, cert: str) -> tuple[dt.datetime, dt.datetime] | None:
         """(notBefore, notAfter) in UTC, or None when the certificate cannot be read."""
-        if cert not in self._validity:
-            try:
-                facts = read_certificate((self.folder / cert).read_bytes())
-                self._validity[cert] = (facts.not_before, facts.not_after)
-            except (OSError, Unreadable):
-                self._validity[cert] = None
-        return self._validity[cert]
+        facts = self.certificate_facts(cert)
+        return (facts.not_before, facts.not_after) if facts is not None else None
 
 
 def key_is_encrypted(path: Path) -> bool | None:
