@@ -74,9 +74,9 @@ def owned_files(plan: Plan) -> dict[str, str]:
     owned |= {name: REVOCATION_DATABASE for name in (*database, *LEGACY_CA_FILES)}
     if (folder / BATCH_DIR).is_dir():  # what a stopped `sign` or build left of its batches (removed at the end of each run)
         owned |= {
-            f"{BATCH_DIR}/{path.name}": "sign or build (a batch of requests, for one run)"
-            for path in (folder / BATCH_DIR).iterdir()
-            if f"{BATCH_DIR}/{path.name}" not in owned
+            name: "sign or build (a batch of requests, for one run)"
+            for path in (folder / BATCH_DIR).rglob("*")
+            if path.is_file() and (name := str(path.relative_to(folder))) not in owned
         }
     owned[ROTATION_STATE] = "rotate (the phase of a CA rotation)"
     if recipe.rotation:  # the old CA, trusted until `rotate finish`

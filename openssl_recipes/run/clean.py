@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 
-from ..core.names import CA_DIR, RESERVED_PREFIX, ROTATION_DIR
+from ..core.names import BATCH_DIR, CA_DIR, RESERVED_PREFIX, ROTATION_DIR
 from ..core.openssl import ASSUMED
 from ..plan.ownership import REVOCATION_DATABASE, owned_files
 from ..plan.planner import build_plan
@@ -50,7 +50,13 @@ def clean(recipe: Recipe, everything: bool) -> Cleaned:
         for leftover in folder.glob(f"{RESERVED_PREFIX}.tmp.*"):
             if leftover.is_file() and not leftover.is_symlink():
                 leftover.unlink()
-        for emptied in (*dict.fromkeys(ca.database_dir for ca in (*recipe.issuers, recipe.ca)), CA_DIR, ROTATION_DIR):
+        batches = (
+            sorted((p for p in (folder / BATCH_DIR).glob("*") if p.is_dir()), reverse=True)
+            if not symlink_within(folder, BATCH_DIR)
+            else []
+        )
+        places = (*dict.fromkeys(ca.database_dir for ca in (*recipe.issuers, recipe.ca)), CA_DIR, ROTATION_DIR)
+        for emptied in (*places, *(str(p.relative_to(folder)) for p in batches), BATCH_DIR):
             with contextlib.suppress(OSError):
                 if not symlink_within(folder, emptied):
                     (folder / emptied).rmdir()

@@ -187,7 +187,8 @@ def write_files(folder: Path, files: Mapping[str, NewFile]) -> None:
     (openssl keeps it from then on)."""
     for name, new in files.items():
         if new.replace or not (folder / name).exists():
-            (folder / name).parent.mkdir(mode=0o700, exist_ok=True)
+            for parent in reversed(Path(name).parents[:-1]):  # (a batch's folder is in the batches' folder)
+                (folder / parent).mkdir(mode=0o700, exist_ok=True)
             write_atomically(folder / name, new.content, new.mode)
 
 
