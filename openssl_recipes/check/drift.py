@@ -9,11 +9,13 @@ only by `build --new-ca`, and that is said as a consequence, not advised lightly
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from pathlib import Path
 
-from ..core.x509 import San, Unreadable, read_certificate
+from ..core.x509 import CertificateFacts, San, Unreadable, read_certificate
 from ..recipe.entries import CertificateAuthority, Leaf
 from ..recipe.model import Recipe
 from ..recipe.subject import SUBJECT_FIELDS
@@ -34,20 +36,28 @@ class Drift:
         return f"{self.cert_file} no longer matches the recipe's {self.name}: {what} — {self.advice}"
 
 
-def drifted(recipe: Recipe, kept: Collection[str] | None = None) -> list[Drift]:
+def drifted(
+    recipe: Recipe, kept: Collection[str] | None = None, read: Callable[[str], CertificateFacts | None] | None = None
+) -> list[Drift]:
     """Each entry whose certificate or key, as the output folder holds them, differs from the recipe;
     `kept`: only the entries whose certificate or key is among these files (what a build just made from
-    the recipe follows it: not read again)."""
+    the recipe follows it: not read again); `read`: a certificate as the build already read it."""
     entries = (*recipe.authorities, *recipe.leaves)
     if kept is not None:
         entries = tuple(entry for entry in entries if entry.cert_file in kept or (entry.key_file and entry.key_file in kept))
-    return [drift for entry in entries if (drift := _compare(recipe, entry))]
+    read = read or functools.partial(_read, recipe.output_dir)
+    return [drift for entry in entries if (drift := _compare(recipe, entry, read(entry.cert_file)))]
 
 
-def _compare(recipe: Recipe, entry: CertificateAuthority | Leaf) -> Drift | None:
+def _read(folder: Path, name: str) -> CertificateFacts | None:
     try:
-        facts = read_certificate((recipe.output_dir / entry.cert_file).read_bytes())
+        return read_certificate((folder / name).read_bytes())
     except (OSError, Unreadable):
+        return None
+
+
+def _compare(recipe: Recipe, entry: CertificateAuthority | Leaf, facts: CertificateFacts | None) -> Drift | None:
+    if facts is None:
         return None  # missing or not ours to read: the build and verify say so in their own words
     certificate: list[str] = []
     key: list[str] = []
