@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..core.der import Reader
 from ..core.pem import blocks
+from ..core.reading import TooLarge, read_bounded
 from ..core.x509 import Unreadable, read_certificate, read_request
 from ..plan.steps import Step
 
@@ -31,11 +32,12 @@ def problem(folder: Path, step: Step) -> str | None:
 
 
 def _file_problem(path: Path, check: Callable[[bytes], str | None]) -> str | None:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_OUTPUT_BYTES + 1)
+    try:  # (a read of the file's size: `read(MAX_OUTPUT_BYTES + 1)` made a 64 MiB buffer for each)
+        data = read_bounded(path, MAX_OUTPUT_BYTES)
     except FileNotFoundError:
         return "it is not there"
+    except TooLarge:
+        return f"it is larger than {MAX_OUTPUT_BYTES} bytes"
     except OSError as exc:
         return f"cannot read it: {exc.strerror}"
     if not data:
