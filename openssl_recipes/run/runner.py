@@ -24,10 +24,11 @@ from ..core.x509 import CertificateFacts
 from ..plan.batch import narrowed
 from ..plan.planner import with_kept_key
 from ..plan.steps import NewFile, Plan, Step
-from ..recipe.entries import CertificateAuthority, Leaf
+from ..recipe.entries import CertificateAuthority
 from . import backups, workspace
 from .execute import execute
-from .inspect import Inspector, Verdict
+from .inspect import Inspector
+from .kept_leaves import judged_in_parts
 from .progress import InPlanOrder, LinePrinter, progress_bar
 from .token import CA_HINT, decide_token_authority
 
@@ -66,7 +67,6 @@ class Prestarted(Protocol):
 
 
 LIST_LIMIT = 60  # above this many files, print the summary only
-VERDICT_CHUNK = 256  # leaves a worker judges at a time: a future a leaf held ~10 MB at 10 000 devices
 
 
 def build(
@@ -160,59 +160,36 @@ def decide(plan: Plan, inspector: Inspector, options: BuildOptions) -> tuple[lis
         run[index[(intermediate.name, "csr")]] = intermediate_runs[1]
         run[index[(intermediate.name, "cert")]] = intermediate_runs[1]
         issuer_runs = intermediate_runs[1]
-    issuer = recipe.issuer
-
-    leaves = [leaf for leaf in recipe.leaves if options.only is None or leaf.name in options.only]
-    from concurrent.futures import ThreadPoolExecutor as Pool
-
-    def judged(part: list[Leaf]) -> list[tuple[Verdict, Verdict]]:
-        return [_leaf_verdicts(leaf, inspector, options.force) for leaf in part]
-
-    parts = [leaves[start : start + VERDICT_CHUNK] for start in range(0, len(leaves), VERDICT_CHUNK)]
-    with Pool(max(1, options.jobs)) as pool:
-        verdicts = [verdict for part in pool.map(judged, parts) for verdict in part]
-    unopenable = [
-        f"{leaf.key_file}: {key_v.reason}"
-        + (
-            f"; if the recipe's password for {leaf.name} changed, `openssl-recipes renew {leaf.name} --rekey` makes a new key with it"
-            if leaf.password
-            else ""
-        )
-        for leaf, (key_v, _) in zip(leaves, verdicts)
-        if key_v.state == "unopenable"
-    ]
-    if unopenable:
-        raise RunError("refusing to replace existing keys that do not open", unopenable)
-    candidates = [leaf.cert_file for leaf, (key_v, cert_v) in zip(leaves, verdicts) if key_v.good and cert_v.good]
-    signed = inspector.signed_by(issuer.cert_file, candidates) if candidates and not issuer_runs else set()
-    retiring: set[str] = set()  # while rotating: leaves the old CA signed, kept until renewed under the new one
-    if recipe.rotation and (rest := [name for name in candidates if name not in signed]):
-        retiring = inspector.signed_by(recipe.rotation.issuer.cert_file, rest)
+    leaves = (leaf for leaf in recipe.leaves if options.only is None or leaf.name in options.only)
+    unopenable: list[str] = []
+    chains: set[str] = set()  # the chains of the leaves judged (`Judged.chains`)
     instead: dict[int, Step] = {}
     to_sign: dict[int, set[str]] = {}  # batch → the certificates it remakes
-    for leaf, (key_v, cert_v) in zip(leaves, verdicts):
-        key_runs = not key_v.good
-        cert_runs = key_runs or issuer_runs or not cert_v.good or leaf.cert_file not in signed | retiring
-        if (one := index.get((leaf.name, "keycert"))) is not None:  # key and certificate in one process
-            run[one] = cert_runs
-            if cert_runs and not key_runs:
-                instead[one] = with_kept_key(plan.steps[one])
-            continue
-        if (batch := batch_of.get(leaf.cert_file)) is not None:  # a device's request, signed in a batch
-            if cert_runs:
-                to_sign.setdefault(batch, set()).add(leaf.cert_file)
-            continue
-        if (leaf.name, "key") in index:  # (a device's own key is not ours to make)
-            run[index[(leaf.name, "key")]] = key_runs
-        if (leaf.name, "csr") in index:
-            run[index[(leaf.name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
-        run[index[(leaf.name, "cert")]] = cert_runs
+    for part in judged_in_parts(leaves, inspector, recipe, options.force, issuer_runs, max(1, options.jobs)):
+        unopenable += part.unopenable
+        chains.update(part.chains)
+        for name, cert_file, key_runs, cert_runs in part.leaves:
+            if (one := index.get((name, "keycert"))) is not None:  # key and certificate in one process
+                run[one] = cert_runs
+                if cert_runs and not key_runs:
+                    instead[one] = with_kept_key(plan.steps[one])
+                continue
+            if (batch := batch_of.get(cert_file)) is not None:  # a device's request, signed in a batch
+                if cert_runs:
+                    to_sign.setdefault(batch, set()).add(cert_file)
+                continue
+            if (name, "key") in index:  # (a device's own key is not ours to make)
+                run[index[(name, "key")]] = key_runs
+            if (name, "csr") in index:
+                run[index[(name, "csr")]] = cert_runs  # a request is remade whenever its certificate is
+            run[index[(name, "cert")]] = cert_runs
+    if unopenable:
+        raise RunError("refusing to replace existing keys that do not open", unopenable)
     for batch, certs in to_sign.items():
         run[batch] = True
         instead[batch] = narrowed(plan.steps[batch], certs) or plan.steps[batch]
     # a chain is remade when a part is, or when it is not exactly its parts; not a chain of a leaf left
     # out (`only`), nor one of a leaf the retiring CA signed (it holds the old intermediate)
-    chains = {leaf.chain_file for leaf in leaves if leaf.cert_file not in retiring and leaf.chain_file}
     remade = {name for i, runs in enumerate(run) if runs for name in instead.get(i, plan.steps[i]).outputs}
     for i, step in enumerate(plan.steps):
         if step.kind == "bundle" and (step.is_ca or step.artifact in chains):
@@ -268,17 +245,6 @@ def _bundle_is_current(step: Step, folder: Path) -> bool:
         return (folder / step.artifact).read_bytes() == b"".join((folder / name).read_bytes() for name in step.inputs)
     except OSError:
         return False
-
-
-def _leaf_verdicts(leaf: Leaf, inspector: Inspector, force: bool) -> tuple[Verdict, Verdict]:
-    if force:
-        return Verdict("missing", "--force"), Verdict("missing", "--force")
-    if leaf.device_key:  # the key is on the device: the certificate must carry its request's key
-        return Verdict("good"), inspector.certificate_of_request(leaf.cert_file, leaf.csr_file)
-    key_v = inspector.key(leaf.key_file, leaf.password)
-    if not key_v.good:
-        return key_v, Verdict("missing")
-    return key_v, inspector.certificate(leaf.cert_file, leaf.key_file, leaf.password)
 
 
 def _remove_leftovers(folder: Path, plan: Plan) -> None:
