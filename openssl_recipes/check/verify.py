@@ -100,8 +100,9 @@ class _Checker:
         row.dates = self.inspector.validity(ca.cert_file)
         is_root = ca.cert_file == chain[-1]
         offline = is_root and len(chain) > 1 and not ca.token and not (self.folder / ca.key_file).exists()
-        if ca.token:
-            row.checks["key"] = self._token_key(ca)
+        if ca.token:  # its certificate against the token's public key (read without the PIN)
+            problem = token.carried_problem(self.openssl, ca, self.env, self.inspector.public_key_of_certificate(ca.cert_file))
+            row.checks["key"] = Check("fail", problem) if problem else Check("pass", f"the key is in the token ({ca.token.uri})")
         else:
             row.checks["key"] = (
                 Check("pass", f"{ca.key_file} is offline") if offline else self._key(ca.cert_file, ca.key_file, ca.password)
@@ -212,16 +213,6 @@ class _Checker:
             "fail",
             f"{key} does not belong to this certificate (public keys differ)" if verdict.state == "mismatch" else verdict.reason,
         )
-
-    def _token_key(self, ca: CertificateAuthority) -> Check:
-        """The CA's certificate against its token's public key (read without the PIN)."""
-        assert ca.token is not None
-        state = token.public_key(self.openssl, ca, self.env)
-        if state.public is None:
-            return Check("fail", f"{ca.token.uri}: " + ("the token has no such key" if state.absent else state.reason))
-        if self.inspector.public_key_of_certificate(ca.cert_file) != state.public:
-            return Check("fail", f"{ca.cert_file} does not carry the token's key {ca.token.uri} (public keys differ)")
-        return Check("pass", f"the key is in the token ({ca.token.uri})")
 
     def _chain(self, cert: str, purpose: str, parent: str | None, untrusted: str | None = None, crl: str | None = None) -> Check:
         """`parent`: the root it must chain to (None: the CA itself is checked as its own root)."""

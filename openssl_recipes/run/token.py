@@ -84,6 +84,18 @@ def public_key(openssl: str, ca: CertificateAuthority, env: dict[str, str]) -> T
     return TokenState(None, why)
 
 
+def carried_problem(openssl: str, ca: CertificateAuthority, env: dict[str, str], certificate_key: bytes | None) -> str | None:
+    """Why `ca`'s certificate (its public key: `certificate_key`) does not carry its token's key, or the
+    token cannot say; None when it does."""
+    assert ca.token is not None
+    state = public_key(openssl, ca, env)
+    if state.public is None:
+        return f"{ca.token.uri}: " + ("the token has no such key" if state.absent else state.reason)
+    if certificate_key != state.public:
+        return f"{ca.cert_file} does not carry the token's key {ca.token.uri} (public keys differ)"
+    return None
+
+
 def key_type_problem(ca: CertificateAuthority, public: bytes) -> str | None:
     """Why the token's key is not the key the recipe declares (key_type, curve, key_size), or None."""
     found = key_spec_of(public)

@@ -279,11 +279,9 @@ def _first_keys(data: dict, command: str, folder: str):
     leaves = [(entry, None) for role in ("servers", "clients") for entry in (data.get(role) or [])]
     seen = set()
     for entry, default_name in [*authorities, *leaves]:
-        if not isinstance(entry, dict) or "count" in entry or "csr" in entry:
-            return  # a fleet or a device's own key: the guess stops here
+        if not isinstance(entry, dict) or "count" in entry or "csr" in entry or "key" in entry:
+            return  # a fleet, a device's own key or a CA's in a token: the guess stops here
         is_authority = default_name is not None
-        if is_authority and "key" in entry:
-            continue  # a key in a PKCS#11 token: made there, never a file
         name = entry.get("name", default_name)
         key_file = entry.get("key_file") or (default_file(name, "key") if isinstance(name, str) else None)
         cert_file = entry.get("cert_file") or (default_file(name, "cert") if isinstance(name, str) else None)
