@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote
 
 from ..core.errors import Loc, Problem
 from .entries import CertificateAuthority, TokenKey
-from .schema import CAIn, RecipeIn, TokenKeyIn
+from .schema import CAIn, IntermediateIn, RecipeIn, TokenKeyIn
 
 MODULE_VARIABLE = "PKCS11_MODULE_PATH"  # where libp11's engine looks for the module
 MAX_URI = 1024
@@ -53,7 +53,8 @@ def authority_token(entry: CAIn, raw: RecipeIn, base: Path, loc: Loc) -> tuple[T
     if (entry.key_type or raw.defaults.key_type) == "ed25519":
         problems.append(Problem((*loc, "key_type"), "OpenSSL 3.0's pkcs11 engine signs with RSA and EC keys: key_type rsa or ec"))
     warnings = []
-    if raw.defaults.one_step or any(leaf.one_step for leaf in (*raw.servers, *raw.clients)):
+    signs_leaves = isinstance(entry, IntermediateIn) or raw.intermediate is None  # (`fleet_rules.one_step` asks the issuer)
+    if signs_leaves and (raw.defaults.one_step or any(leaf.one_step for leaf in (*raw.servers, *raw.clients))):
         warnings.append(
             "one_step is off: OpenSSL 3.0's `req -x509 -CA` cannot sign with a key in a token; each leaf is signed with `x509 -req`"
         )

@@ -108,3 +108,19 @@ def test_init_hsm_writes_a_recipe_whose_ca_key_is_in_the_token(tmp_path):
     assert 'key: {pkcs11: "pkcs11:token=ca;object=root"}' in text and "password: {env: CA_PIN}" in text
     refused = cli("init", "two-way", "--hsm", "token=ca", "--recipe", "other.yaml", cwd=tmp_path)
     assert refused.code == 2 and "--hsm token=ca: a PKCS#11 URI" in refused.stderr, refused
+
+
+def test_one_step_is_said_off_only_when_the_token_ca_signs_the_leaves(tmp_path):
+    (tmp_path / MODULE).write_bytes(b"\x7fELF")
+    fleet = "defaults: {one_step: true}\nclients:\n  - {name: 'd-{n}', count: 3}\n"
+    under_file = parse_recipe(recipe(KEY + PIN, "intermediate: {subject: {CN: I}}\n" + fleet), tmp_path / "recipes.yaml")
+    assert all(leaf.one_step for leaf in under_file.leaves)  # the intermediate, a key file, signs them
+    assert not any("one_step is off" in warning for warning in under_file.warnings)
+    key = f"  key: {{pkcs11: 'pkcs11:token=ca;object=i', module: {MODULE}}}\n"
+    under_token = parse_recipe(
+        recipe(KEY + PIN, "intermediate:\n  subject: {CN: I}\n" + key + PIN + fleet), tmp_path / "recipes.yaml"
+    )
+    assert not any(leaf.one_step for leaf in under_token.leaves)
+    assert [w for w in under_token.warnings if "one_step is off" in w] == [
+        "intermediate: one_step is off: OpenSSL 3.0's `req -x509 -CA` cannot sign with a key in a token; each leaf is signed with `x509 -req`"
+    ]
