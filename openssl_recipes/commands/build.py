@@ -62,9 +62,8 @@ def register(app: typer.Typer) -> None:
         report = build(plan, values, options, say=say, head=current())
         from ..check.drift import drifted
 
-        for drift in drifted(
-            recipe, set(report.kept), report.certificates
-        ):  # kept from before the recipe changed: said before the summary
+        # what was kept from before the recipe changed: said before the summary
+        for drift in drifted(recipe, set(report.kept), report.certificates):
             err(f"warning: {drift.line()}")
         say(report.summary(display_path(plan.output_dir)))
         if recipe.trust_file in report.made and recipe.ca.cert_file in report.kept:  # an earlier version's folder: once

@@ -61,11 +61,7 @@ class CertificateAuthority:
     @property
     def files(self) -> tuple[str, ...]:
         """Its certificate, key (unless in a token) and (an intermediate's) request."""
-        return tuple(name for name in (self.cert_file, self.key_file, self.csr_file) if name and name != self.token_uri)
-
-    @property
-    def token_uri(self) -> str | None:
-        return self.token.private if self.token else None
+        return tuple(name for name in (self.cert_file, *self.key_files, self.csr_file) if name)
 
     @property
     def key_files(self) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ request whose signature does not verify (saying so on stderr) and signs the rest
 never by position, means a skipped request shifts no name. `sign` reports what was skipped; a build's
 batch fails, naming the requests.
 
-openssl ca also writes each certificate to its `new_certs_dir` (the batches' folder) as SERIAL.pem,
+openssl ca also writes each certificate to its `new_certs_dir` (the batch's own folder) as SERIAL.pem,
 whole, as it prints it: that file, read back against the certificate on stdout, is renamed to its
 name. Writing a copy of each instead cost a file creation a certificate, about 0.8 ms here (the
 kernel's, in a folder of thousands): most of a 500-request batch's time after openssl.

@@ -85,7 +85,7 @@ def start(rotate: Rotate, scope: Scope) -> None:
     new_state = State("rotating", scope, state.root + (scope == "root"), state.intermediate + bumps_intermediate, started)
     rotating = rotate.load(new_state)
     plan = build_plan(rotating, rotate.openssl)
-    new_keys = {ca.key_file for ca in rotating.authorities if ca.token and ca.cert_file.startswith(f"{ROTATION_DIR}/")}
+    new_keys = {ca.key_file for ca in _new_in_token(rotating)}
     new = [step for step in plan.steps if step.artifact.startswith(f"{ROTATION_DIR}/") or step.artifact in new_keys]
     if rotate.dry_run:
         lines = [f"mkdir -p -m 700 {ROTATION_DIR}", *map(step_line, new), write_file(ROTATION_STATE, new_state.text())]
@@ -113,13 +113,18 @@ def _refuse_used_token_labels(rotating: Recipe, openssl: str) -> None:
     """A new CA's key in a token is a new object, never one that is there (an aborted rotation's key:
     its leaves would chain to a new certificate of the same key and name)."""
     env = child_environment(rotating.secret_names())
-    for ca in rotating.authorities:
-        if ca.token and ca.cert_file.startswith(f"{ROTATION_DIR}/") and public_key(openssl, ca, env).public is not None:
+    for ca in _new_in_token(rotating):
+        if public_key(openssl, ca, env).public is not None:
             raise RunError(
                 f"the token {ca.token.token!r} already holds a key labelled {ca.token.label!r} (an aborted rotation's?): "
                 "the new CA needs a new key; delete that object (pkcs11-tool --delete-object) or keep it and rotate later",
                 ["nothing was changed"],
             )
+
+
+def _new_in_token(recipe: Recipe) -> list[CertificateAuthority]:
+    """While rotating: the new CAs whose key is in a token."""
+    return [ca for ca in recipe.authorities if ca.token and ca.cert_file.startswith(f"{ROTATION_DIR}/")]
 
 
 # -- finish ----------------------------------------------------------------------------------------
@@ -264,9 +269,8 @@ def abort(rotate: Rotate, force: bool) -> None:
         _refresh(restored, rotate, values)
     rotate.say(f"rotation aborted: {restored.issuer.cert_file} signs again; {restored.trust_file} trusts the old CA alone")
     rotate.say(f"the new CA is kept in {archive.relative_to(folder)}/; next: deploy {restored.trust_file} where the new one went")
-    for ca in current.authorities:
-        if ca.token and ca.cert_file.startswith(f"{ROTATION_DIR}/"):
-            rotate.say(f"its key stays in the token as {ca.token.uri}: a next `rotate start` refuses to reuse it")
+    for ca in _new_in_token(current):
+        rotate.say(f"its key stays in the token as {ca.token.uri}: a next `rotate start` refuses to reuse it")
     if new:
         rotate.say(f"then sign again under the old CA what the new one signed: `openssl-recipes renew {' '.join(new[:SHOWN])}`")
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
 
 from ..core import process
 from ..core.errors import RunError, UsageError
 from ..core.pem import first as pem_first
 from ..core.x509 import KeySpec, key_spec_of
 from ..recipe.entries import CertificateAuthority, Secret, TokenKey
+from .inspect import Inspector
 
 # what the engine or pkcs11-tool writes → the reason, said once
 _SAID = (
@@ -116,7 +116,7 @@ def _last_line(text: str) -> str:
 CA_HINT = "restore it, or run build --new-ca to start a new CA (every certificate it signed stops working)"
 
 
-def decide_token_authority(ca: CertificateAuthority, inspector: Any, new_ca: bool) -> tuple[bool, bool, bool]:
+def decide_token_authority(ca: CertificateAuthority, inspector: Inspector, new_ca: bool) -> tuple[bool, bool, bool]:
     """(make the key in the token?, make the certificate?, check the certificate's signature by its
     parent?) for a CA whose key is in a token (`inspector`: the build's `Inspector`). The key is made
     only when the token has none under its label (never a second one, never replaced: `--new-ca` is
